@@ -1,0 +1,73 @@
+//! The gRPC services: one file per service, proto ⇄ domain conversion only. The work happens in
+//! `vault` and `timeline`.
+
+mod daemon;
+mod sessions;
+mod timeline;
+mod vocabulary;
+
+pub use daemon::DaemonService;
+pub use sessions::SessionsService;
+pub use timeline::TimelineService;
+pub use vocabulary::VocabularyService;
+
+use interlude_proto::v1;
+use tonic::Status;
+
+use crate::error::Error;
+use crate::model::{self, Millis};
+use crate::store::StoreError;
+
+impl From<Error> for Status {
+    fn from(err: Error) -> Status {
+        let message = err.to_string();
+        match err {
+            Error::Locked | Error::NotInitialised => Status::failed_precondition(message),
+            Error::AlreadyInitialised => Status::already_exists(message),
+            Error::WrongPassphrase | Error::WrongRecoveryKey => Status::unauthenticated(message),
+            Error::Invalid(_) => Status::invalid_argument(message),
+            Error::NotFound { .. } => Status::not_found(message),
+            Error::Damaged { .. } => Status::data_loss(message),
+            Error::Store(StoreError::NotDurable(_)) => Status::resource_exhausted(message),
+            Error::Store(StoreError::Closed) => Status::unavailable(message),
+            Error::Store(_) | Error::Crypto(_) | Error::Internal(_) => {
+                tracing::error!(error = %message, "request failed");
+                Status::internal(message)
+            }
+        }
+    }
+}
+
+pub fn millis_from(ts: Option<prost_types::Timestamp>) -> Option<Millis> {
+    ts.map(|t| t.seconds.saturating_mul(1000).saturating_add(i64::from(t.nanos) / 1_000_000))
+}
+
+pub fn timestamp(millis: Millis) -> Option<prost_types::Timestamp> {
+    Some(prost_types::Timestamp { seconds: millis.div_euclid(1000), nanos: (millis.rem_euclid(1000) * 1_000_000) as i32 })
+}
+
+/// `Unspecified` means "any" in filters and "note" when adding.
+pub fn kind_from(kind: i32) -> Result<Option<model::Kind>, Status> {
+    use v1::ReflectionKind as K;
+    Ok(match K::try_from(kind).map_err(|_| Status::invalid_argument(format!("unknown reflection kind {kind}")))? {
+        K::Unspecified => None,
+        K::Note => Some(model::Kind::Note),
+        K::CheckIn => Some(model::Kind::CheckIn),
+        K::Exercise => Some(model::Kind::Exercise),
+        K::SessionInsight => Some(model::Kind::SessionInsight),
+        K::Dream => Some(model::Kind::Dream),
+        K::RelationshipEpisode => Some(model::Kind::RelationshipEpisode),
+    })
+}
+
+pub fn kind_to(kind: model::Kind) -> v1::ReflectionKind {
+    use v1::ReflectionKind as K;
+    match kind {
+        model::Kind::Note => K::Note,
+        model::Kind::CheckIn => K::CheckIn,
+        model::Kind::Exercise => K::Exercise,
+        model::Kind::SessionInsight => K::SessionInsight,
+        model::Kind::Dream => K::Dream,
+        model::Kind::RelationshipEpisode => K::RelationshipEpisode,
+    }
+}

@@ -1,0 +1,130 @@
+//! `interlude.v1.Timeline`: reflections.
+
+use interlude_proto::v1::timeline_server::Timeline as TimelineApi;
+use interlude_proto::v1;
+use tonic::{Request, Response, Status};
+
+use super::{kind_from, kind_to, millis_from, timestamp};
+use crate::model::{self, NewReflection, Order, ReflectionEdit, ReflectionQuery};
+use crate::timeline::Timeline;
+
+pub struct TimelineService {
+    pub timeline: Timeline,
+}
+
+#[tonic::async_trait]
+impl TimelineApi for TimelineService {
+    async fn add_reflection(
+        &self,
+        request: Request<v1::AddReflectionRequest>,
+    ) -> Result<Response<v1::AddReflectionResponse>, Status> {
+        let r = request.into_inner();
+        let new = NewReflection {
+            text: r.text,
+            kind: kind_from(r.kind)?.unwrap_or(model::Kind::Note),
+            emotions: r.emotions.into_iter().map(emotion_from).collect(),
+            tags: r.tags,
+            bring_to_session: r.bring_to_session,
+            private: r.private,
+            moment: millis_from(r.moment),
+            plugin_id: r.plugin_id,
+            exercise_id: r.exercise_id,
+            answers: r.answers.into_iter().map(|a| model::Answer { step_id: a.step_id, value: a.value }).collect(),
+        };
+        let added = self.timeline.add_reflection(new).await?;
+        Ok(Response::new(v1::AddReflectionResponse { id: added.id, moment: timestamp(added.moment), sealed: added.sealed }))
+    }
+
+    async fn get_reflection(&self, request: Request<v1::GetReflectionRequest>) -> Result<Response<v1::Reflection>, Status> {
+        let reflection = self.timeline.get_reflection(&request.into_inner().id)?;
+        Ok(Response::new(reflection_to(reflection)))
+    }
+
+    async fn list_reflections(
+        &self,
+        request: Request<v1::ListReflectionsRequest>,
+    ) -> Result<Response<v1::ListReflectionsResponse>, Status> {
+        let r = request.into_inner();
+        let query = ReflectionQuery {
+            since: millis_from(r.since),
+            until: millis_from(r.until),
+            kind: kind_from(r.kind)?,
+            tag: Some(r.tag).filter(|t| !t.is_empty()),
+            bring_to_session: r.bring_to_session,
+            private: r.private,
+            limit: r.limit as usize,
+            after: Some(r.page_token).filter(|t| !t.is_empty()),
+            order: match v1::Order::try_from(r.order) {
+                Ok(v1::Order::OldestFirst) => Order::OldestFirst,
+                Ok(_) => Order::NewestFirst,
+                Err(_) => return Err(Status::invalid_argument(format!("unknown order {}", r.order))),
+            },
+        };
+        let page = self.timeline.list_reflections(&query)?;
+        Ok(Response::new(v1::ListReflectionsResponse {
+            reflections: page.reflections.into_iter().map(reflection_to).collect(),
+            next_page_token: page.next.unwrap_or_default(),
+            damaged_ids: page.damaged,
+        }))
+    }
+
+    async fn edit_reflection(&self, request: Request<v1::EditReflectionRequest>) -> Result<Response<v1::Reflection>, Status> {
+        let r = request.into_inner();
+        let edit = ReflectionEdit {
+            text: r.text,
+            tags: r.tags.map(|t| t.values),
+            emotions: r.emotions.map(|e| e.values.into_iter().map(emotion_from).collect()),
+            bring_to_session: r.bring_to_session,
+            private: r.private,
+            kind: kind_from(r.kind)?,
+        };
+        let reflection = self.timeline.edit_reflection(&r.id, edit).await?;
+        Ok(Response::new(reflection_to(reflection)))
+    }
+
+    async fn delete_reflection(
+        &self,
+        request: Request<v1::DeleteReflectionRequest>,
+    ) -> Result<Response<v1::DeleteReflectionResponse>, Status> {
+        self.timeline.delete_reflection(&request.into_inner().id).await?;
+        Ok(Response::new(v1::DeleteReflectionResponse {}))
+    }
+}
+
+fn emotion_from(e: v1::Emotion) -> model::Emotion {
+    model::Emotion { name: e.name, intensity: e.intensity }
+}
+
+fn emotion_to(e: model::Emotion) -> v1::Emotion {
+    v1::Emotion { name: e.name, intensity: e.intensity }
+}
+
+fn reflection_to(r: model::Reflection) -> v1::Reflection {
+    v1::Reflection {
+        id: r.id,
+        moment: timestamp(r.moment),
+        recorded_at: timestamp(r.recorded_at),
+        edited_at: r.edited_at.and_then(timestamp),
+        kind: kind_to(r.kind).into(),
+        text: r.text,
+        emotions: r.emotions.into_iter().map(emotion_to).collect(),
+        tags: r.tags,
+        term_ids: r.term_ids,
+        bring_to_session: r.bring_to_session,
+        private: r.private,
+        plugin_id: r.plugin_id,
+        exercise_id: r.exercise_id,
+        answers: r.answers.into_iter().map(|a| v1::Answer { step_id: a.step_id, value: a.value }).collect(),
+        crisis: r.crisis,
+        history: r
+            .history
+            .into_iter()
+            .map(|h| v1::Revision {
+                replaced_at: timestamp(h.replaced_at),
+                text: h.text,
+                emotions: h.emotions.into_iter().map(emotion_to).collect(),
+                tags: h.tags,
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,144 @@
+//! The daemon's configuration: TOML at the XDG config path, every field defaulted, then
+//! environment variables, then command-line flags (applied by `main.rs`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use interlude_proto::paths;
+
+use crate::store::StoreOptions;
+use crate::vault::KdfParams;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the database and journal live. Must not be readable by other users.
+    pub data_dir: PathBuf,
+    /// The Unix socket; by default under `$XDG_RUNTIME_DIR/interlude/`.
+    pub socket: Option<PathBuf>,
+    /// Minutes without use before the vault locks itself again.
+    pub idle_lock_minutes: f64,
+    /// The largest reflection text accepted, in KiB.
+    pub max_text_kib: usize,
+    /// Argon2id memory for new passphrases, in KiB.
+    pub kdf_memory_kib: u32,
+    /// Argon2id passes for new passphrases.
+    pub kdf_iterations: u32,
+    /// A `tracing` filter, e.g. `info` or `interlude_daemon=debug`.
+    pub log: String,
+    /// sled's page cache, in MiB.
+    pub cache_mib: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let kdf = KdfParams::default();
+        Config {
+            data_dir: paths::data_dir(),
+            socket: None,
+            idle_lock_minutes: 15.0,
+            max_text_kib: 64,
+            kdf_memory_kib: kdf.memory_kib,
+            kdf_iterations: kdf.iterations,
+            log: "info".into(),
+            cache_mib: 8,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("could not read the config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("the config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("the environment variable {name} is not valid: {message}")]
+    Env { name: &'static str, message: String },
+}
+
+impl Config {
+    /// The defaults for a given data directory (what tests and benchmarks start from).
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Config {
+        Config { data_dir: data_dir.into(), ..Config::default() }
+    }
+
+    /// Reads `path` if it exists (a missing file means all defaults), then the environment.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let mut config = match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: e.to_string().trim().replace('\n', " "),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
+            Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }),
+        };
+        config.apply_env()?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self) -> Result<(), ConfigError> {
+        if let Some(dir) = env(paths::DATA_DIR_ENV) {
+            self.data_dir = dir.into();
+        }
+        if let Some(socket) = env(paths::SOCKET_ENV) {
+            self.socket = Some(socket.into());
+        }
+        if let Some(minutes) = env("INTERLUDE_IDLE_LOCK_MINUTES") {
+            self.idle_lock_minutes = minutes.parse().map_err(|_| ConfigError::Env {
+                name: "INTERLUDE_IDLE_LOCK_MINUTES",
+                message: format!("expected a number of minutes, got {minutes:?}"),
+            })?;
+        }
+        if let Some(log) = env("INTERLUDE_LOG") {
+            self.log = log;
+        }
+        Ok(())
+    }
+
+    pub fn socket_path(&self) -> PathBuf {
+        self.socket.clone().unwrap_or_else(|| paths::socket_for(&self.data_dir))
+    }
+
+    pub fn idle_lock(&self) -> Duration {
+        Duration::from_secs_f64(self.idle_lock_minutes.max(0.0) * 60.0)
+    }
+
+    pub fn kdf(&self) -> KdfParams {
+        KdfParams { memory_kib: self.kdf_memory_kib, iterations: self.kdf_iterations }
+    }
+
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions { cache_bytes: self.cache_mib * 1024 * 1024, ..StoreOptions::default() }
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn an_unknown_field_is_an_error_that_names_the_file_and_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "idle_lock_minuts = 5\n").unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("config.toml") && err.contains("idle_lock_minuts"), "{err}");
+    }
+
+    #[test]
+    fn a_partial_file_keeps_every_other_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "idle_lock_minutes = 5\n").unwrap();
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.idle_lock(), Duration::from_secs(300));
+        assert_eq!(config.max_text_kib, 64);
+    }
+}

@@ -1,0 +1,39 @@
+//! The daemon's error type. Every variant reads as a sentence a person can act on; `api` maps
+//! each to a gRPC status code.
+
+use crate::crypto::CryptoError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("locked: run `interlude unlock`")]
+    Locked,
+    #[error("there is no vault yet: run `interlude init`")]
+    NotInitialised,
+    #[error("a vault already exists; nothing was changed (to change the passphrase run `interlude passphrase`)")]
+    AlreadyInitialised,
+    #[error("wrong passphrase; try again, or unlock with your recovery key (`interlude unlock --recovery-key`)")]
+    WrongPassphrase,
+    #[error("wrong recovery key; check it for typos (groups of four letters and digits)")]
+    WrongRecoveryKey,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no {what} with id {id}; `interlude timeline` lists ids")]
+    NotFound { what: &'static str, id: String },
+    #[error(
+        "{what} {id} is damaged and cannot be read (it fails its integrity check); the rest of your data is unaffected"
+    )]
+    Damaged { what: &'static str, id: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub fn invalid(message: impl Into<String>) -> Error {
+    Error::Invalid(message.into())
+}

@@ -1,0 +1,15 @@
+//! `interluded`, the Interlude daemon, as a library: `main.rs` and the tests both start it
+//! through [`run`] (or [`Daemon::start`] + [`Daemon::serve`] to learn the socket first).
+
+pub mod api;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod model;
+pub mod server;
+pub mod store;
+pub mod timeline;
+pub mod vault;
+
+pub use config::Config;
+pub use server::{Daemon, StartError, run};

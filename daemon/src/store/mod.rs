@@ -1,0 +1,282 @@
+//! The only owner of sled: trees, key layout, schema version, durability.
+//!
+//! Every write goes through [`Store::commit`], which returns only once the write is durable
+//! across a power cut (see [`journal`]); concurrent commits share one `fdatasync` (see
+//! [`committer`]). Reads go straight to sled, which already holds every acknowledged write.
+//! Values arrive here already encrypted; keys never hold client material.
+
+mod committer;
+mod journal;
+mod migrate;
+
+use std::ops::RangeBounds;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use committer::Committer;
+use journal::Journal;
+
+pub use migrate::SCHEMA_VERSION;
+
+/// The sled trees. The number is the tree's id in the journal and must never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tree {
+    /// Schema version and the vault's wrapped keys.
+    Meta = 0,
+    /// ULID → encrypted reflection (with its history).
+    Reflections = 1,
+    /// ULID → reflection sealed to the vault's public key while it was locked.
+    Sealed = 2,
+    /// ULID → encrypted therapy session.
+    Sessions = 3,
+    /// ULID → encrypted vocabulary term.
+    Vocabulary = 4,
+}
+
+impl Tree {
+    const ALL: [Tree; 5] = [Tree::Meta, Tree::Reflections, Tree::Sealed, Tree::Sessions, Tree::Vocabulary];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tree::Meta => "meta",
+            Tree::Reflections => "reflections",
+            Tree::Sealed => "sealed",
+            Tree::Sessions => "sessions",
+            Tree::Vocabulary => "vocabulary",
+        }
+    }
+
+    fn from_id(id: u8) -> Option<Tree> {
+        Tree::ALL.get(usize::from(id)).copied()
+    }
+}
+
+/// One change inside a commit. A commit's ops are replayed together or not at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Put { tree: Tree, key: Vec<u8>, value: Vec<u8> },
+    Delete { tree: Tree, key: Vec<u8> },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("could not {action} {path}: {source}")]
+    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    #[error("the database failed: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("the write could not be made durable ({0}); nothing was saved. Is the disk full?")]
+    NotDurable(std::io::Error),
+    #[error("the store is closed; the daemon is shutting down")]
+    Closed,
+    #[error(
+        "the data in {path} was written by a newer interluded (schema {found}, this one knows up to {known}); install the newer version"
+    )]
+    TooNew { path: PathBuf, found: u32, known: u32 },
+}
+
+/// What opening found that the user should be told about.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    DamagedDatabaseMovedAside { moved_to: PathBuf, reason: String, replayed: usize },
+}
+
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Notice::DamagedDatabaseMovedAside { moved_to, reason, replayed } => write!(
+                f,
+                "the database could not be opened ({reason}); it was moved to {} and a new one was started with \
+                 the {replayed} most recent writes from the journal. Keep that folder: stop the daemon and move it \
+                 back as `db` after repairing the disk, or keep it for a later restore.",
+                moved_to.display()
+            ),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+    committer: Mutex<Option<Committer>>,
+}
+
+/// Tuning that tests and the benchmark may change.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// sled's page cache, bytes.
+    pub cache_bytes: u64,
+    /// The journal is folded into sled (and emptied) once it grows past this.
+    pub checkpoint_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { cache_bytes: 8 * 1024 * 1024, checkpoint_bytes: 16 * 1024 * 1024 }
+    }
+}
+
+impl Store {
+    /// Opens the store under `dir` (`dir/db` for sled, `dir/journal`), replays the journal and
+    /// brings the schema up to date. A database sled cannot open is moved aside, never deleted.
+    pub fn open(dir: &Path, options: &StoreOptions) -> Result<(Store, Vec<Notice>), StoreError> {
+        let db_path = dir.join("db");
+        let journal_path = dir.join("journal");
+        let (journal, replay) =
+            Journal::open(&journal_path).map_err(io_err("open the journal", &journal_path))?;
+        if replay.torn_bytes > 0 {
+            tracing::warn!(bytes = replay.torn_bytes, "cut a torn, unacknowledged entry off the journal");
+        }
+        let mut notices = Vec::new();
+        let db = match open_sled(&db_path, options) {
+            Ok(db) => db,
+            Err(reason) => {
+                let moved_to = move_aside(&db_path)?;
+                tracing::error!(moved_to = %moved_to.display(), %reason, "database damaged; moved aside");
+                notices.push(Notice::DamagedDatabaseMovedAside {
+                    moved_to,
+                    reason,
+                    replayed: replay.entries.len(),
+                });
+                open_sled(&db_path, options).map_err(|reason| StoreError::Io {
+                    action: "create a new database at",
+                    path: db_path.clone(),
+                    source: std::io::Error::other(reason),
+                })?
+            }
+        };
+        let trees = Tree::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>()?;
+        let replayed = replay.entries.len();
+        for ops in replay.entries {
+            apply(&trees, &ops)?;
+        }
+        let mut journal = journal;
+        if replayed > 0 {
+            tracing::info!(entries = replayed, "replayed the journal");
+            checkpoint(&db, &db_path, &mut journal)?;
+        }
+        let committer = Committer::spawn(db.clone(), trees.clone(), db_path, journal, options.checkpoint_bytes)
+            .map_err(io_err("start the commit thread for", dir))?;
+        let store = Store { inner: Arc::new(Inner { db, trees, committer: Mutex::new(Some(committer)) }) };
+        migrate::run(&store, dir)?;
+        Ok((store, notices))
+    }
+
+    pub fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.tree(tree).get(key)?.map(|v| v.to_vec()))
+    }
+
+    /// Key/value pairs in `range`, ascending or descending by key.
+    pub fn range<R>(
+        &self,
+        tree: Tree,
+        range: R,
+        descending: bool,
+    ) -> Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + Send>
+    where
+        R: RangeBounds<Vec<u8>>,
+    {
+        let iter = self.tree(tree).range(range);
+        let to_pair = |item: sled::Result<(sled::IVec, sled::IVec)>| {
+            item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(StoreError::from)
+        };
+        if descending { Box::new(iter.rev().map(to_pair)) } else { Box::new(iter.map(to_pair)) }
+    }
+
+    pub fn len(&self, tree: Tree) -> usize {
+        self.tree(tree).len()
+    }
+
+    /// Applies `ops` atomically and returns once they are durable.
+    pub async fn commit(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+        let done = {
+            let committer = self.inner.committer.lock().unwrap_or_else(|p| p.into_inner());
+            committer.as_ref().ok_or(StoreError::Closed)?.submit(ops)?
+        };
+        done.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Folds the journal into sled, makes sled durable and stops the commit thread.
+    /// Later commits fail with [`StoreError::Closed`].
+    pub fn close(&self) -> Result<(), StoreError> {
+        let committer = self.inner.committer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match committer {
+            Some(committer) => committer.stop(),
+            None => Ok(()),
+        }
+    }
+
+    fn tree(&self, tree: Tree) -> &sled::Tree {
+        &self.inner.trees[tree as usize]
+    }
+
+    /// The sled handle, for the size figures in status only.
+    pub fn size_on_disk(&self) -> u64 {
+        self.inner.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
+    move |source| StoreError::Io { action, path: path.to_path_buf(), source }
+}
+
+/// sled panics on some kinds of damage; both a panic and an error mean "cannot open".
+fn open_sled(path: &Path, options: &StoreOptions) -> Result<sled::Db, String> {
+    let config = sled::Config::new().path(path).cache_capacity(options.cache_bytes);
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open())) {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(sled::Error::Io(err))) if err.kind() == std::io::ErrorKind::PermissionDenied => {
+            Err(format!("permission denied: {err}"))
+        }
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(_) => Err("the database engine crashed while reading it".to_string()),
+    }
+}
+
+fn move_aside(db_path: &Path) -> Result<PathBuf, StoreError> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let moved_to = db_path.with_file_name(format!("db.damaged-{stamp}"));
+    std::fs::rename(db_path, &moved_to).map_err(io_err("move the damaged database aside from", db_path))?;
+    Ok(moved_to)
+}
+
+fn apply(trees: &[sled::Tree], ops: &[Op]) -> Result<(), sled::Error> {
+    for op in ops {
+        match op {
+            Op::Put { tree, key, value } => {
+                trees[*tree as usize].insert(key.as_slice(), value.as_slice())?;
+            }
+            Op::Delete { tree, key } => {
+                trees[*tree as usize].remove(key.as_slice())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Makes everything sled holds durable (its flush alone is not: `sync_file_range`), then empties
+/// the journal, whose entries sled now holds.
+fn checkpoint(db: &sled::Db, db_path: &Path, journal: &mut Journal) -> Result<(), StoreError> {
+    db.flush()?;
+    fsync_tree(db_path).map_err(io_err("sync", db_path))?;
+    journal.truncate().map_err(StoreError::NotDurable)
+}
+
+fn fsync_tree(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            fsync_tree(&entry.path())?;
+        } else {
+            std::fs::File::open(entry.path())?.sync_all()?;
+        }
+    }
+    std::fs::File::open(dir)?.sync_all()
+}

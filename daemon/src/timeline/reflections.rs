@@ -1,0 +1,245 @@
+//! Adding, reading, listing, editing and deleting reflections, and sealing them while locked.
+
+use std::ops::Bound;
+
+use x25519_dalek::PublicKey;
+use zeroize::Zeroizing;
+
+use super::{Timeline, decrypt_record, encrypt_record, id_of, key_of};
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::model::{
+    self, NewReflection, Order, Reflection, ReflectionEdit, ReflectionQuery, Revision, check_range, now_millis,
+};
+use crate::store::{Op, SCHEMA_VERSION, Tree};
+use crate::vault::VaultState;
+
+const WHAT: &str = "reflection";
+pub const MAX_PAGE: usize = 1000;
+pub const DEFAULT_PAGE: usize = 50;
+
+/// What adding a reflection reports back.
+pub struct Added {
+    pub id: String,
+    pub moment: model::Millis,
+    /// True when the vault was locked and the reflection waits, sealed, for the next unlock.
+    pub sealed: bool,
+}
+
+pub struct Page {
+    pub reflections: Vec<Reflection>,
+    /// The id to continue after, when there may be more.
+    pub next: Option<String>,
+    pub damaged: Vec<String>,
+}
+
+impl Timeline {
+    /// Saves a reflection and returns once it is durable. Never waits for a passphrase: while
+    /// the vault is locked the reflection is sealed to the vault's public key.
+    pub async fn add_reflection(&self, new: NewReflection) -> Result<Added> {
+        self.limits.check_new(&new)?;
+        let now = now_millis();
+        let moment = new.moment.unwrap_or(now);
+        let id = ulid::Ulid::from_parts(moment as u64, random_u128()?);
+        let key = id.to_bytes();
+        let mut reflection = Reflection {
+            id: id.to_string(),
+            moment,
+            recorded_at: now,
+            edited_at: None,
+            kind: new.kind,
+            text: new.text,
+            emotions: new.emotions,
+            tags: new.tags,
+            term_ids: Vec::new(),
+            bring_to_session: new.bring_to_session,
+            private: new.private,
+            plugin_id: new.plugin_id,
+            exercise_id: new.exercise_id,
+            answers: new.answers,
+            crisis: false,
+            history: Vec::new(),
+        };
+        let op = match self.vault.keys() {
+            Ok(keys) => {
+                reflection.term_ids = model::mentioned_terms(&reflection.text, &self.all_terms(&keys)?);
+                let value = encrypt_record(&keys, Tree::Reflections, &key, &reflection)?;
+                Op::Put { tree: Tree::Reflections, key: key.to_vec(), value }
+            }
+            Err(Error::Locked) => {
+                let value = seal(&self.vault.public_key()?, &key, &reflection)?;
+                Op::Put { tree: Tree::Sealed, key: key.to_vec(), value }
+            }
+            Err(other) => return Err(other),
+        };
+        let sealed = matches!(op, Op::Put { tree: Tree::Sealed, .. });
+        self.store.commit(vec![op]).await?;
+        Ok(Added { id: reflection.id, moment, sealed })
+    }
+
+    pub fn get_reflection(&self, id: &str) -> Result<Reflection> {
+        let keys = self.keys()?;
+        let key = key_of(WHAT, id)?;
+        match self.store.get(Tree::Reflections, &key)? {
+            Some(value) => decrypt_record(&keys, Tree::Reflections, &key, &value, WHAT),
+            None if self.store.get(Tree::Sealed, &key)?.is_some() => {
+                Err(Error::Invalid("this reflection is still sealed; unlock again to open it".into()))
+            }
+            None => Err(Error::NotFound { what: WHAT, id: id.to_string() }),
+        }
+    }
+
+    /// One page of reflections in the window, filtered, in the asked order. Damaged records are
+    /// reported by id rather than failing the whole page.
+    pub fn list_reflections(&self, query: &ReflectionQuery) -> Result<Page> {
+        check_range(query.since, query.until)?;
+        let keys = self.keys()?;
+        let limit = match query.limit {
+            0 => DEFAULT_PAGE,
+            n => n.min(MAX_PAGE),
+        };
+        let lower = query.since.map_or(Bound::Unbounded, |s| Bound::Included(time_key(s, 0)));
+        let upper = query.until.map_or(Bound::Unbounded, |u| Bound::Excluded(time_key(u, 0)));
+        let (lower, upper) = match (&query.after, query.order) {
+            (None, _) => (lower, upper),
+            (Some(after), Order::NewestFirst) => (lower, Bound::Excluded(key_of(WHAT, after)?.to_vec())),
+            (Some(after), Order::OldestFirst) => (Bound::Excluded(key_of(WHAT, after)?.to_vec()), upper),
+        };
+        if bounds_empty(&lower, &upper) {
+            return Ok(Page { reflections: Vec::new(), next: None, damaged: Vec::new() });
+        }
+        let descending = query.order == Order::NewestFirst;
+        let mut page = Page { reflections: Vec::new(), next: None, damaged: Vec::new() };
+        for item in self.store.range(Tree::Reflections, (lower, upper), descending) {
+            let (key, value) = item?;
+            if page.reflections.len() == limit {
+                page.next = page.reflections.last().map(|r| r.id.clone());
+                break;
+            }
+            match decrypt_record::<Reflection>(&keys, Tree::Reflections, &key, &value, WHAT) {
+                Ok(r) if query.matches(&r) => page.reflections.push(r),
+                Ok(_) => {}
+                Err(_) => page.damaged.push(id_of(&key)),
+            }
+        }
+        if !page.damaged.is_empty() {
+            tracing::warn!(count = page.damaged.len(), "damaged reflections skipped in a listing");
+        }
+        Ok(page)
+    }
+
+    /// Applies an edit; the replaced text, tags and emotions go into the history.
+    pub async fn edit_reflection(&self, id: &str, edit: ReflectionEdit) -> Result<Reflection> {
+        self.limits.check_edit(&edit)?;
+        let keys = self.keys()?;
+        let mut reflection = self.get_reflection(id)?;
+        let now = now_millis();
+        reflection.history.push(Revision {
+            replaced_at: now,
+            text: reflection.text.clone(),
+            emotions: reflection.emotions.clone(),
+            tags: reflection.tags.clone(),
+        });
+        if let Some(text) = edit.text {
+            reflection.term_ids = model::mentioned_terms(&text, &self.all_terms(&keys)?);
+            reflection.text = text;
+        }
+        if let Some(tags) = edit.tags {
+            reflection.tags = tags;
+        }
+        if let Some(emotions) = edit.emotions {
+            reflection.emotions = emotions;
+        }
+        if let Some(b) = edit.bring_to_session {
+            reflection.bring_to_session = b;
+        }
+        if let Some(p) = edit.private {
+            reflection.private = p;
+        }
+        if let Some(kind) = edit.kind {
+            reflection.kind = kind;
+        }
+        reflection.edited_at = Some(now);
+        let key = key_of(WHAT, id)?;
+        let value = encrypt_record(&keys, Tree::Reflections, &key, &reflection)?;
+        self.store.commit(vec![Op::Put { tree: Tree::Reflections, key: key.to_vec(), value }]).await?;
+        Ok(reflection)
+    }
+
+    /// Removes the reflection and its history. Needs the vault unlocked, like every read.
+    pub async fn delete_reflection(&self, id: &str) -> Result<()> {
+        self.keys()?;
+        let key = key_of(WHAT, id)?;
+        let present = self.store.get(Tree::Reflections, &key)?.is_some() || self.store.get(Tree::Sealed, &key)?.is_some();
+        if !present {
+            return Err(Error::NotFound { what: WHAT, id: id.to_string() });
+        }
+        self.store
+            .commit(vec![
+                Op::Delete { tree: Tree::Reflections, key: key.to_vec() },
+                Op::Delete { tree: Tree::Sealed, key: key.to_vec() },
+            ])
+            .await?;
+        Ok(())
+    }
+
+    /// Reflections captured while locked and not yet opened.
+    pub fn sealed_pending(&self) -> usize {
+        self.store.len(Tree::Sealed)
+    }
+
+    /// Opens every reflection sealed while locked and moves it into the timeline, in one commit.
+    /// Returns how many joined. A sealed value that does not open is left where it is.
+    pub async fn unseal_pending(&self) -> Result<usize> {
+        if self.vault.state() != VaultState::Unlocked || self.sealed_pending() == 0 {
+            return Ok(0);
+        }
+        let keys = self.keys()?;
+        let terms = self.all_terms(&keys)?;
+        let mut ops = Vec::new();
+        for item in self.store.range(Tree::Sealed, .., false) {
+            let (key, value) = item?;
+            let ad = crypto::record_ad(Tree::Sealed.name(), &key, SCHEMA_VERSION);
+            let Ok(plain) = crypto::unseal(&keys.secret, &value, &ad) else {
+                tracing::error!("a sealed reflection does not open; left in place");
+                continue;
+            };
+            let Ok(mut reflection) = serde_json::from_slice::<Reflection>(&plain) else {
+                tracing::error!("a sealed reflection is not readable; left in place");
+                continue;
+            };
+            reflection.term_ids = model::mentioned_terms(&reflection.text, &terms);
+            let value = encrypt_record(&keys, Tree::Reflections, &key, &reflection)?;
+            ops.push(Op::Put { tree: Tree::Reflections, key: key.clone(), value });
+            ops.push(Op::Delete { tree: Tree::Sealed, key });
+        }
+        let joined = ops.len() / 2;
+        if joined > 0 {
+            self.store.commit(ops).await?;
+            tracing::info!(count = joined, "sealed reflections joined the timeline");
+        }
+        Ok(joined)
+    }
+}
+
+fn seal(public: &PublicKey, key: &[u8], reflection: &Reflection) -> Result<Vec<u8>> {
+    let plain = Zeroizing::new(serde_json::to_vec(reflection).map_err(|e| Error::Internal(e.to_string()))?);
+    let ad = crypto::record_ad(Tree::Sealed.name(), key, SCHEMA_VERSION);
+    Ok(crypto::seal(public, &plain, &ad)?)
+}
+
+fn random_u128() -> Result<u128> {
+    Ok(u128::from_le_bytes(crypto::random_bytes()?))
+}
+
+/// The smallest (`fill` 0) key at a moment; ULIDs sort by time first.
+fn time_key(millis: model::Millis, fill: u128) -> Vec<u8> {
+    ulid::Ulid::from_parts(millis.max(0) as u64, fill).to_bytes().to_vec()
+}
+
+fn bounds_empty(lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> bool {
+    match (lower, upper) {
+        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => l >= u,
+        _ => false,
+    }
+}

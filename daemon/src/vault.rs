@@ -1,0 +1,341 @@
+//! The vault: the data key, how it is wrapped, and whether it is in memory.
+//!
+//! The data key (random, 32 bytes) encrypts every record. It is stored only wrapped: once under
+//! a key from the passphrase (Argon2id, parameters kept beside it) and once under the printed
+//! recovery key. An X25519 key pair lets capture work while locked: new reflections are sealed to
+//! the public key, and the secret key (encrypted under the data key) opens them after unlock.
+//! Locking, by hand or after the idle timeout, drops the keys, which zeroize on drop.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use x25519_dalek::{PublicKey, StaticSecret};
+use zeroize::Zeroizing;
+
+use crate::crypto::{self, Key};
+use crate::error::{Error, Result, invalid};
+use crate::store::{Op, Store, Tree};
+
+const HEADER_KEY: &[u8] = b"vault";
+const MIN_PASSPHRASE_CHARS: usize = 8;
+/// Slows down guessing through the socket.
+const WRONG_SECRET_DELAY: Duration = Duration::from_secs(1);
+const AD_PASSPHRASE: &[u8] = b"interlude/wrap/passphrase/v1";
+const AD_RECOVERY: &[u8] = b"interlude/wrap/recovery/v1";
+const AD_SECRET_KEY: &[u8] = b"interlude/vault/x25519/v1";
+
+/// Argon2id cost for new vaults and passphrase changes.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KdfParams {
+    pub memory_kib: u32,
+    pub iterations: u32,
+}
+
+impl Default for KdfParams {
+    /// 64 MiB and 3 passes: about half a second on a laptop core, above OWASP's minimums.
+    fn default() -> Self {
+        KdfParams { memory_kib: 64 * 1024, iterations: 3 }
+    }
+}
+
+/// What is stored: nothing here is secret without the passphrase or the recovery key.
+#[derive(Clone, Serialize, Deserialize)]
+struct Header {
+    kdf: KdfParams,
+    passphrase_salt: Vec<u8>,
+    wrapped_by_passphrase: Vec<u8>,
+    recovery_salt: Vec<u8>,
+    wrapped_by_recovery: Vec<u8>,
+    public_key: [u8; 32],
+    encrypted_secret_key: Vec<u8>,
+}
+
+/// The unlocked keys. Dropping the last handle zeroizes them.
+pub struct Keys {
+    pub data: Key,
+    pub secret: StaticSecret,
+}
+
+/// How the caller proves they may open the vault.
+pub enum Secret {
+    Passphrase(Zeroizing<String>),
+    RecoveryKey(Zeroizing<String>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VaultState {
+    Uninitialised,
+    Locked,
+    Unlocked,
+}
+
+pub struct Vault {
+    store: Store,
+    kdf: KdfParams,
+    idle_lock: Duration,
+    keys: RwLock<Option<Arc<Keys>>>,
+    last_used: Mutex<Instant>,
+    changed: tokio::sync::watch::Sender<VaultState>,
+}
+
+impl Vault {
+    pub fn new(store: Store, kdf: KdfParams, idle_lock: Duration) -> Result<Vault> {
+        let initial = if store.get(Tree::Meta, HEADER_KEY)?.is_some() { VaultState::Locked } else { VaultState::Uninitialised };
+        Ok(Vault {
+            store,
+            kdf,
+            idle_lock,
+            keys: RwLock::new(None),
+            last_used: Mutex::new(Instant::now()),
+            changed: tokio::sync::watch::channel(initial).0,
+        })
+    }
+
+    pub fn state(&self) -> VaultState {
+        *self.changed.borrow()
+    }
+
+    pub fn idle_lock(&self) -> Duration {
+        self.idle_lock
+    }
+
+    /// Creates the vault and returns the recovery key, which is never stored.
+    pub async fn init(&self, passphrase: &str) -> Result<String> {
+        check_passphrase(passphrase)?;
+        if self.header()?.is_some() {
+            return Err(Error::AlreadyInitialised);
+        }
+        let data_key = crypto::random_key()?;
+        let secret = StaticSecret::from(crypto::random_bytes::<32>()?);
+        let recovery = crypto::random_bytes::<RECOVERY_BYTES>()?;
+        let recovery_salt = crypto::random_bytes::<16>()?.to_vec();
+        let recovery_kek = crypto::derive(&recovery_salt, &recovery, AD_RECOVERY);
+        let (passphrase_salt, wrapped_by_passphrase) = self.wrap_with_passphrase(passphrase, &data_key).await?;
+        let secret_bytes = Zeroizing::new(secret.to_bytes());
+        let header = Header {
+            kdf: self.kdf,
+            passphrase_salt,
+            wrapped_by_passphrase,
+            recovery_salt,
+            wrapped_by_recovery: crypto::wrap(&recovery_kek, &data_key, AD_RECOVERY)?,
+            public_key: PublicKey::from(&secret).to_bytes(),
+            encrypted_secret_key: crypto::encrypt(&data_key, secret_bytes.as_slice(), AD_SECRET_KEY)?,
+        };
+        // Checked again under the commit: two racing inits must not both win.
+        if self.header()?.is_some() {
+            return Err(Error::AlreadyInitialised);
+        }
+        self.save_header(&header).await?;
+        self.set_keys(Some(Arc::new(Keys { data: data_key, secret })));
+        Ok(format_recovery_key(&recovery))
+    }
+
+    /// Unlocks; a wrong secret is answered only after a delay.
+    pub async fn unlock(&self, secret: &Secret) -> Result<()> {
+        let header = self.header()?.ok_or(Error::NotInitialised)?;
+        match self.open_data_key(&header, secret).await {
+            Ok(data_key) => {
+                let secret_bytes = crypto::decrypt(&data_key, &header.encrypted_secret_key, AD_SECRET_KEY)?;
+                let secret_array: [u8; 32] =
+                    secret_bytes.as_slice().try_into().map_err(|_| crypto::CryptoError::Open)?;
+                self.set_keys(Some(Arc::new(Keys { data: data_key, secret: StaticSecret::from(secret_array) })));
+                Ok(())
+            }
+            Err(err) => {
+                tokio::time::sleep(WRONG_SECRET_DELAY).await;
+                Err(err)
+            }
+        }
+    }
+
+    pub fn lock(&self) {
+        self.set_keys(None);
+    }
+
+    /// The keys, or [`Error::Locked`]. Counts as use for the idle timeout.
+    pub fn keys(&self) -> Result<Arc<Keys>> {
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let keys = keys.ok_or(match self.state() {
+            VaultState::Uninitialised => Error::NotInitialised,
+            _ => Error::Locked,
+        })?;
+        *self.last_used.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        Ok(keys)
+    }
+
+    /// The key new reflections are sealed to while locked.
+    pub fn public_key(&self) -> Result<PublicKey> {
+        Ok(PublicKey::from(self.header()?.ok_or(Error::NotInitialised)?.public_key))
+    }
+
+    /// Rewraps the data key under `new`; records are not touched.
+    pub async fn change_passphrase(&self, current: &Secret, new: &str) -> Result<()> {
+        check_passphrase(new)?;
+        let mut header = self.header()?.ok_or(Error::NotInitialised)?;
+        let data_key = match self.open_data_key(&header, current).await {
+            Ok(key) => key,
+            Err(err) => {
+                tokio::time::sleep(WRONG_SECRET_DELAY).await;
+                return Err(err);
+            }
+        };
+        let (salt, wrapped) = self.wrap_with_passphrase(new, &data_key).await?;
+        header.kdf = self.kdf;
+        header.passphrase_salt = salt;
+        header.wrapped_by_passphrase = wrapped;
+        self.save_header(&header).await
+    }
+
+    /// Watches lock state changes (for the idle timer and, later, event streams).
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<VaultState> {
+        self.changed.subscribe()
+    }
+
+    /// Locks the vault once it has gone unused for the idle timeout. Runs until the daemon stops.
+    pub async fn run_idle_lock(self: Arc<Self>) {
+        let mut changes = self.subscribe();
+        loop {
+            if self.state() != VaultState::Unlocked {
+                if changes.changed().await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            let last_used = *self.last_used.lock().unwrap_or_else(|p| p.into_inner());
+            let deadline = last_used + self.idle_lock;
+            if Instant::now() >= deadline {
+                tracing::info!("locked after the idle timeout");
+                self.lock();
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline.into()) => {}
+                changed = changes.changed() => if changed.is_err() { return },
+            }
+        }
+    }
+
+    fn set_keys(&self, keys: Option<Arc<Keys>>) {
+        let state = if keys.is_some() { VaultState::Unlocked } else if self.header().ok().flatten().is_some() {
+            VaultState::Locked
+        } else {
+            VaultState::Uninitialised
+        };
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
+        *self.last_used.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        self.changed.send_replace(state);
+    }
+
+    fn header(&self) -> Result<Option<Header>> {
+        match self.store.get(Tree::Meta, HEADER_KEY)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|_| Error::Damaged { what: "the vault header", id: "vault".into() }),
+        }
+    }
+
+    async fn save_header(&self, header: &Header) -> Result<()> {
+        let value = serde_json::to_vec(header).map_err(|e| Error::Internal(e.to_string()))?;
+        self.store.commit(vec![Op::Put { tree: Tree::Meta, key: HEADER_KEY.to_vec(), value }]).await?;
+        Ok(())
+    }
+
+    async fn wrap_with_passphrase(&self, passphrase: &str, data_key: &Key) -> Result<(Vec<u8>, Vec<u8>)> {
+        let salt = crypto::random_bytes::<16>()?.to_vec();
+        let kek = kdf_off_runtime(passphrase, &salt, self.kdf).await?;
+        Ok((salt, crypto::wrap(&kek, data_key, AD_PASSPHRASE)?))
+    }
+
+    async fn open_data_key(&self, header: &Header, secret: &Secret) -> Result<Key> {
+        match secret {
+            Secret::Passphrase(passphrase) => {
+                let kek = kdf_off_runtime(passphrase, &header.passphrase_salt, header.kdf).await?;
+                crypto::unwrap_key(&kek, &header.wrapped_by_passphrase, AD_PASSPHRASE).map_err(|_| Error::WrongPassphrase)
+            }
+            Secret::RecoveryKey(text) => {
+                let recovery = parse_recovery_key(text).ok_or(Error::WrongRecoveryKey)?;
+                let kek = crypto::derive(&header.recovery_salt, recovery.as_slice(), AD_RECOVERY);
+                crypto::unwrap_key(&kek, &header.wrapped_by_recovery, AD_RECOVERY).map_err(|_| Error::WrongRecoveryKey)
+            }
+        }
+    }
+}
+
+fn check_passphrase(passphrase: &str) -> Result<()> {
+    if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
+        return Err(invalid(format!(
+            "the passphrase is too short: use at least {MIN_PASSPHRASE_CHARS} characters (a few words you can remember is best)"
+        )));
+    }
+    Ok(())
+}
+
+/// Argon2id takes a good fraction of a second: never on the async runtime.
+async fn kdf_off_runtime(passphrase: &str, salt: &[u8], kdf: KdfParams) -> Result<Key> {
+    let passphrase = Zeroizing::new(passphrase.as_bytes().to_vec());
+    let salt = salt.to_vec();
+    tokio::task::spawn_blocking(move || crypto::argon2id(&passphrase, &salt, kdf.memory_kib, kdf.iterations))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(Error::from)
+}
+
+// The recovery key: 160 random bits in Crockford base32, in groups of four.
+const RECOVERY_BYTES: usize = 20;
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+fn format_recovery_key(bytes: &[u8; RECOVERY_BYTES]) -> String {
+    let mut bits = 0u32;
+    let mut value = 0u32;
+    let mut chars = Vec::with_capacity(32);
+    for &byte in bytes {
+        value = (value << 8) | u32::from(byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            chars.push(CROCKFORD[((value >> bits) & 31) as usize]);
+        }
+    }
+    chars.chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("-")
+}
+
+fn parse_recovery_key(text: &str) -> Option<Zeroizing<[u8; RECOVERY_BYTES]>> {
+    let mut out = Zeroizing::new([0u8; RECOVERY_BYTES]);
+    let (mut bits, mut value, mut len) = (0u32, 0u32, 0usize);
+    for c in text.chars().filter(|c| !matches!(c, '-' | ' ')) {
+        let c = match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            other => other,
+        };
+        let digit = CROCKFORD.iter().position(|&d| char::from(d) == c)? as u32;
+        value = (value << 5) | digit;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            *out.get_mut(len)? = (value >> bits) as u8;
+            len += 1;
+        }
+    }
+    (len == RECOVERY_BYTES).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_recovery_key_reads_back_despite_case_spaces_and_lookalike_letters() {
+        let bytes = crypto::random_bytes::<RECOVERY_BYTES>().unwrap();
+        let printed = format_recovery_key(&bytes);
+        assert_eq!(printed.len(), 32 + 7);
+        assert_eq!(*parse_recovery_key(&printed).unwrap(), bytes);
+        let sloppy = printed.to_lowercase().replace('-', " ").replace('0', "o").replace('1', "l");
+        assert_eq!(*parse_recovery_key(&sloppy).unwrap(), bytes);
+        assert!(parse_recovery_key(&printed[..printed.len() - 1]).is_none());
+        assert!(parse_recovery_key("not a key").is_none());
+    }
+}

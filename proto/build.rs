@@ -1,0 +1,20 @@
+//! Compiles the protos with protox (no system `protoc`) and keeps the encoded descriptor set for
+//! gRPC server reflection.
+
+use prost::Message;
+
+const PROTOS: &[&str] = &[
+    "proto/interlude/v1/daemon.proto",
+    "proto/interlude/v1/timeline.proto",
+    "proto/interlude/v1/sessions.proto",
+    "proto/interlude/v1/vocabulary.proto",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let fds = protox::compile(PROTOS, ["proto"])?;
+    let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(out_dir.join("interlude_descriptor.bin"), fds.encode_to_vec())?;
+    tonic_prost_build::configure().compile_fds(fds)?;
+    println!("cargo:rerun-if-changed=proto");
+    Ok(())
+}

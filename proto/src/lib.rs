@@ -1,0 +1,24 @@
+//! The Interlude protocol: generated gRPC types, the protocol number, the default paths, and the
+//! connect helper shared by the daemon, the CLI and the tests.
+
+pub mod paths;
+
+/// Generated code for package `interlude.v1`.
+pub mod v1 {
+    tonic::include_proto!("interlude.v1");
+}
+
+/// Bumped on every incompatible change of `interlude.v1`; the CLI refuses to talk across a mismatch.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Encoded `FileDescriptorSet` of every proto, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/interlude_descriptor.bin"));
+
+/// Opens a channel to the daemon's Unix socket. Fails fast when nothing listens there.
+pub async fn connect(socket: &std::path::Path) -> Result<tonic::transport::Channel, tonic::transport::Error> {
+    let uri = format!("unix://{}", socket.display());
+    tonic::transport::Endpoint::from_shared(uri)?
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .connect()
+        .await
+}
