@@ -1,1 +1,334 @@
+//! The test harness: a [`TestDaemon`] runs the daemon in-process through the same `run` path as
+//! `interluded`; a [`RealDaemon`] starts the real binary, which the real `interlude` binary
+//! drives. Both live in their own temporary directory and never touch the user's data.
 
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use interlude_daemon::{Config, Daemon};
+use interlude_proto::v1::daemon_client::DaemonClient;
+use interlude_proto::v1::sessions_client::SessionsClient;
+use interlude_proto::v1::timeline_client::TimelineClient;
+use interlude_proto::v1::vocabulary_client::VocabularyClient;
+use interlude_proto::v1::{self, unlock_request};
+use tonic::transport::Channel;
+
+/// The passphrase every test vault is created with.
+pub const PASSPHRASE: &str = "correct horse battery staple";
+
+/// A config for a daemon under `root`: data in `root/data`, socket in `root/run`, and a cheap
+/// Argon2 so that tests can unlock often (real vaults use the defaults).
+pub fn test_config(root: &Path) -> Config {
+    let mut config = Config::for_data_dir(root.join("data"));
+    config.socket = Some(root.join("run").join("interluded.sock"));
+    config.kdf_memory_kib = 1024;
+    config.kdf_iterations = 1;
+    config
+}
+
+/// The same config as TOML, for the real binary.
+pub fn test_config_toml(root: &Path) -> String {
+    let config = test_config(root);
+    format!(
+        "data_dir = {:?}\nsocket = {:?}\nkdf_memory_kib = {}\nkdf_iterations = {}\nlog = \"debug\"\n",
+        config.data_dir,
+        config.socket.clone().unwrap(),
+        config.kdf_memory_kib,
+        config.kdf_iterations
+    )
+}
+
+/// A daemon running inside the test process.
+pub struct TestDaemon {
+    pub root: tempfile::TempDir,
+    pub config: Config,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), interlude_daemon::StartError>>>,
+    channel: Channel,
+}
+
+impl TestDaemon {
+    pub async fn start() -> TestDaemon {
+        TestDaemon::start_with(|_| {}).await
+    }
+
+    /// Starts with the test config after `adjust` has changed it.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestDaemon {
+        let root = tempfile::tempdir().unwrap();
+        let mut config = test_config(root.path());
+        adjust(&mut config);
+        TestDaemon::start_in(root, config).await
+    }
+
+    /// Starts on an existing directory (to restart over the same data).
+    pub async fn start_in(root: tempfile::TempDir, config: Config) -> TestDaemon {
+        let daemon = Daemon::start(config.clone()).await.unwrap();
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(daemon.serve(async {
+            let _ = stop.await;
+        }));
+        let channel = interlude_proto::connect(&config.socket_path()).await.unwrap();
+        TestDaemon { root, config, shutdown: Some(shutdown), task: Some(task), channel }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.config.socket_path()
+    }
+
+    pub fn daemon(&self) -> DaemonClient<Channel> {
+        DaemonClient::new(self.channel.clone())
+    }
+
+    pub fn timeline(&self) -> TimelineClient<Channel> {
+        TimelineClient::new(self.channel.clone())
+    }
+
+    pub fn sessions(&self) -> SessionsClient<Channel> {
+        SessionsClient::new(self.channel.clone())
+    }
+
+    pub fn vocabulary(&self) -> VocabularyClient<Channel> {
+        VocabularyClient::new(self.channel.clone())
+    }
+
+    /// Creates the vault with [`PASSPHRASE`]; it is unlocked afterwards. Returns the recovery key.
+    pub async fn init(&self) -> String {
+        let response = self.daemon().init(v1::InitRequest { passphrase: PASSPHRASE.into() }).await.unwrap();
+        response.into_inner().recovery_key
+    }
+
+    pub async fn unlock(&self) -> v1::UnlockResponse {
+        let secret = Some(unlock_request::Secret::Passphrase(PASSPHRASE.into()));
+        self.daemon().unlock(v1::UnlockRequest { secret }).await.unwrap().into_inner()
+    }
+
+    pub async fn lock(&self) {
+        self.daemon().lock(v1::LockRequest {}).await.unwrap();
+    }
+
+    pub async fn add(&self, text: &str) -> v1::AddReflectionResponse {
+        self.timeline().add_reflection(note(text)).await.unwrap().into_inner()
+    }
+
+    /// Shuts down gracefully and hands back the directory, for a restart over the same data.
+    pub async fn stop(mut self) -> (tempfile::TempDir, Config) {
+        self.shutdown_now().await;
+        let root = std::mem::replace(&mut self.root, tempfile::tempdir().unwrap());
+        (root, self.config.clone())
+    }
+
+    /// Restarts over the same data.
+    pub async fn restart(self) -> TestDaemon {
+        let (root, config) = self.stop().await;
+        TestDaemon::start_in(root, config).await
+    }
+
+    async fn shutdown_now(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for TestDaemon {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// A plain note with `text`.
+pub fn note(text: &str) -> v1::AddReflectionRequest {
+    v1::AddReflectionRequest { text: text.into(), ..Default::default() }
+}
+
+/// The workspace's build directory holding the binaries (`target/debug` for `cargo test`).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/debug/deps/<test> → target/debug
+    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+}
+
+/// The path of a workspace binary, built by the test command before the tests run.
+pub fn bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with the README's test command, which builds the binaries first",
+        path.display()
+    );
+    path
+}
+
+/// The real `interluded` binary with its own directory, config, log file and temp dir.
+pub struct RealDaemon {
+    pub root: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl RealDaemon {
+    /// A directory and config, no process yet.
+    pub fn prepare() -> RealDaemon {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("config.toml"), test_config_toml(root.path())).unwrap();
+        std::fs::create_dir_all(root.path().join("tmp")).unwrap();
+        RealDaemon { root, child: None }
+    }
+
+    pub fn start() -> RealDaemon {
+        let mut daemon = RealDaemon::prepare();
+        daemon.spawn();
+        daemon.wait_ready(Duration::from_secs(30));
+        daemon
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.path().join("data")
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.root.path().join("run").join("interluded.sock")
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.root.path().join("interluded.log")
+    }
+
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.path().join("tmp")
+    }
+
+    /// Starts the binary without waiting for it; its stderr is appended to the log file.
+    pub fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
+        let child = Command::new(bin("interluded"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.root.path())
+            .env("TMPDIR", self.tmp_dir())
+            .env("INTERLUDE_CONFIG", self.root.path().join("config.toml"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+    }
+
+    /// Waits until the socket answers.
+    pub fn wait_ready(&mut self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if std::os::unix::net::UnixStream::connect(self.socket()).is_ok() {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("interluded exited with {status} before it was ready:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("interluded was not ready within {timeout:?}:\n{}", self.log());
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Sends `signal` (e.g. "TERM", "INT") to the daemon.
+    pub fn signal(&self, signal: &str) {
+        send_signal(self.pid(), signal);
+    }
+
+    /// SIGKILL and reap.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Waits for the process to exit and returns its exit status.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        self.child.take().unwrap().wait().unwrap()
+    }
+
+    /// Runs the real `interlude` binary against this daemon.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        self.cli_with_stdin(args, "")
+    }
+
+    pub fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        cli_command(&self.socket(), &self.tmp_dir(), args, stdin)
+    }
+}
+
+impl Drop for RealDaemon {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Runs `interlude` with `args` against `socket`, feeding `stdin`.
+pub fn cli_command(socket: &Path, tmp: &Path, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(bin("interlude"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", tmp)
+        .env("TMPDIR", tmp)
+        .env("INTERLUDE_SOCKET", socket)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+/// `kill(1)` keeps this crate free of unsafe code.
+pub fn send_signal(pid: u32, signal: &str) {
+    let status = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().unwrap();
+    assert!(status.success(), "kill -{signal} {pid} failed");
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return files };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => files.extend(files_under(&path)),
+            Ok(t) if t.is_file() => files.push(path),
+            _ => {}
+        }
+    }
+    files
+}
+
+/// The files under `dir` whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|path| std::fs::read(path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle)))
+        .collect()
+}
