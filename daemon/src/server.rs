@@ -73,7 +73,7 @@ impl Daemon {
         let (store, store_notices) = tokio::task::spawn_blocking(move || Store::open(&store_dir, &options))
             .await
             .map_err(|e| crate::error::Error::Internal(e.to_string()))??;
-        let vault = Arc::new(Vault::new(store.clone(), config.kdf(), config.idle_lock())?);
+        let vault = Arc::new(Vault::new(store.clone(), &data_dir, config.kdf(), config.idle_lock())?);
         let limits = Limits { max_text_bytes: config.max_text_kib * 1024 };
         let timeline = Timeline::new(store.clone(), vault.clone(), limits);
         let listener = bind_private(&socket)?;

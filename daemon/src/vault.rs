@@ -6,6 +6,7 @@
 //! the public key, and the secret key (encrypted under the data key) opens them after unlock.
 //! Locking, by hand or after the idle timeout, drops the keys, which zeroize on drop.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -72,24 +73,33 @@ pub enum VaultState {
 
 pub struct Vault {
     store: Store,
+    /// A copy of the header outside sled (it holds only wrapped keys).
+    header_copy: PathBuf,
     kdf: KdfParams,
     idle_lock: Duration,
     keys: RwLock<Option<Arc<Keys>>>,
     last_used: Mutex<Instant>,
     changed: tokio::sync::watch::Sender<VaultState>,
+    /// Serialises header writes, so two racing inits cannot both win.
+    header_writes: tokio::sync::Mutex<()>,
 }
 
 impl Vault {
-    pub fn new(store: Store, kdf: KdfParams, idle_lock: Duration) -> Result<Vault> {
-        let initial = if store.get(Tree::Meta, HEADER_KEY)?.is_some() { VaultState::Locked } else { VaultState::Uninitialised };
-        Ok(Vault {
+    /// `data_dir` holds the copy of the header kept outside the database.
+    pub fn new(store: Store, data_dir: &Path, kdf: KdfParams, idle_lock: Duration) -> Result<Vault> {
+        let mut vault = Vault {
             store,
+            header_copy: data_dir.join("vault-header.json"),
             kdf,
             idle_lock,
             keys: RwLock::new(None),
             last_used: Mutex::new(Instant::now()),
-            changed: tokio::sync::watch::channel(initial).0,
-        })
+            changed: tokio::sync::watch::channel(VaultState::Uninitialised).0,
+            header_writes: tokio::sync::Mutex::new(()),
+        };
+        let initial = if vault.header()?.is_some() { VaultState::Locked } else { VaultState::Uninitialised };
+        vault.changed = tokio::sync::watch::channel(initial).0;
+        Ok(vault)
     }
 
     pub fn state(&self) -> VaultState {
@@ -103,6 +113,7 @@ impl Vault {
     /// Creates the vault and returns the recovery key, which is never stored.
     pub async fn init(&self, passphrase: &str) -> Result<String> {
         check_passphrase(passphrase)?;
+        let _writing = self.header_writes.lock().await;
         if self.header()?.is_some() {
             return Err(Error::AlreadyInitialised);
         }
@@ -122,10 +133,6 @@ impl Vault {
             public_key: PublicKey::from(&secret).to_bytes(),
             encrypted_secret_key: crypto::encrypt(&data_key, secret_bytes.as_slice(), AD_SECRET_KEY)?,
         };
-        // Checked again under the commit: two racing inits must not both win.
-        if self.header()?.is_some() {
-            return Err(Error::AlreadyInitialised);
-        }
         self.save_header(&header).await?;
         self.set_keys(Some(Arc::new(Keys { data: data_key, secret })));
         Ok(format_recovery_key(&recovery))
@@ -172,6 +179,7 @@ impl Vault {
     /// Rewraps the data key under `new`; records are not touched.
     pub async fn change_passphrase(&self, current: &Secret, new: &str) -> Result<()> {
         check_passphrase(new)?;
+        let _writing = self.header_writes.lock().await;
         let mut header = self.header()?.ok_or(Error::NotInitialised)?;
         let data_key = match self.open_data_key(&header, current).await {
             Ok(key) => key,
@@ -227,17 +235,24 @@ impl Vault {
         self.changed.send_replace(state);
     }
 
+    /// The header from the store, or from its copy beside the store when the database had to be
+    /// rebuilt: without it nothing could ever be decrypted again.
     fn header(&self) -> Result<Option<Header>> {
-        match self.store.get(Tree::Meta, HEADER_KEY)? {
-            None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|_| Error::Damaged { what: "the vault header", id: "vault".into() }),
-        }
+        let bytes = match self.store.get(Tree::Meta, HEADER_KEY)? {
+            Some(bytes) => bytes,
+            None => match std::fs::read(&self.header_copy) {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(Error::Internal(format!("could not read {}: {e}", self.header_copy.display()))),
+            },
+        };
+        serde_json::from_slice(&bytes).map(Some).map_err(|_| Error::Damaged { what: "the vault header", id: "vault".into() })
     }
 
     async fn save_header(&self, header: &Header) -> Result<()> {
         let value = serde_json::to_vec(header).map_err(|e| Error::Internal(e.to_string()))?;
+        write_durably(&self.header_copy, &value)
+            .map_err(|e| Error::Internal(format!("could not write {}: {e}", self.header_copy.display())))?;
         self.store.commit(vec![Op::Put { tree: Tree::Meta, key: HEADER_KEY.to_vec(), value }]).await?;
         Ok(())
     }
@@ -261,6 +276,17 @@ impl Vault {
             }
         }
     }
+}
+
+/// Write to a temporary file, sync, rename over, sync the directory: the file is always whole.
+fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let staging = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&staging)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&staging, path)?;
+    std::fs::File::open(path.parent().unwrap_or(Path::new(".")))?.sync_all()
 }
 
 fn check_passphrase(passphrase: &str) -> Result<()> {
