@@ -18,7 +18,7 @@ pub enum Error {
     WrongRecoveryKey,
     #[error("{0}")]
     Invalid(String),
-    #[error("no {what} with id {id}; `interlude timeline` lists ids")]
+    #[error("no {what} with id {id}; {} lists ids", list_command(what))]
     NotFound { what: &'static str, id: String },
     #[error(
         "{what} {id} is damaged and cannot be read (it fails its integrity check); the rest of your data is unaffected"
@@ -30,6 +30,14 @@ pub enum Error {
     Crypto(#[from] CryptoError),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+fn list_command(what: &str) -> &'static str {
+    match what {
+        "session" => "`interlude session list`",
+        "vocabulary term" => "`interlude vocab list`",
+        _ => "`interlude timeline`",
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,514 @@
+//! The command line, as clap types, and the parsers for values people type.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use interlude_proto::v1::{Emotion, ReflectionKind, TermKind};
+use jiff::{Timestamp, Zoned};
+
+use crate::time::{self, TimeError};
+
+/// Capture and read your Interlude journal between therapy sessions.
+///
+/// `interlude` talks to the `interluded` daemon on this computer; nothing leaves it.
+#[derive(Debug, Parser)]
+#[command(name = "interlude", version, after_help = crate::error::EXIT_CODES_HELP)]
+pub struct Cli {
+    /// The daemon's socket [default: $XDG_RUNTIME_DIR/interlude/interluded.sock]
+    #[arg(long, global = true, env = "INTERLUDE_SOCKET", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+
+    /// Print one JSON object instead of text for people
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the vault and choose its passphrase
+    Init(SecretArgs),
+    /// Open the vault with its passphrase or the recovery key
+    Unlock(UnlockArgs),
+    /// Lock the vault now
+    Lock,
+    /// Show the vault's state and where the daemon keeps things
+    Status,
+    /// Change the passphrase, proving the right to with the current one or the recovery key
+    Passphrase(UnlockArgs),
+    /// Write down a reflection (works while the vault is locked)
+    Reflect(ReflectArgs),
+    /// List reflections, newest first
+    Timeline(TimelineArgs),
+    /// Show one reflection in full, with its earlier versions
+    Show(IdArg),
+    /// Change a reflection; the previous version is kept in its history
+    Edit(EditArgs),
+    /// Delete a reflection and its history for good
+    Delete(DeleteArgs),
+    /// Log therapy sessions and what you want to keep from them
+    #[command(subcommand)]
+    Session(SessionCommand),
+    /// Your own words for your parts, anchors, triggers, values and people
+    #[command(subcommand)]
+    Vocab(VocabCommand),
+}
+
+/// Where a passphrase comes from; without either flag it is asked for on the terminal.
+#[derive(Debug, Clone, Args)]
+#[group(multiple = false)]
+pub struct SecretArgs {
+    /// Read it from FILE (for `passphrase`: the current one on line 1, the new one on line 2)
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// Read it from standard input (for `passphrase`: current on line 1, new on line 2)
+    #[arg(long)]
+    pub passphrase_stdin: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UnlockArgs {
+    /// Use the recovery key instead of the passphrase (read the same way)
+    #[arg(long)]
+    pub recovery_key: bool,
+
+    #[command(flatten)]
+    pub secret: SecretArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReflectArgs {
+    /// What to write down; without it, read standard input or open $VISUAL/$EDITOR
+    #[arg(value_name = "TEXT")]
+    pub text: Vec<String>,
+
+    /// What kind of reflection this is
+    #[arg(long, value_enum, default_value_t = Kind::Note)]
+    pub kind: Kind,
+
+    /// A tag (repeat for several)
+    #[arg(long = "tag", value_name = "TAG", value_parser = parse_tag)]
+    pub tags: Vec<String>,
+
+    /// An emotion and how strong it is, 0 to 100 (repeat for several)
+    #[arg(long = "emotion", value_name = "NAME:INTENSITY", value_parser = parse_emotion)]
+    pub emotions: Vec<EmotionArg>,
+
+    /// Flag it to bring to your next session
+    #[arg(long)]
+    pub bring: bool,
+
+    /// Keep it private: never exported
+    #[arg(long)]
+    pub private: bool,
+
+    /// The moment it is about, when not now (e.g. "yesterday 21:00", "2h ago")
+    #[arg(long, value_name = "WHEN", value_parser = parse_moment)]
+    pub at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TimelineArgs {
+    /// From this moment on (e.g. 7d, yesterday, 2026-11-01)
+    #[arg(long, value_name = "WHEN", value_parser = parse_bound)]
+    pub since: Option<Timestamp>,
+
+    /// Up to, not including, this moment
+    #[arg(long, value_name = "WHEN", value_parser = parse_bound)]
+    pub until: Option<Timestamp>,
+
+    /// Only this kind
+    #[arg(long, value_enum)]
+    pub kind: Option<Kind>,
+
+    /// Only reflections with this tag
+    #[arg(long, value_name = "TAG", value_parser = parse_tag)]
+    pub tag: Option<String>,
+
+    /// Only reflections flagged to bring to session
+    #[arg(long)]
+    pub bring: bool,
+
+    /// At most this many
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: u32,
+
+    /// Oldest first instead of newest first
+    #[arg(long)]
+    pub oldest_first: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IdArg {
+    /// The id shown by `interlude timeline`
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EditArgs {
+    /// The id shown by `interlude timeline`
+    pub id: String,
+
+    /// The new text; with no text and no flags, edit the current text in $VISUAL/$EDITOR
+    #[arg(value_name = "TEXT")]
+    pub text: Vec<String>,
+
+    /// Replace the tags with these (repeat for several)
+    #[arg(long = "tag", value_name = "TAG", value_parser = parse_tag, conflicts_with = "clear_tags")]
+    pub tags: Vec<String>,
+
+    /// Remove every tag
+    #[arg(long)]
+    pub clear_tags: bool,
+
+    /// Replace the emotions with these (repeat for several)
+    #[arg(
+        long = "emotion",
+        value_name = "NAME:INTENSITY",
+        value_parser = parse_emotion,
+        conflicts_with = "clear_emotions"
+    )]
+    pub emotions: Vec<EmotionArg>,
+
+    /// Remove every emotion
+    #[arg(long)]
+    pub clear_emotions: bool,
+
+    /// Flag it to bring to your next session
+    #[arg(long, conflicts_with = "no_bring")]
+    pub bring: bool,
+
+    /// Take the bring-to-session flag off
+    #[arg(long)]
+    pub no_bring: bool,
+
+    /// Make it private: never exported
+    #[arg(long, conflicts_with = "not_private")]
+    pub private: bool,
+
+    /// Make it no longer private
+    #[arg(long)]
+    pub not_private: bool,
+
+    /// Change its kind
+    #[arg(long, value_enum)]
+    pub kind: Option<Kind>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DeleteArgs {
+    /// The id shown by `interlude timeline`
+    pub id: String,
+
+    /// Do not ask for confirmation (needed when standard input is not a terminal)
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// Log a session (now, or `--at` when it took place)
+    Add(SessionAddArgs),
+    /// List sessions, newest first
+    List(SessionListArgs),
+    /// Show one session
+    Show(IdArg),
+    /// Change a session
+    Edit(SessionEditArgs),
+    /// Delete a session for good
+    Delete(DeleteArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SessionAddArgs {
+    /// When the session took place
+    #[arg(long, value_name = "WHEN", value_parser = parse_moment)]
+    pub at: Option<Timestamp>,
+
+    /// Something you want to keep from it, in your words (repeat for several)
+    #[arg(long = "insight", value_name = "TEXT")]
+    pub insights: Vec<String>,
+
+    /// A note about the session
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SessionListArgs {
+    /// At most this many [default: the daemon's, 50]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SessionEditArgs {
+    /// The id shown by `interlude session list`
+    pub id: String,
+
+    /// When the session took place
+    #[arg(long, value_name = "WHEN", value_parser = parse_moment)]
+    pub at: Option<Timestamp>,
+
+    /// Replace the insights with these (repeat for several)
+    #[arg(
+        long = "insight",
+        value_name = "TEXT",
+        conflicts_with = "clear_insights"
+    )]
+    pub insights: Vec<String>,
+
+    /// Remove every insight
+    #[arg(long)]
+    pub clear_insights: bool,
+
+    /// Replace the note
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VocabCommand {
+    /// Add one of your words
+    Add(VocabAddArgs),
+    /// List your words
+    List(VocabListArgs),
+    /// Remove a word
+    Remove(IdArg),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VocabAddArgs {
+    /// What the word names
+    #[arg(value_enum)]
+    pub kind: TermKindArg,
+
+    /// The word, in your own language ("the critic", "the lake breath")
+    #[arg(value_name = "WORD", required = true)]
+    pub word: Vec<String>,
+
+    /// A note about it
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VocabListArgs {
+    /// Only this kind
+    #[arg(long, value_enum)]
+    pub kind: Option<TermKindArg>,
+}
+
+/// Kinds of reflection, as typed on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Kind {
+    Note,
+    CheckIn,
+    Exercise,
+    /// An insight from a session
+    Insight,
+    Dream,
+    /// A relationship episode
+    Episode,
+}
+
+impl From<Kind> for ReflectionKind {
+    fn from(kind: Kind) -> Self {
+        match kind {
+            Kind::Note => Self::Note,
+            Kind::CheckIn => Self::CheckIn,
+            Kind::Exercise => Self::Exercise,
+            Kind::Insight => Self::SessionInsight,
+            Kind::Dream => Self::Dream,
+            Kind::Episode => Self::RelationshipEpisode,
+        }
+    }
+}
+
+/// Kinds of vocabulary term, as typed on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TermKindArg {
+    Part,
+    Anchor,
+    Trigger,
+    Value,
+    Person,
+}
+
+impl From<TermKindArg> for TermKind {
+    fn from(kind: TermKindArg) -> Self {
+        match kind {
+            TermKindArg::Part => Self::Part,
+            TermKindArg::Anchor => Self::Anchor,
+            TermKindArg::Trigger => Self::Trigger,
+            TermKindArg::Value => Self::Value,
+            TermKindArg::Person => Self::Person,
+        }
+    }
+}
+
+/// `--emotion anxious:70`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmotionArg {
+    pub name: String,
+    pub intensity: u32,
+}
+
+impl From<EmotionArg> for Emotion {
+    fn from(emotion: EmotionArg) -> Self {
+        Emotion {
+            name: emotion.name,
+            intensity: emotion.intensity,
+        }
+    }
+}
+
+/// Reads `NAME:INTENSITY`, the intensity a whole number from 0 to 100.
+pub fn parse_emotion(text: &str) -> Result<EmotionArg, String> {
+    let Some((name, intensity)) = text.rsplit_once(':') else {
+        return Err(format!(
+            "write \"{text}\" as NAME:INTENSITY with an intensity from 0 to 100, like {text}:60"
+        ));
+    };
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!(
+            "the emotion in \"{text}\" has no name; write NAME:INTENSITY, like anxious:70"
+        ));
+    }
+    match intensity.trim().parse::<u32>() {
+        Ok(intensity) if intensity <= 100 => Ok(EmotionArg {
+            name: name.to_owned(),
+            intensity,
+        }),
+        _ => Err(format!(
+            "the intensity in \"{text}\" must be a whole number from 0 to 100, like {name}:70"
+        )),
+    }
+}
+
+/// Tags are kept without a leading `#`, so `--tag '#work'` and `--tag work` are the same tag.
+pub fn parse_tag(text: &str) -> Result<String, String> {
+    let tag = text.trim().trim_start_matches('#').trim();
+    if tag.is_empty() {
+        return Err("a tag needs at least one character besides '#'".to_owned());
+    }
+    Ok(tag.to_owned())
+}
+
+fn parse_moment(text: &str) -> Result<Timestamp, TimeError> {
+    time::parse_moment(text, &Zoned::now())
+}
+
+fn parse_bound(text: &str) -> Result<Timestamp, TimeError> {
+    time::parse_bound(text, &Zoned::now())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn an_emotion_is_a_name_and_an_intensity() {
+        assert_eq!(
+            parse_emotion("anxious:70").unwrap(),
+            EmotionArg {
+                name: "anxious".into(),
+                intensity: 70
+            }
+        );
+        assert_eq!(parse_emotion(" raw : 0 ").unwrap().name, "raw");
+        assert_eq!(parse_emotion("flat:100").unwrap().intensity, 100);
+    }
+
+    #[test]
+    fn an_intensity_that_is_not_a_number_says_what_to_type() {
+        let error = parse_emotion("anxious:abc").unwrap_err();
+        assert!(error.contains("\"anxious:abc\""), "{error}");
+        assert!(error.contains("whole number from 0 to 100"), "{error}");
+        assert!(error.contains("anxious:70"), "{error}");
+    }
+
+    #[test]
+    fn an_intensity_above_100_or_negative_is_refused() {
+        assert!(parse_emotion("anxious:101").is_err());
+        assert!(parse_emotion("anxious:-5").is_err());
+        assert!(parse_emotion("anxious:7.5").is_err());
+    }
+
+    #[test]
+    fn an_emotion_without_intensity_or_name_is_refused() {
+        assert!(
+            parse_emotion("anxious")
+                .unwrap_err()
+                .contains("NAME:INTENSITY")
+        );
+        assert!(parse_emotion(":40").unwrap_err().contains("no name"));
+    }
+
+    #[test]
+    fn a_tag_loses_its_hash() {
+        assert_eq!(parse_tag("#work").unwrap(), "work");
+        assert_eq!(parse_tag("work").unwrap(), "work");
+        assert!(parse_tag("#").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn reflect_collects_repeated_flags() {
+        let cli = Cli::try_parse_from([
+            "interlude",
+            "reflect",
+            "felt",
+            "small",
+            "--tag",
+            "work",
+            "--tag",
+            "#family",
+            "--emotion",
+            "anxious:70",
+            "--kind",
+            "check-in",
+            "--bring",
+        ])
+        .unwrap();
+        let Command::Reflect(args) = cli.command else {
+            panic!("not reflect");
+        };
+        assert_eq!(args.text, ["felt", "small"]);
+        assert_eq!(args.tags, ["work", "family"]);
+        assert_eq!(args.emotions.len(), 1);
+        assert_eq!(args.kind, Kind::CheckIn);
+        assert!(args.bring && !args.private);
+    }
+
+    #[test]
+    fn a_bad_emotion_is_a_usage_error() {
+        let error = Cli::try_parse_from(["interlude", "reflect", "x", "--emotion", "anxious:abc"])
+            .unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert!(error.to_string().contains("whole number from 0 to 100"));
+    }
+
+    #[test]
+    fn the_passphrase_sources_exclude_each_other() {
+        let result = Cli::try_parse_from([
+            "interlude",
+            "unlock",
+            "--passphrase-stdin",
+            "--passphrase-file",
+            "f",
+        ]);
+        assert!(result.is_err());
+    }
+}
