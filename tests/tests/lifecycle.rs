@@ -123,7 +123,11 @@ fn a_caller_from_another_user_is_refused_with_permission_denied() {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711)).unwrap();
     }
     std::fs::set_permissions(daemon.socket(), std::fs::Permissions::from_mode(0o666)).unwrap();
-    let output = Command::new(bin("interlude"))
+    // A copy the other user can run wherever the checkout lives.
+    let cli = daemon.root.path().join("interlude");
+    std::fs::copy(bin("interlude"), &cli).unwrap();
+    std::fs::set_permissions(&cli, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let output = Command::new(&cli)
         .arg("status")
         .env_clear()
         .env("INTERLUDE_SOCKET", daemon.socket())

@@ -183,18 +183,15 @@ fn run(args: &Args) -> Result<()> {
     report.raw(&raw, counts.raw_syncs);
 
     real.start()?;
-    let single_real = runtime.block_on(single_client(
-        &real.socket(),
-        counts.sequential_adds,
-        true,
-        1,
-    ))?;
+    let (single_real, info) =
+        runtime.block_on(single_client(&real.socket(), counts.sequential_adds))?;
     report.single(
         "real `interluded`",
         &single_real,
         &raw,
         counts.sequential_adds,
     );
+    report.round_trip(&info, &single_real, &raw, counts.sequential_adds);
 
     let single_in_process =
         runtime.block_on(single_client_in_process(&run_path, counts.sequential_adds))?;
@@ -479,14 +476,31 @@ async fn sequential_adds(channel: Channel, n: usize, seed: u64) -> Result<Stats>
     Ok(stats(samples))
 }
 
-async fn single_client(socket: &Path, n: usize, init: bool, seed: u64) -> Result<Stats> {
+/// The adds, then as many `Daemon.Info` calls: a round trip that touches neither the disk nor
+/// the vault, to tell the cost of the API apart from the cost of the write.
+async fn single_client(socket: &Path, n: usize) -> Result<(Stats, Stats)> {
     progress(&format!(
         "2. one client, {n} sequential AddReflection (real interluded)"
     ));
-    let channel = unlocked_channel(socket, init).await?;
-    let s = sequential_adds(channel, n, seed).await?;
-    progress(&format!("   p50 {} p99 {}", fmt_ms(s.p50), fmt_ms(s.p99)));
-    Ok(s)
+    let channel = unlocked_channel(socket, true).await?;
+    let adds = sequential_adds(channel.clone(), n, 1).await?;
+    let mut daemon = DaemonClient::new(channel);
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n + WARM_UP {
+        let t = Instant::now();
+        daemon.info(v1::InfoRequest {}).await?;
+        if i >= WARM_UP {
+            samples.push(t.elapsed());
+        }
+    }
+    let info = stats(samples);
+    progress(&format!(
+        "   p50 {} p99 {}; Info round trip p50 {}",
+        fmt_ms(adds.p50),
+        fmt_ms(adds.p99),
+        fmt_ms(info.p50)
+    ));
+    Ok((adds, info))
 }
 
 async fn single_client_in_process(run_path: &Path, n: usize) -> Result<Stats> {
@@ -1130,6 +1144,27 @@ impl Report {
         let mut value = stats_json(s);
         value["p50_vs_raw_p50"] = json!(ms(s.p50) / ms(raw.p50));
         self.json.insert(key.into(), value);
+    }
+
+    fn round_trip(&mut self, info: &Stats, add: &Stats, raw: &Stats, n: usize) {
+        let rest = ms(add.p50) - ms(raw.p50) - ms(info.p50);
+        self.row(
+            "2",
+            format!(
+                "`Daemon.Info` round trip, 1 client, real `interluded`: no disk, no vault (n={n})"
+            ),
+            format!("p50 {} · p99 {}", fmt_ms(info.p50), fmt_ms(info.p99)),
+            format!(
+                "AddReflection p50 {} = raw {} + this {} + {rest:.3} ms other",
+                fmt_ms(add.p50),
+                fmt_ms(raw.p50),
+                fmt_ms(info.p50)
+            ),
+            format!("p50 {} of AddReflection", ratio(ms(info.p50), ms(add.p50))),
+            "—",
+        );
+        self.json
+            .insert("info_round_trip_real".into(), stats_json(info));
     }
 
     fn concurrent(&mut self, clients: usize, total: usize, wall: Duration, s: &Stats, raw: &Stats) {
