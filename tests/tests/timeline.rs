@@ -238,7 +238,7 @@ async fn vocabulary_terms_are_recognised_in_new_reflections() {
     let got = daemon.timeline().get_reflection(v1::GetReflectionRequest { id }).await.unwrap().into_inner();
     assert_eq!(got.term_ids, [critic.id.clone(), lake.id.clone()]);
     let anchors = vocab.list_terms(v1::ListTermsRequest { kind: v1::TermKind::Anchor.into() }).await.unwrap().into_inner().terms;
-    assert_eq!(anchors, [lake.clone()]);
+    assert_eq!(anchors, std::slice::from_ref(&lake));
     let renamed = vocab
         .edit_term(v1::EditTermRequest { id: lake.id.clone(), word: Some("the lake".into()), ..Default::default() })
         .await

@@ -71,11 +71,11 @@ impl Worker {
                 }
             }
             self.commit_group(group);
-            if self.journal.len() > self.checkpoint_bytes {
-                if let Err(err) = checkpoint(&self.db, &self.db_path, &mut self.journal) {
-                    // The journal still holds everything; the next checkpoint tries again.
-                    tracing::error!(error = %err, "checkpoint failed");
-                }
+            if self.journal.len() > self.checkpoint_bytes
+                && let Err(err) = checkpoint(&self.db, &self.db_path, &mut self.journal)
+            {
+                // The journal still holds everything; the next checkpoint tries again.
+                tracing::error!(error = %err, "checkpoint failed");
             }
         }
         checkpoint(&self.db, &self.db_path, &mut self.journal)

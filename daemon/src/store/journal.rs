@@ -13,7 +13,10 @@ use std::path::Path;
 
 use super::{Op, Tree};
 
-const HEADER: usize = 4 + 4 + 8;
+/// `len | crc32` before the body.
+const FRAME: usize = 4 + 4;
+/// The smallest body: `seq | op count`.
+const MIN_BODY: usize = 8 + 4;
 /// Larger entries cannot come from a valid commit (values are capped far below this).
 const MAX_ENTRY: usize = 256 * 1024 * 1024;
 
@@ -129,13 +132,13 @@ fn decode_all(bytes: &[u8]) -> (Vec<Vec<Op>>, u64, u64) {
 }
 
 fn decode_entry(bytes: &[u8], pos: usize) -> Option<(Vec<Op>, u64, usize)> {
-    let header = bytes.get(pos..pos + 8)?;
+    let header = bytes.get(pos..pos + FRAME)?;
     let body_len = u32::from_le_bytes(header[..4].try_into().ok()?) as usize;
     let crc = u32::from_le_bytes(header[4..8].try_into().ok()?);
-    if body_len > MAX_ENTRY || body_len < HEADER - 8 + 4 {
+    if !(MIN_BODY..=MAX_ENTRY).contains(&body_len) {
         return None;
     }
-    let body = bytes.get(pos + 8..pos + 8 + body_len)?;
+    let body = bytes.get(pos + FRAME..pos + FRAME + body_len)?;
     if crc32fast::hash(body) != crc {
         return None;
     }
@@ -153,7 +156,7 @@ fn decode_entry(bytes: &[u8], pos: usize) -> Option<(Vec<Op>, u64, usize)> {
             _ => return None,
         });
     }
-    Some((ops, seq, pos + 8 + body_len))
+    Some((ops, seq, pos + FRAME + body_len))
 }
 
 struct Reader<'a> {

@@ -94,6 +94,9 @@ impl std::fmt::Display for Notice {
     }
 }
 
+/// Key/value pairs read from a tree, in key order.
+pub type Entries = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + Send>;
+
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
@@ -176,7 +179,7 @@ impl Store {
         tree: Tree,
         range: R,
         descending: bool,
-    ) -> Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + Send>
+    ) -> Entries
     where
         R: RangeBounds<Vec<u8>>,
     {

@@ -16,7 +16,7 @@ impl Timeline {
         self.check_term(&word, &note)?;
         let existing = self.all_terms(&keys)?;
         if existing.iter().any(|t| t.kind == kind && t.word.to_lowercase() == word.to_lowercase()) {
-            return Err(invalid(format!("that word is already in your vocabulary; `interlude vocab list` shows it")));
+            return Err(invalid("that word is already in your vocabulary; `interlude vocab list` shows it"));
         }
         let id = ulid::Ulid::from_parts(now_millis() as u64, u128::from_le_bytes(crate::crypto::random_bytes()?));
         let term = Term { id: id.to_string(), kind, word, note };
