@@ -332,3 +332,13 @@ pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
         .filter(|path| std::fs::read(path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle)))
         .collect()
 }
+
+/// The store key of a reflection id, as the daemon lays it out: the 16 bytes of the ULID.
+pub fn ulid_key(id: &str) -> Vec<u8> {
+    let mut value: u128 = 0;
+    for c in id.chars() {
+        let digit = "0123456789ABCDEFGHJKMNPQRSTVWXYZ".find(c).unwrap() as u128;
+        value = (value << 5) | digit;
+    }
+    value.to_be_bytes().to_vec()
+}

@@ -4,19 +4,9 @@
 #![allow(clippy::unwrap_used)]
 
 use interlude_daemon::store::{Op, Store, StoreOptions, Tree};
-use interlude_e2e::TestDaemon;
+use interlude_e2e::{TestDaemon, ulid_key};
 use interlude_proto::v1;
 use tonic::Code;
-
-fn ulid_key(id: &str) -> Vec<u8> {
-    // Same layout as the daemon: the 16 ULID bytes.
-    let mut value: u128 = 0;
-    for c in id.chars() {
-        let digit = "0123456789ABCDEFGHJKMNPQRSTVWXYZ".find(c).unwrap() as u128;
-        value = (value << 5) | digit;
-    }
-    value.to_be_bytes().to_vec()
-}
 
 /// Stops the daemon, edits the raw store with `change`, and starts it again, unlocked.
 async fn tamper(daemon: TestDaemon, change: impl FnOnce(&Store) + Send + 'static) -> TestDaemon {

@@ -1,5 +1,6 @@
 //! Group commit: one thread owns the journal; every commit waiting while an `fdatasync` runs
-//! joins the next one, so 32 concurrent writers cost about one sync, not 32.
+//! joins the next one, so 32 concurrent writers cost about one sync, not 32. Compactions run on
+//! the same thread, so no write can slip between the copy and the swap.
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -8,15 +9,21 @@ use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 
 use super::journal::Journal;
-use super::{Op, StoreError, apply, checkpoint};
+use super::{Op, Shared, StoreError, StoreOptions, apply, checkpoint, compact, current};
 
 /// Commits taken into one sync at most; bounds the latency of the first in line.
 const MAX_GROUP: usize = 512;
 
+pub type Done = oneshot::Receiver<Result<(), StoreError>>;
 type Reply = oneshot::Sender<Result<(), StoreError>>;
 
+pub enum Work {
+    Commit(Vec<Op>),
+    Compact,
+}
+
 struct Request {
-    ops: Vec<Op>,
+    work: Work,
     reply: Reply,
 }
 
@@ -26,26 +33,20 @@ pub struct Committer {
 }
 
 impl Committer {
-    pub fn spawn(
-        db: sled::Db,
-        trees: Vec<sled::Tree>,
-        db_path: PathBuf,
-        journal: Journal,
-        checkpoint_bytes: u64,
-    ) -> std::io::Result<Committer> {
+    pub fn spawn(handles: Shared, dir: PathBuf, options: StoreOptions, journal: Journal) -> std::io::Result<Committer> {
         let (requests, incoming) = mpsc::channel();
-        let worker = Worker { db, trees, db_path, journal, checkpoint_bytes };
+        let worker = Worker { handles, dir, options, journal };
         let thread = std::thread::Builder::new().name("store-commit".into()).spawn(move || worker.run(incoming))?;
         Ok(Committer { requests, thread })
     }
 
-    pub fn submit(&self, ops: Vec<Op>) -> Result<oneshot::Receiver<Result<(), StoreError>>, StoreError> {
+    pub fn submit(&self, work: Work) -> Result<Done, StoreError> {
         let (reply, done) = oneshot::channel();
-        self.requests.send(Request { ops, reply }).map_err(|_| StoreError::Closed)?;
+        self.requests.send(Request { work, reply }).map_err(|_| StoreError::Closed)?;
         Ok(done)
     }
 
-    /// Finishes queued commits, checkpoints, and joins the thread.
+    /// Finishes queued work, checkpoints, and joins the thread.
     pub fn stop(self) -> Result<(), StoreError> {
         drop(self.requests);
         self.thread.join().unwrap_or(Err(StoreError::Closed))
@@ -53,47 +54,62 @@ impl Committer {
 }
 
 struct Worker {
-    db: sled::Db,
-    trees: Vec<sled::Tree>,
-    db_path: PathBuf,
+    handles: Shared,
+    dir: PathBuf,
+    options: StoreOptions,
     journal: Journal,
-    checkpoint_bytes: u64,
 }
 
 impl Worker {
     fn run(mut self, incoming: mpsc::Receiver<Request>) -> Result<(), StoreError> {
-        while let Ok(first) = incoming.recv() {
-            let mut group = vec![first];
+        let mut next = incoming.recv().ok();
+        while let Some(first) = next.take() {
+            let (ops, reply) = match first.work {
+                Work::Compact => {
+                    let _ = first.reply.send(compact::run(&self.handles, &self.dir, &self.options, &mut self.journal));
+                    next = incoming.recv().ok();
+                    continue;
+                }
+                Work::Commit(ops) => (ops, first.reply),
+            };
+            let mut group = vec![(ops, reply)];
             while group.len() < MAX_GROUP {
                 match incoming.try_recv() {
-                    Ok(next) => group.push(next),
+                    Ok(Request { work: Work::Commit(ops), reply }) => group.push((ops, reply)),
+                    Ok(compaction) => {
+                        next = Some(compaction);
+                        break;
+                    }
                     Err(_) => break,
                 }
             }
             self.commit_group(group);
-            if self.journal.len() > self.checkpoint_bytes
-                && let Err(err) = checkpoint(&self.db, &self.db_path, &mut self.journal)
+            if self.journal.len() > self.options.checkpoint_bytes
+                && let Err(err) = checkpoint(&current(&self.handles).db, &self.dir.join("db"), &mut self.journal)
             {
                 // The journal still holds everything; the next checkpoint tries again.
                 tracing::error!(error = %err, "checkpoint failed");
             }
+            if next.is_none() {
+                next = incoming.recv().ok();
+            }
         }
-        checkpoint(&self.db, &self.db_path, &mut self.journal)
+        checkpoint(&current(&self.handles).db, &self.dir.join("db"), &mut self.journal)
     }
 
-    fn commit_group(&mut self, group: Vec<Request>) {
-        let commits: Vec<&[Op]> = group.iter().map(|r| r.ops.as_slice()).collect();
+    fn commit_group(&mut self, group: Vec<(Vec<Op>, Reply)>) {
+        let commits: Vec<&[Op]> = group.iter().map(|(ops, _)| ops.as_slice()).collect();
         if let Err(err) = self.journal.append_durably(&commits) {
             tracing::error!(error = %err, commits = group.len(), "journal write failed; nothing acknowledged");
-            for request in group {
-                let _ = request.reply.send(Err(StoreError::NotDurable(std::io::Error::new(err.kind(), err.to_string()))));
+            for (_, reply) in group {
+                let _ = reply.send(Err(StoreError::NotDurable(std::io::Error::new(err.kind(), err.to_string()))));
             }
             return;
         }
-        for request in group {
+        let handles = current(&self.handles);
+        for (ops, reply) in group {
             // Durable already; a sled failure here is repaired by replay at the next start.
-            let applied = apply(&self.trees, &request.ops).map_err(StoreError::from);
-            let _ = request.reply.send(applied);
+            let _ = reply.send(apply(&handles.trees, &ops).map_err(StoreError::from));
         }
     }
 }

@@ -11,7 +11,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use super::{Op, Tree};
+use super::{Op, Tree, write_zeros};
 
 /// `len | crc32` before the body.
 const FRAME: usize = 4 + 4;
@@ -36,7 +36,9 @@ pub struct Replay {
 impl Journal {
     /// Opens (or creates) the journal and reads every complete entry.
     pub fn open(path: &Path) -> io::Result<(Journal, Replay)> {
-        let mut file = File::options().read(true).append(true).create(true).open(path)?;
+        // Not O_APPEND: truncation overwrites in place, and Linux `pwrite` ignores the offset
+        // under O_APPEND.
+        let mut file = File::options().read(true).write(true).create(true).truncate(false).open(path)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
         let (entries, good_len, last_seq) = decode_all(&bytes);
@@ -45,7 +47,7 @@ impl Journal {
             file.set_len(good_len)?;
             file.sync_data()?;
         }
-        file.seek(SeekFrom::End(0))?;
+        file.seek(SeekFrom::Start(good_len))?;
         let journal = Journal { file, len: good_len, next_seq: last_seq + 1 };
         Ok((journal, Replay { entries, torn_bytes }))
     }
@@ -72,16 +74,26 @@ impl Journal {
             }
             Err(err) => {
                 // Best effort: if even this fails, replay still stops at the torn entry.
-                let _ = self.file.set_len(self.len).and_then(|()| self.file.sync_data());
+                let len = self.len;
+                let _ = self.file.set_len(len).and_then(|()| self.file.sync_data());
+                let _ = self.file.seek(SeekFrom::Start(len));
                 Err(err)
             }
         }
     }
 
-    /// Empties the journal once everything in it is durable elsewhere.
+    /// Empties the journal once everything in it is durable elsewhere. The old entries are
+    /// overwritten first: freed blocks would otherwise keep deleted values on disk.
     pub fn truncate(&mut self) -> io::Result<()> {
+        if self.len == 0 {
+            return Ok(());
+        }
+        self.file.seek(SeekFrom::Start(0))?;
+        write_zeros(&mut self.file, self.len)?;
+        self.file.sync_data()?;
         self.file.set_len(0)?;
         self.file.sync_data()?;
+        self.file.seek(SeekFrom::Start(0))?;
         self.len = 0;
         Ok(())
     }

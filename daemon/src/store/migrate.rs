@@ -39,8 +39,6 @@ fn read_version(store: &Store) -> Result<u32, StoreError> {
 
 /// Opening is synchronous; the committer thread does the work, so waiting here cannot deadlock.
 fn block_on_commit(store: &Store, ops: Vec<Op>) -> Result<(), StoreError> {
-    let committer = store.inner.committer.lock().unwrap_or_else(|p| p.into_inner());
-    let done = committer.as_ref().ok_or(StoreError::Closed)?.submit(ops)?;
-    drop(committer);
+    let done = store.submit(super::committer::Work::Commit(ops))?;
     done.blocking_recv().map_err(|_| StoreError::Closed)?
 }

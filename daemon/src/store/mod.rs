@@ -6,12 +6,13 @@
 //! Values arrive here already encrypted; keys never hold client material.
 
 mod committer;
+mod compact;
 mod journal;
 mod migrate;
 
 use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use committer::Committer;
 use journal::Journal;
@@ -103,9 +104,28 @@ pub struct Store {
 }
 
 struct Inner {
+    handles: Shared,
+    committer: Mutex<Option<Committer>>,
+}
+
+/// The open database. Compaction swaps in a new one; a reader keeps the one it started with.
+struct Handles {
     db: sled::Db,
     trees: Vec<sled::Tree>,
-    committer: Mutex<Option<Committer>>,
+}
+
+type Shared = Arc<RwLock<Arc<Handles>>>;
+
+fn current(shared: &Shared) -> Arc<Handles> {
+    shared.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+impl Handles {
+    fn open(path: &Path, options: &StoreOptions) -> Result<Handles, String> {
+        let db = open_sled(path, options)?;
+        let trees = Tree::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>();
+        Ok(Handles { trees: trees.map_err(|e| e.to_string())?, db })
+    }
 }
 
 /// Tuning that tests and the benchmark may change.
@@ -134,9 +154,10 @@ impl Store {
         if replay.torn_bytes > 0 {
             tracing::warn!(bytes = replay.torn_bytes, "cut a torn, unacknowledged entry off the journal");
         }
+        compact::finish_interrupted(dir)?;
         let mut notices = Vec::new();
-        let db = match open_sled(&db_path, options) {
-            Ok(db) => db,
+        let handles = match Handles::open(&db_path, options) {
+            Ok(handles) => handles,
             Err(reason) => {
                 let moved_to = move_aside(&db_path)?;
                 tracing::error!(moved_to = %moved_to.display(), %reason, "database damaged; moved aside");
@@ -145,32 +166,32 @@ impl Store {
                     reason,
                     replayed: replay.entries.len(),
                 });
-                open_sled(&db_path, options).map_err(|reason| StoreError::Io {
+                Handles::open(&db_path, options).map_err(|reason| StoreError::Io {
                     action: "create a new database at",
                     path: db_path.clone(),
                     source: std::io::Error::other(reason),
                 })?
             }
         };
-        let trees = Tree::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>()?;
         let replayed = replay.entries.len();
         for ops in replay.entries {
-            apply(&trees, &ops)?;
+            apply(&handles.trees, &ops)?;
         }
         let mut journal = journal;
         if replayed > 0 {
             tracing::info!(entries = replayed, "replayed the journal");
-            checkpoint(&db, &db_path, &mut journal)?;
+            checkpoint(&handles.db, &db_path, &mut journal)?;
         }
-        let committer = Committer::spawn(db.clone(), trees.clone(), db_path, journal, options.checkpoint_bytes)
+        let handles: Shared = Arc::new(RwLock::new(Arc::new(handles)));
+        let committer = Committer::spawn(handles.clone(), dir.to_path_buf(), options.clone(), journal)
             .map_err(io_err("start the commit thread for", dir))?;
-        let store = Store { inner: Arc::new(Inner { db, trees, committer: Mutex::new(Some(committer)) }) };
+        let store = Store { inner: Arc::new(Inner { handles, committer: Mutex::new(Some(committer)) }) };
         migrate::run(&store, dir)?;
         Ok((store, notices))
     }
 
     pub fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.tree(tree).get(key)?.map(|v| v.to_vec()))
+        Ok(current(&self.inner.handles).trees[tree as usize].get(key)?.map(|v| v.to_vec()))
     }
 
     /// Key/value pairs in `range`, ascending or descending by key.
@@ -183,24 +204,37 @@ impl Store {
     where
         R: RangeBounds<Vec<u8>>,
     {
-        let iter = self.tree(tree).range(range);
-        let to_pair = |item: sled::Result<(sled::IVec, sled::IVec)>| {
+        let handles = current(&self.inner.handles);
+        let iter = handles.trees[tree as usize].range(range);
+        // Holding the handles tells compaction this database is still being read.
+        let to_pair = move |item: sled::Result<(sled::IVec, sled::IVec)>| {
+            let _reading = &handles;
             item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(StoreError::from)
         };
         if descending { Box::new(iter.rev().map(to_pair)) } else { Box::new(iter.map(to_pair)) }
     }
 
     pub fn len(&self, tree: Tree) -> usize {
-        self.tree(tree).len()
+        current(&self.inner.handles).trees[tree as usize].len()
     }
 
     /// Applies `ops` atomically and returns once they are durable.
     pub async fn commit(&self, ops: Vec<Op>) -> Result<(), StoreError> {
-        let done = {
-            let committer = self.inner.committer.lock().unwrap_or_else(|p| p.into_inner());
-            committer.as_ref().ok_or(StoreError::Closed)?.submit(ops)?
-        };
+        let done = self.submit(committer::Work::Commit(ops))?;
         done.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Rewrites the database so that removed values are gone from disk, not just unreachable:
+    /// the live records are copied into a new database, the old files are overwritten with zeros
+    /// and removed, and so is the journal's content. Takes time proportional to the data.
+    pub async fn compact(&self) -> Result<(), StoreError> {
+        let done = self.submit(committer::Work::Compact)?;
+        done.await.map_err(|_| StoreError::Closed)?
+    }
+
+    fn submit(&self, work: committer::Work) -> Result<committer::Done, StoreError> {
+        let committer = self.inner.committer.lock().unwrap_or_else(|p| p.into_inner());
+        committer.as_ref().ok_or(StoreError::Closed)?.submit(work)
     }
 
     /// Folds the journal into sled, makes sled durable and stops the commit thread.
@@ -213,14 +247,6 @@ impl Store {
         }
     }
 
-    fn tree(&self, tree: Tree) -> &sled::Tree {
-        &self.inner.trees[tree as usize]
-    }
-
-    /// The sled handle, for the size figures in status only.
-    pub fn size_on_disk(&self) -> u64 {
-        self.inner.db.size_on_disk().unwrap_or(0)
-    }
 }
 
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
@@ -270,6 +296,19 @@ fn checkpoint(db: &sled::Db, db_path: &Path, journal: &mut Journal) -> Result<()
     db.flush()?;
     fsync_tree(db_path).map_err(io_err("sync", db_path))?;
     journal.truncate().map_err(StoreError::NotDurable)
+}
+
+/// Writes `len` zero bytes at the file's current position.
+fn write_zeros(file: &mut std::fs::File, len: u64) -> std::io::Result<()> {
+    use std::io::Write;
+    let zeros = vec![0u8; 64 * 1024];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(zeros.len() as u64) as usize;
+        file.write_all(&zeros[..n])?;
+        left -= n as u64;
+    }
+    Ok(())
 }
 
 fn fsync_tree(dir: &Path) -> std::io::Result<()> {

@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::model::Limits;
-use crate::store::{SCHEMA_VERSION, Store, Tree};
+use crate::store::{Op, SCHEMA_VERSION, Store, Tree};
 use crate::vault::{Keys, Vault};
 
 #[derive(Clone)]
@@ -33,6 +33,16 @@ impl Timeline {
 
     fn keys(&self) -> Result<Arc<Keys>> {
         self.vault.keys()
+    }
+
+    /// Commits deletions, then compacts the store so the removed values are gone from disk.
+    /// The deletion stands even if compaction fails; the next one catches up.
+    async fn erase(&self, deletions: Vec<Op>) -> Result<()> {
+        self.store.commit(deletions).await?;
+        if let Err(err) = self.store.compact().await {
+            tracing::error!(error = %err, "compaction after a deletion failed");
+        }
+        Ok(())
     }
 }
 

@@ -166,7 +166,8 @@ impl Timeline {
         Ok(reflection)
     }
 
-    /// Removes the reflection and its history. Needs the vault unlocked, like every read.
+    /// Removes the reflection and its history, from disk too (see [`Timeline::erase`]). Needs the
+    /// vault unlocked, like every read.
     pub async fn delete_reflection(&self, id: &str) -> Result<()> {
         self.keys()?;
         let key = key_of(WHAT, id)?;
@@ -174,13 +175,11 @@ impl Timeline {
         if !present {
             return Err(Error::NotFound { what: WHAT, id: id.to_string() });
         }
-        self.store
-            .commit(vec![
-                Op::Delete { tree: Tree::Reflections, key: key.to_vec() },
-                Op::Delete { tree: Tree::Sealed, key: key.to_vec() },
-            ])
-            .await?;
-        Ok(())
+        self.erase(vec![
+            Op::Delete { tree: Tree::Reflections, key: key.to_vec() },
+            Op::Delete { tree: Tree::Sealed, key: key.to_vec() },
+        ])
+        .await
     }
 
     /// Reflections captured while locked and not yet opened.

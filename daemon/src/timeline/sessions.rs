@@ -73,8 +73,7 @@ impl Timeline {
     pub async fn delete_session(&self, id: &str) -> Result<()> {
         self.get_session(id)?;
         let key = key_of(WHAT, id)?;
-        self.store.commit(vec![Op::Delete { tree: Tree::Sessions, key: key.to_vec() }]).await?;
-        Ok(())
+        self.erase(vec![Op::Delete { tree: Tree::Sessions, key: key.to_vec() }]).await
     }
 
     fn check_session(&self, insights: &[String], note: &str) -> Result<()> {

@@ -61,8 +61,7 @@ impl Timeline {
     pub async fn remove_term(&self, id: &str) -> Result<()> {
         self.get_term(id)?;
         let key = key_of(WHAT, id)?;
-        self.store.commit(vec![Op::Delete { tree: Tree::Vocabulary, key: key.to_vec() }]).await?;
-        Ok(())
+        self.erase(vec![Op::Delete { tree: Tree::Vocabulary, key: key.to_vec() }]).await
     }
 
     /// Every term, oldest first. Damaged terms are skipped: a vocabulary lookup must not stop capture.
