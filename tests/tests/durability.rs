@@ -32,7 +32,14 @@ impl Rng {
     }
 }
 
-type Acked = Arc<Mutex<Vec<(String, String)>>>;
+/// What the daemon acknowledged: reflections it kept, and reflections it deleted.
+#[derive(Default)]
+struct Ledger {
+    kept: Vec<(String, String)>,
+    deleted: Vec<String>,
+}
+
+type Acked = Arc<Mutex<Ledger>>;
 
 async fn unlock(daemon: &RealDaemon) {
     let channel = interlude_proto::connect(&daemon.socket()).await.unwrap();
@@ -40,14 +47,25 @@ async fn unlock(daemon: &RealDaemon) {
     DaemonClient::new(channel).unlock(v1::UnlockRequest { secret }).await.unwrap();
 }
 
-/// Adds reflections until the daemon goes away, recording each acknowledged one.
+/// Adds reflections until the daemon goes away, recording each acknowledged one. Writer 0 also
+/// deletes every fifth of its entries (a deletion compacts the store, so kills land there too);
+/// an entry whose deletion was not acknowledged is in an unknown state and is not checked.
 async fn write_until_killed(daemon_socket: std::path::PathBuf, writer: usize, round: usize, acked: Acked) {
     let Ok(channel) = interlude_proto::connect(&daemon_socket).await else { return };
     let mut timeline = TimelineClient::new(channel);
     for n in 0.. {
         let text = format!("round {round} writer {writer} entry {n}: the critic said it again");
-        match timeline.add_reflection(note(&text)).await {
-            Ok(response) => acked.lock().unwrap().push((response.into_inner().id, text)),
+        let id = match timeline.add_reflection(note(&text)).await {
+            Ok(response) => response.into_inner().id,
+            Err(_) => return,
+        };
+        if writer != 0 || n % 5 != 0 {
+            acked.lock().unwrap().kept.push((id, text));
+            continue;
+        }
+        match timeline.delete_reflection(v1::DeleteReflectionRequest { id: id.clone() }).await {
+            Ok(_) => acked.lock().unwrap().deleted.push(id),
+            Err(status) if status.code() == tonic::Code::FailedPrecondition => acked.lock().unwrap().kept.push((id, text)),
             Err(_) => return,
         }
     }
@@ -82,18 +100,26 @@ async fn kill_repeatedly(rounds: usize) {
         daemon.wait_ready(Duration::from_secs(30));
     }
     unlock(&daemon).await;
-    let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() > rounds, "the writers should have been acknowledged many times ({})", acked.len());
+    let ledger = std::mem::take(&mut *acked.lock().unwrap());
+    assert!(ledger.kept.len() > rounds, "the writers should have been acknowledged many times ({})", ledger.kept.len());
     let channel = interlude_proto::connect(&daemon.socket()).await.unwrap();
     let mut timeline = TimelineClient::new(channel);
-    for (id, text) in &acked {
+    for (id, text) in &ledger.kept {
         let got = timeline.get_reflection(v1::GetReflectionRequest { id: id.clone() }).await;
         let got = got.unwrap_or_else(|e| panic!("acknowledged reflection {id} is missing: {e}")).into_inner();
         assert_eq!(&got.text, text, "reflection {id} came back changed");
     }
+    for id in &ledger.deleted {
+        let got = timeline.get_reflection(v1::GetReflectionRequest { id: id.clone() }).await;
+        assert_eq!(got.unwrap_err().code(), tonic::Code::NotFound, "acknowledged deletion of {id} was undone");
+    }
     let page = timeline.list_reflections(v1::ListReflectionsRequest { limit: 1000, ..Default::default() }).await.unwrap().into_inner();
     assert!(page.damaged_ids.is_empty(), "nothing is damaged: {:?}", page.damaged_ids);
-    eprintln!("{rounds} kill rounds, {} acknowledged reflections, all present and intact", acked.len());
+    eprintln!(
+        "{rounds} kill rounds: {} acknowledged reflections all present and intact, {} acknowledged deletions all gone",
+        ledger.kept.len(),
+        ledger.deleted.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
