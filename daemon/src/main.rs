@@ -74,27 +74,24 @@ fn init_logging(filter: &str) {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // Installed before the socket exists, so a SIGTERM right after it appears still drains.
+    let shutdown = shutdown_signal()?;
     let daemon = Daemon::start(config).await.context("could not start")?;
     // Scripts and the README's quick start read this line to find the socket.
     println!("interluded listening on {}", daemon.socket().display());
-    daemon.serve(shutdown_signal()).await.context("stopped with an error")
+    daemon.serve(shutdown).await.context("stopped with an error")
 }
 
-/// SIGTERM or SIGINT. If the handlers cannot be installed the daemon still runs; it then stops
-/// only by being killed, which the journal makes safe.
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or SIGINT.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-            tracing::info!("shutting down");
+    let mut term = signal(SignalKind::terminate()).context("could not handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("could not handle SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-        _ => {
-            tracing::warn!("could not install signal handlers");
-            std::future::pending::<()>().await
-        }
-    }
+        tracing::info!("shutting down");
+    })
 }

@@ -153,11 +153,12 @@ pub fn note(text: &str) -> v1::AddReflectionRequest {
     v1::AddReflectionRequest { text: text.into(), ..Default::default() }
 }
 
-/// The workspace's build directory holding the binaries (`target/debug` for `cargo test`).
+/// The build directory holding the binaries: `target/debug` for a test (which runs from
+/// `target/debug/deps`), `target/release` for the release benchmark.
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    // target/debug/deps/<test> → target/debug
-    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+    let dir = exe.parent().unwrap();
+    if dir.ends_with("deps") { dir.parent().unwrap().to_path_buf() } else { dir.to_path_buf() }
 }
 
 /// The path of a workspace binary, built by the test command before the tests run.

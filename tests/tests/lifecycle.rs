@@ -162,3 +162,19 @@ fn the_daemon_opens_no_network_socket() {
         }
     }
 }
+
+#[test]
+fn sigterm_the_moment_the_socket_appears_still_stops_cleanly() {
+    let mut daemon = RealDaemon::prepare();
+    for _ in 0..10 {
+        daemon.spawn();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !daemon.socket().exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        daemon.signal("TERM");
+        let status = daemon.wait();
+        assert!(status.success(), "exit status {status}\n{}", daemon.log());
+        assert!(!daemon.socket().exists(), "the socket is removed");
+    }
+}
