@@ -1,10 +1,14 @@
-//! Group commit: one thread owns the journal; every commit waiting while an `fdatasync` runs
-//! joins the next one, so 32 concurrent writers cost about one sync, not 32. Compactions run on
-//! the same thread, so no write can slip between the copy and the swap.
+//! Group commit led by the writers themselves.
+//!
+//! The first writer to arrive while no commit is running becomes the leader: on its own thread
+//! it appends its ops and those of everyone who queued meanwhile to the journal, makes them
+//! durable with one `fdatasync`, applies them to sled, answers the others, and hands the lead to
+//! the next in line. One writer alone never waits for another thread to wake up; 32 writers
+//! share one sync. Compactions and checkpoints take the same journal lock, so no write slips
+//! between a copy and its swap.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::oneshot;
 
@@ -14,102 +18,209 @@ use super::{Op, Shared, StoreError, StoreOptions, apply, checkpoint, compact, cu
 /// Commits taken into one sync at most; bounds the latency of the first in line.
 const MAX_GROUP: usize = 512;
 
-pub type Done = oneshot::Receiver<Result<(), StoreError>>;
-type Reply = oneshot::Sender<Result<(), StoreError>>;
-
-pub enum Work {
-    Commit(Vec<Op>),
-    Compact,
-}
-
-struct Request {
-    work: Work,
-    reply: Reply,
-}
-
 pub struct Committer {
-    requests: mpsc::Sender<Request>,
-    thread: JoinHandle<Result<(), StoreError>>,
-}
-
-impl Committer {
-    pub fn spawn(handles: Shared, dir: PathBuf, options: StoreOptions, journal: Journal) -> std::io::Result<Committer> {
-        let (requests, incoming) = mpsc::channel();
-        let worker = Worker { handles, dir, options, journal };
-        let thread = std::thread::Builder::new().name("store-commit".into()).spawn(move || worker.run(incoming))?;
-        Ok(Committer { requests, thread })
-    }
-
-    pub fn submit(&self, work: Work) -> Result<Done, StoreError> {
-        let (reply, done) = oneshot::channel();
-        self.requests.send(Request { work, reply }).map_err(|_| StoreError::Closed)?;
-        Ok(done)
-    }
-
-    /// Finishes queued work, checkpoints, and joins the thread.
-    pub fn stop(self) -> Result<(), StoreError> {
-        drop(self.requests);
-        self.thread.join().unwrap_or(Err(StoreError::Closed))
-    }
-}
-
-struct Worker {
     handles: Shared,
     dir: PathBuf,
     options: StoreOptions,
-    journal: Journal,
+    /// `None` once the store is closed.
+    journal: Mutex<Option<Journal>>,
+    line: Mutex<Line>,
 }
 
-impl Worker {
-    fn run(mut self, incoming: mpsc::Receiver<Request>) -> Result<(), StoreError> {
-        let mut next = incoming.recv().ok();
-        while let Some(first) = next.take() {
-            let (ops, reply) = match first.work {
-                Work::Compact => {
-                    let _ = first.reply.send(compact::run(&self.handles, &self.dir, &self.options, &mut self.journal));
-                    next = incoming.recv().ok();
-                    continue;
-                }
-                Work::Commit(ops) => (ops, first.reply),
-            };
-            let mut group = vec![(ops, reply)];
-            while group.len() < MAX_GROUP {
-                match incoming.try_recv() {
-                    Ok(Request { work: Work::Commit(ops), reply }) => group.push((ops, reply)),
-                    Ok(compaction) => {
-                        next = Some(compaction);
-                        break;
-                    }
-                    Err(_) => break,
-                }
-            }
-            self.commit_group(group);
-            if self.journal.len() > self.options.checkpoint_bytes
-                && let Err(err) = checkpoint(&current(&self.handles).db, &self.dir.join("db"), &mut self.journal)
-            {
-                // The journal still holds everything; the next checkpoint tries again.
-                tracing::error!(error = %err, "checkpoint failed");
-            }
-            if next.is_none() {
-                next = incoming.recv().ok();
-            }
-        }
-        checkpoint(&current(&self.handles).db, &self.dir.join("db"), &mut self.journal)
+/// Writers waiting for the current leader, and whether there is one.
+#[derive(Default)]
+struct Line {
+    leading: bool,
+    waiting: Vec<Waiting>,
+}
+
+struct Waiting {
+    ops: Vec<Op>,
+    turn: oneshot::Sender<Turn>,
+}
+
+enum Turn {
+    /// A leader committed these ops.
+    Done(Result<(), StoreError>),
+    /// Lead the next group, starting with these ops.
+    Lead(Vec<Op>),
+}
+
+impl Committer {
+    pub fn new(handles: Shared, dir: PathBuf, options: StoreOptions, journal: Journal) -> Committer {
+        Committer { handles, dir, options, journal: Mutex::new(Some(journal)), line: Mutex::default() }
     }
 
-    fn commit_group(&mut self, group: Vec<(Vec<Op>, Reply)>) {
-        let commits: Vec<&[Op]> = group.iter().map(|(ops, _)| ops.as_slice()).collect();
-        if let Err(err) = self.journal.append_durably(&commits) {
-            tracing::error!(error = %err, commits = group.len(), "journal write failed; nothing acknowledged");
-            for (_, reply) in group {
-                let _ = reply.send(Err(StoreError::NotDurable(std::io::Error::new(err.kind(), err.to_string()))));
+    /// Returns once `ops` are durable and applied.
+    pub async fn commit(self: &Arc<Self>, ops: Vec<Op>) -> Result<(), StoreError> {
+        let queued = {
+            let mut line = lock(&self.line);
+            if line.leading {
+                let (turn, my_turn) = oneshot::channel();
+                line.waiting.push(Waiting { ops, turn });
+                Err(my_turn)
+            } else {
+                line.leading = true;
+                Ok(ops)
             }
-            return;
+        };
+        let ops = match queued {
+            Ok(ops) => ops,
+            Err(my_turn) => match my_turn.await.map_err(|_| StoreError::Closed)? {
+                Turn::Done(result) => return result,
+                Turn::Lead(ops) => ops,
+            },
+        };
+        let this = self.clone();
+        // Leading runs to the end even if this caller goes away: others wait on it.
+        run_blocking(move || this.lead(ops)).await
+    }
+
+    /// Commits right away, outside any runtime (migrations at start-up).
+    pub fn commit_now(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+        let mut journal = lock(&self.journal);
+        let journal = journal.as_mut().ok_or(StoreError::Closed)?;
+        self.write_group(journal, &[&ops]).pop().unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// See [`super::Store::compact`].
+    pub async fn compact(self: &Arc<Self>) -> Result<(), StoreError> {
+        let this = self.clone();
+        run_blocking(move || {
+            let mut journal = lock(&this.journal);
+            let journal = journal.as_mut().ok_or(StoreError::Closed)?;
+            compact::run(&this.handles, &this.dir, &this.options, journal)
+        })
+        .await
+    }
+
+    /// Folds the journal into sled and refuses later commits.
+    pub fn close(&self) -> Result<(), StoreError> {
+        match lock(&self.journal).take() {
+            Some(mut journal) => checkpoint(&current(&self.handles).db, &self.dir.join("db"), &mut journal),
+            None => Ok(()),
+        }
+    }
+
+    /// Commits `own` with everyone waiting, then passes the lead on. Returns `own`'s result.
+    fn lead(&self, own: Vec<Op>) -> Result<(), StoreError> {
+        let followers: Vec<Waiting> = {
+            let mut line = lock(&self.line);
+            let n = line.waiting.len().min(MAX_GROUP - 1);
+            line.waiting.drain(..n).collect()
+        };
+        let mut results = {
+            let mut journal = lock(&self.journal);
+            match journal.as_mut() {
+                Some(journal) => {
+                    let group: Vec<&[Op]> =
+                        std::iter::once(own.as_slice()).chain(followers.iter().map(|f| f.ops.as_slice())).collect();
+                    let results = self.write_group(journal, &group);
+                    self.checkpoint_if_large(journal);
+                    results
+                }
+                None => (0..=followers.len()).map(|_| Err(StoreError::Closed)).collect(),
+            }
+        };
+        let own_result = results.remove(0);
+        for (follower, result) in followers.into_iter().zip(results) {
+            let _ = follower.turn.send(Turn::Done(result));
+        }
+        self.pass_the_lead();
+        own_result
+    }
+
+    fn pass_the_lead(&self) {
+        let mut line = lock(&self.line);
+        while !line.waiting.is_empty() {
+            let next = line.waiting.remove(0);
+            // A writer that went away cannot lead; its ops were never acknowledged.
+            if next.turn.send(Turn::Lead(next.ops)).is_ok() {
+                return;
+            }
+        }
+        line.leading = false;
+    }
+
+    /// One journal append and sync for the whole group; one result per commit.
+    fn write_group(&self, journal: &mut Journal, group: &[&[Op]]) -> Vec<Result<(), StoreError>> {
+        if let Err(err) = journal.append_durably(group) {
+            tracing::error!(error = %err, commits = group.len(), "journal write failed; nothing acknowledged");
+            return group
+                .iter()
+                .map(|_| Err(StoreError::NotDurable(std::io::Error::new(err.kind(), err.to_string()))))
+                .collect();
         }
         let handles = current(&self.handles);
-        for (ops, reply) in group {
-            // Durable already; a sled failure here is repaired by replay at the next start.
-            let _ = reply.send(apply(&handles.trees, &ops).map_err(StoreError::from));
+        // Durable already; a sled failure here is repaired by replay at the next start.
+        group.iter().map(|ops| apply(&handles.trees, ops).map_err(StoreError::from)).collect()
+    }
+
+    fn checkpoint_if_large(&self, journal: &mut Journal) {
+        if journal.len() > self.options.checkpoint_bytes
+            && let Err(err) = checkpoint(&current(&self.handles).db, &self.dir.join("db"), journal)
+        {
+            // The journal still holds everything; the next checkpoint tries again.
+            tracing::error!(error = %err, "checkpoint failed");
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs blocking disk work without stalling the runtime: in place on a multi-thread runtime's
+/// worker (no hand-off to another thread, so no wake-up on the write path), on the blocking
+/// pool otherwise.
+async fn run_blocking<F>(work: F) -> Result<(), StoreError>
+where
+    F: FnOnce() -> Result<(), StoreError> + Send + 'static,
+{
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        Ok(_) => tokio::task::spawn_blocking(work).await.map_err(|_| StoreError::Closed)?,
+        Err(_) => work(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::super::{Op, Store, StoreOptions, Tree};
+
+    #[test]
+    fn many_concurrent_writers_are_all_committed_on_either_runtime() {
+        for multi_thread in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let (store, _) = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+            let runtime = if multi_thread {
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap()
+            } else {
+                tokio::runtime::Builder::new_current_thread().build().unwrap()
+            };
+            runtime.block_on(async {
+                let writers: Vec<_> = (0..32u8)
+                    .map(|w| {
+                        let store = store.clone();
+                        tokio::spawn(async move {
+                            for n in 0..20u8 {
+                                let put = Op::Put { tree: Tree::Sessions, key: vec![w, n], value: vec![w ^ n] };
+                                store.commit(vec![put]).await.unwrap();
+                            }
+                        })
+                    })
+                    .collect();
+                for writer in writers {
+                    writer.await.unwrap();
+                }
+            });
+            assert_eq!(store.len(Tree::Sessions), 32 * 20);
+            store.close().unwrap();
+            let (store, _) = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+            assert_eq!(store.len(Tree::Sessions), 32 * 20, "all durable across a reopen");
+            assert_eq!(store.get(Tree::Sessions, &[3, 4]).unwrap(), Some(vec![3 ^ 4]));
         }
     }
 }

@@ -23,7 +23,7 @@ pub(super) fn run(store: &Store, dir: &Path) -> Result<(), StoreError> {
         let mut ops = MIGRATIONS[found as usize](store)?;
         found += 1;
         ops.push(Op::Put { tree: Tree::Meta, key: VERSION_KEY.to_vec(), value: found.to_be_bytes().to_vec() });
-        block_on_commit(store, ops)?;
+        store.inner.committer.commit_now(ops)?;
         tracing::info!(schema = found, "migrated the store");
     }
     Ok(())
@@ -35,10 +35,4 @@ fn read_version(store: &Store) -> Result<u32, StoreError> {
         .and_then(|v| <[u8; 4]>::try_from(v.as_slice()).ok())
         .map(u32::from_be_bytes)
         .unwrap_or(0))
-}
-
-/// Opening is synchronous; the committer thread does the work, so waiting here cannot deadlock.
-fn block_on_commit(store: &Store, ops: Vec<Op>) -> Result<(), StoreError> {
-    let done = store.submit(super::committer::Work::Commit(ops))?;
-    done.blocking_recv().map_err(|_| StoreError::Closed)?
 }

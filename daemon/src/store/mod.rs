@@ -12,7 +12,7 @@ mod migrate;
 
 use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use committer::Committer;
 use journal::Journal;
@@ -105,7 +105,7 @@ pub struct Store {
 
 struct Inner {
     handles: Shared,
-    committer: Mutex<Option<Committer>>,
+    committer: Arc<Committer>,
 }
 
 /// The open database. Compaction swaps in a new one; a reader keeps the one it started with.
@@ -183,9 +183,8 @@ impl Store {
             checkpoint(&handles.db, &db_path, &mut journal)?;
         }
         let handles: Shared = Arc::new(RwLock::new(Arc::new(handles)));
-        let committer = Committer::spawn(handles.clone(), dir.to_path_buf(), options.clone(), journal)
-            .map_err(io_err("start the commit thread for", dir))?;
-        let store = Store { inner: Arc::new(Inner { handles, committer: Mutex::new(Some(committer)) }) };
+        let committer = Arc::new(Committer::new(handles.clone(), dir.to_path_buf(), options.clone(), journal));
+        let store = Store { inner: Arc::new(Inner { handles, committer }) };
         migrate::run(&store, dir)?;
         Ok((store, notices))
     }
@@ -220,33 +219,21 @@ impl Store {
 
     /// Applies `ops` atomically and returns once they are durable.
     pub async fn commit(&self, ops: Vec<Op>) -> Result<(), StoreError> {
-        let done = self.submit(committer::Work::Commit(ops))?;
-        done.await.map_err(|_| StoreError::Closed)?
+        self.inner.committer.commit(ops).await
     }
 
     /// Rewrites the database so that removed values are gone from disk, not just unreachable:
     /// the live records are copied into a new database, the old files are overwritten with zeros
     /// and removed, and so is the journal's content. Takes time proportional to the data.
     pub async fn compact(&self) -> Result<(), StoreError> {
-        let done = self.submit(committer::Work::Compact)?;
-        done.await.map_err(|_| StoreError::Closed)?
+        self.inner.committer.compact().await
     }
 
-    fn submit(&self, work: committer::Work) -> Result<committer::Done, StoreError> {
-        let committer = self.inner.committer.lock().unwrap_or_else(|p| p.into_inner());
-        committer.as_ref().ok_or(StoreError::Closed)?.submit(work)
-    }
-
-    /// Folds the journal into sled, makes sled durable and stops the commit thread.
-    /// Later commits fail with [`StoreError::Closed`].
+    /// Folds the journal into sled and makes sled durable. Later commits fail with
+    /// [`StoreError::Closed`].
     pub fn close(&self) -> Result<(), StoreError> {
-        let committer = self.inner.committer.lock().unwrap_or_else(|p| p.into_inner()).take();
-        match committer {
-            Some(committer) => committer.stop(),
-            None => Ok(()),
-        }
+        self.inner.committer.close()
     }
-
 }
 
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
