@@ -218,6 +218,7 @@ mod tests {
             });
             assert_eq!(store.len(Tree::Sessions), 32 * 20);
             store.close().unwrap();
+            drop(store);
             let (store, _) = Store::open(dir.path(), &StoreOptions::default()).unwrap();
             assert_eq!(store.len(Tree::Sessions), 32 * 20, "all durable across a reopen");
             assert_eq!(store.get(Tree::Sessions, &[3, 4]).unwrap(), Some(vec![3 ^ 4]));

@@ -28,11 +28,7 @@ pub(super) fn run(shared: &Shared, dir: &Path, options: &StoreOptions, journal: 
     std::fs::rename(&live, &old).map_err(io_err("move aside", &live))?;
     std::fs::rename(&staging, &live).map_err(io_err("move into place", &staging))?;
     sync_dir(dir)?;
-    let fresh = Handles::open(&live, options).map_err(|reason| StoreError::Io {
-        action: "open the compacted database at",
-        path: live.clone(),
-        source: std::io::Error::other(reason),
-    })?;
+    let fresh = Handles::open(&live, options).map_err(|e| e.into_store_error(&live))?;
     *shared.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
     if wait_for_readers(previous) {
         shred_dir(&old)?;
@@ -60,11 +56,7 @@ pub(super) fn finish_interrupted(dir: &Path) -> Result<(), StoreError> {
 }
 
 fn copy_live_records(from: &Handles, to: &Path, options: &StoreOptions) -> Result<(), StoreError> {
-    let fresh = Handles::open(to, options).map_err(|reason| StoreError::Io {
-        action: "create",
-        path: to.to_path_buf(),
-        source: std::io::Error::other(reason),
-    })?;
+    let fresh = Handles::open(to, options).map_err(|e| e.into_store_error(to))?;
     for tree in Tree::ALL {
         let (source, target) = (&from.trees[tree as usize], &fresh.trees[tree as usize]);
         for item in source.iter() {

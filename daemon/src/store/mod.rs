@@ -121,10 +121,10 @@ fn current(shared: &Shared) -> Arc<Handles> {
 }
 
 impl Handles {
-    fn open(path: &Path, options: &StoreOptions) -> Result<Handles, String> {
+    fn open(path: &Path, options: &StoreOptions) -> Result<Handles, OpenError> {
         let db = open_sled(path, options)?;
         let trees = Tree::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>();
-        Ok(Handles { trees: trees.map_err(|e| e.to_string())?, db })
+        Ok(Handles { trees: trees.map_err(|e| OpenError::Damaged(e.to_string()))?, db })
     }
 }
 
@@ -158,7 +158,8 @@ impl Store {
         let mut notices = Vec::new();
         let handles = match Handles::open(&db_path, options) {
             Ok(handles) => handles,
-            Err(reason) => {
+            Err(OpenError::Failed(err)) => return Err(err),
+            Err(OpenError::Damaged(reason)) => {
                 let moved_to = move_aside(&db_path)?;
                 tracing::error!(moved_to = %moved_to.display(), %reason, "database damaged; moved aside");
                 notices.push(Notice::DamagedDatabaseMovedAside {
@@ -166,11 +167,7 @@ impl Store {
                     reason,
                     replayed: replay.entries.len(),
                 });
-                Handles::open(&db_path, options).map_err(|reason| StoreError::Io {
-                    action: "create a new database at",
-                    path: db_path.clone(),
-                    source: std::io::Error::other(reason),
-                })?
+                Handles::open(&db_path, options).map_err(|e| e.into_store_error(&db_path))?
             }
         };
         let replayed = replay.entries.len();
@@ -241,15 +238,36 @@ fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Erro
 }
 
 /// sled panics on some kinds of damage; both a panic and an error mean "cannot open".
-fn open_sled(path: &Path, options: &StoreOptions) -> Result<sled::Db, String> {
+/// Why sled could not open a database.
+enum OpenError {
+    /// What is on disk is not a readable database.
+    Damaged(String),
+    /// The database may be fine: it is locked, not permitted, or the disk failed.
+    Failed(StoreError),
+}
+
+impl OpenError {
+    fn into_store_error(self, path: &Path) -> StoreError {
+        match self {
+            OpenError::Failed(err) => err,
+            OpenError::Damaged(reason) => {
+                StoreError::Io { action: "open", path: path.to_path_buf(), source: std::io::Error::other(reason) }
+            }
+        }
+    }
+}
+
+/// sled panics on some kinds of damage, so a panic counts as damage too.
+fn open_sled(path: &Path, options: &StoreOptions) -> Result<sled::Db, OpenError> {
+    use std::io::ErrorKind;
     let config = sled::Config::new().path(path).cache_capacity(options.cache_bytes);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open())) {
         Ok(Ok(db)) => Ok(db),
-        Ok(Err(sled::Error::Io(err))) if err.kind() == std::io::ErrorKind::PermissionDenied => {
-            Err(format!("permission denied: {err}"))
+        Ok(Err(sled::Error::Io(err))) if !matches!(err.kind(), ErrorKind::UnexpectedEof | ErrorKind::InvalidData) => {
+            Err(OpenError::Failed(StoreError::Io { action: "open the database at", path: path.to_path_buf(), source: err }))
         }
-        Ok(Err(err)) => Err(err.to_string()),
-        Err(_) => Err("the database engine crashed while reading it".to_string()),
+        Ok(Err(err)) => Err(OpenError::Damaged(err.to_string())),
+        Err(_) => Err(OpenError::Damaged("the database engine crashed while reading it".to_string())),
     }
 }
 
@@ -308,4 +326,21 @@ fn fsync_tree(dir: &Path) -> std::io::Result<()> {
         }
     }
     std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_database_held_by_someone_else_is_an_error_and_is_not_moved_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, _) = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let second = Store::open(dir.path(), &StoreOptions::default());
+        assert!(second.is_err(), "sled's lock refuses a second opener");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert!(!names.iter().any(|n| n.to_string_lossy().starts_with("db.damaged")), "{names:?}");
+        first.close().unwrap();
+    }
 }
