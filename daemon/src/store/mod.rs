@@ -260,7 +260,9 @@ impl OpenError {
 /// sled panics on some kinds of damage, so a panic counts as damage too.
 fn open_sled(path: &Path, options: &StoreOptions) -> Result<sled::Db, OpenError> {
     use std::io::ErrorKind;
-    let config = sled::Config::new().path(path).cache_capacity(options.cache_bytes);
+    // No periodic flush: the journal makes writes durable and checkpoints flush sled. sled's
+    // own flusher would only add an fsync every half second, busy or idle.
+    let config = sled::Config::new().path(path).cache_capacity(options.cache_bytes).flush_every_ms(None);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open())) {
         Ok(Ok(db)) => Ok(db),
         Ok(Err(sled::Error::Io(err))) if !matches!(err.kind(), ErrorKind::UnexpectedEof | ErrorKind::InvalidData) => {
