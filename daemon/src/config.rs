@@ -51,7 +51,10 @@ impl Default for Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("could not read the config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the config file {path} is not valid: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("the environment variable {name} is not valid: {message}")]
@@ -61,7 +64,10 @@ pub enum ConfigError {
 impl Config {
     /// The defaults for a given data directory (what tests and benchmarks start from).
     pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Config {
-        Config { data_dir: data_dir.into(), ..Config::default() }
+        Config {
+            data_dir: data_dir.into(),
+            ..Config::default()
+        }
     }
 
     /// Reads `path` if it exists (a missing file means all defaults), then the environment.
@@ -72,7 +78,12 @@ impl Config {
                 message: e.to_string().trim().replace('\n', " "),
             })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
-            Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
         };
         config.apply_env()?;
         Ok(config)
@@ -98,7 +109,9 @@ impl Config {
     }
 
     pub fn socket_path(&self) -> PathBuf {
-        self.socket.clone().unwrap_or_else(|| paths::socket_for(&self.data_dir))
+        self.socket
+            .clone()
+            .unwrap_or_else(|| paths::socket_for(&self.data_dir))
     }
 
     pub fn idle_lock(&self) -> Duration {
@@ -106,11 +119,17 @@ impl Config {
     }
 
     pub fn kdf(&self) -> KdfParams {
-        KdfParams { memory_kib: self.kdf_memory_kib, iterations: self.kdf_iterations }
+        KdfParams {
+            memory_kib: self.kdf_memory_kib,
+            iterations: self.kdf_iterations,
+        }
     }
 
     pub fn store_options(&self) -> StoreOptions {
-        StoreOptions { cache_bytes: self.cache_mib * 1024 * 1024, ..StoreOptions::default() }
+        StoreOptions {
+            cache_bytes: self.cache_mib * 1024 * 1024,
+            ..StoreOptions::default()
+        }
     }
 }
 
@@ -129,7 +148,10 @@ mod tests {
         let path = dir.path().join("config.toml");
         std::fs::write(&path, "idle_lock_minuts = 5\n").unwrap();
         let err = Config::load(&path).unwrap_err().to_string();
-        assert!(err.contains("config.toml") && err.contains("idle_lock_minuts"), "{err}");
+        assert!(
+            err.contains("config.toml") && err.contains("idle_lock_minuts"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -78,7 +78,11 @@ pub fn decrypt(key: &Key, value: &[u8], ad: &[u8]) -> Result<Zeroizing<Vec<u8>>,
 pub fn seal(recipient: &PublicKey, plaintext: &[u8], ad: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let ephemeral = StaticSecret::from(random_bytes::<KEY_LEN>()?);
     let ephemeral_public = PublicKey::from(&ephemeral);
-    let key = sealing_key(&ephemeral.diffie_hellman(recipient).to_bytes(), &ephemeral_public, recipient);
+    let key = sealing_key(
+        &ephemeral.diffie_hellman(recipient).to_bytes(),
+        &ephemeral_public,
+        recipient,
+    );
     let nonce: [u8; NONCE_LEN] = random_bytes()?;
     let sealed = aead_seal(&key, &nonce, plaintext, ad)?;
     let mut out = Vec::with_capacity(1 + KEY_LEN + NONCE_LEN + sealed.len());
@@ -89,7 +93,11 @@ pub fn seal(recipient: &PublicKey, plaintext: &[u8], ad: &[u8]) -> Result<Vec<u8
     Ok(out)
 }
 
-pub fn unseal(secret: &StaticSecret, value: &[u8], ad: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+pub fn unseal(
+    secret: &StaticSecret,
+    value: &[u8],
+    ad: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     let (&format, rest) = value.split_first().ok_or(CryptoError::Open)?;
     if format != FORMAT_SEALED || rest.len() < KEY_LEN + NONCE_LEN {
         return Err(CryptoError::Open);
@@ -99,7 +107,11 @@ pub fn unseal(secret: &StaticSecret, value: &[u8], ad: &[u8]) -> Result<Zeroizin
     let ephemeral_bytes: [u8; KEY_LEN] = ephemeral.try_into().map_err(|_| CryptoError::Open)?;
     let ephemeral_public = PublicKey::from(ephemeral_bytes);
     let recipient = PublicKey::from(secret);
-    let key = sealing_key(&secret.diffie_hellman(&ephemeral_public).to_bytes(), &ephemeral_public, &recipient);
+    let key = sealing_key(
+        &secret.diffie_hellman(&ephemeral_public).to_bytes(),
+        &ephemeral_public,
+        &recipient,
+    );
     aead_open(&key, nonce, ciphertext, ad)
 }
 
@@ -120,7 +132,12 @@ pub fn derive(salt: &[u8], input: &[u8], info: &[u8]) -> Key {
 }
 
 /// Argon2id with explicit parameters (stored beside the wrapped key).
-pub fn argon2id(passphrase: &[u8], salt: &[u8], memory_kib: u32, iterations: u32) -> Result<Key, CryptoError> {
+pub fn argon2id(
+    passphrase: &[u8],
+    salt: &[u8],
+    memory_kib: u32,
+    iterations: u32,
+) -> Result<Key, CryptoError> {
     let params = argon2::Params::new(memory_kib, iterations, 1, Some(KEY_LEN))
         .map_err(|e| CryptoError::Random(format!("bad Argon2 parameters: {e}")))?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
@@ -151,13 +168,30 @@ pub fn unwrap_key(wrapping: &Key, wrapped: &[u8], ad: &[u8]) -> Result<Key, Cryp
 
 fn aead_seal(key: &Key, nonce: &[u8], plaintext: &[u8], ad: &[u8]) -> Result<Vec<u8>, CryptoError> {
     XChaCha20Poly1305::new(key.as_slice().into())
-        .encrypt(XNonce::from_slice(nonce), Payload { msg: plaintext, aad: ad })
+        .encrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: plaintext,
+                aad: ad,
+            },
+        )
         .map_err(|_| CryptoError::Open)
 }
 
-fn aead_open(key: &Key, nonce: &[u8], ciphertext: &[u8], ad: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+fn aead_open(
+    key: &Key,
+    nonce: &[u8],
+    ciphertext: &[u8],
+    ad: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     XChaCha20Poly1305::new(key.as_slice().into())
-        .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: ad })
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad: ad,
+            },
+        )
         .map(Zeroizing::new)
         .map_err(|_| CryptoError::Open)
 }
@@ -170,8 +204,18 @@ mod tests {
     #[test]
     fn a_record_opens_only_under_its_own_tree_and_key() {
         let key = random_key().unwrap();
-        let value = encrypt(&key, b"the critic again", &record_ad("reflections", b"A", 1)).unwrap();
-        assert_eq!(decrypt(&key, &value, &record_ad("reflections", b"A", 1)).unwrap().as_slice(), b"the critic again");
+        let value = encrypt(
+            &key,
+            b"the critic again",
+            &record_ad("reflections", b"A", 1),
+        )
+        .unwrap();
+        assert_eq!(
+            decrypt(&key, &value, &record_ad("reflections", b"A", 1))
+                .unwrap()
+                .as_slice(),
+            b"the critic again"
+        );
         assert!(decrypt(&key, &value, &record_ad("reflections", b"B", 1)).is_err());
         assert!(decrypt(&key, &value, &record_ad("sessions", b"A", 1)).is_err());
         assert!(decrypt(&key, &value, &record_ad("reflections", b"A", 2)).is_err());
@@ -196,7 +240,10 @@ mod tests {
         let secret = StaticSecret::from(random_bytes::<32>().unwrap());
         let public = PublicKey::from(&secret);
         let sealed = seal(&public, b"written at 11 pm", b"ad").unwrap();
-        assert_eq!(unseal(&secret, &sealed, b"ad").unwrap().as_slice(), b"written at 11 pm");
+        assert_eq!(
+            unseal(&secret, &sealed, b"ad").unwrap().as_slice(),
+            b"written at 11 pm"
+        );
         let other = StaticSecret::from(random_bytes::<32>().unwrap());
         assert!(unseal(&other, &sealed, b"ad").is_err());
         assert!(unseal(&secret, &sealed, b"other ad").is_err());
@@ -207,7 +254,10 @@ mod tests {
         let data_key = random_key().unwrap();
         let kek = argon2id(b"correct horse", b"saltsaltsaltsalt", 64, 1).unwrap();
         let wrapped = wrap(&kek, &data_key, b"passphrase").unwrap();
-        assert_eq!(*unwrap_key(&kek, &wrapped, b"passphrase").unwrap(), *data_key);
+        assert_eq!(
+            *unwrap_key(&kek, &wrapped, b"passphrase").unwrap(),
+            *data_key
+        );
         let wrong = argon2id(b"correct horsf", b"saltsaltsaltsalt", 64, 1).unwrap();
         assert!(unwrap_key(&wrong, &wrapped, b"passphrase").is_err());
     }

@@ -10,9 +10,13 @@ pub enum Error {
     Locked,
     #[error("there is no vault yet: run `interlude init`")]
     NotInitialised,
-    #[error("a vault already exists; nothing was changed (to change the passphrase run `interlude passphrase`)")]
+    #[error(
+        "a vault already exists; nothing was changed (to change the passphrase run `interlude passphrase`)"
+    )]
     AlreadyInitialised,
-    #[error("wrong passphrase; try again, or unlock with your recovery key (`interlude unlock --recovery-key`)")]
+    #[error(
+        "wrong passphrase; try again, or unlock with your recovery key (`interlude unlock --recovery-key`)"
+    )]
     WrongPassphrase,
     #[error("wrong recovery key; check it for typos (groups of four letters and digits)")]
     WrongRecoveryKey,

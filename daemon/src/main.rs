@@ -36,7 +36,11 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&config.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("interluded: could not start the async runtime: {err}");
@@ -54,7 +58,10 @@ fn main() -> ExitCode {
 }
 
 fn load_config(args: &Args) -> anyhow::Result<Config> {
-    let path = args.config.clone().unwrap_or_else(interlude_proto::paths::config_file);
+    let path = args
+        .config
+        .clone()
+        .unwrap_or_else(interlude_proto::paths::config_file);
     let mut config = Config::load(&path)?;
     if let Some(dir) = &args.data_dir {
         config.data_dir = dir.clone();
@@ -69,8 +76,13 @@ fn load_config(args: &Args) -> anyhow::Result<Config> {
 }
 
 fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -79,7 +91,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let daemon = Daemon::start(config).await.context("could not start")?;
     // Scripts and the README's quick start read this line to find the socket.
     println!("interluded listening on {}", daemon.socket().display());
-    daemon.serve(shutdown).await.context("stopped with an error")
+    daemon
+        .serve(shutdown)
+        .await
+        .context("stopped with an error")
 }
 
 /// Resolves on SIGTERM or SIGINT.

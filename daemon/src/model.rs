@@ -118,8 +118,13 @@ pub struct ReflectionQuery {
 impl ReflectionQuery {
     pub fn matches(&self, r: &Reflection) -> bool {
         self.kind.is_none_or(|k| r.kind == k)
-            && self.tag.as_ref().is_none_or(|t| r.tags.iter().any(|have| have == t))
-            && self.bring_to_session.is_none_or(|b| r.bring_to_session == b)
+            && self
+                .tag
+                .as_ref()
+                .is_none_or(|t| r.tags.iter().any(|have| have == t))
+            && self
+                .bring_to_session
+                .is_none_or(|b| r.bring_to_session == b)
             && self.private.is_none_or(|p| r.private == p)
     }
 }
@@ -168,7 +173,9 @@ const FUTURE_SLACK_MS: Millis = 5 * 60 * 1000;
 impl Limits {
     pub fn check_text(&self, what: &str, text: &str) -> Result<()> {
         if text.trim().is_empty() {
-            return Err(invalid(format!("the {what} is empty; write at least a word")));
+            return Err(invalid(format!(
+                "the {what} is empty; write at least a word"
+            )));
         }
         if text.len() > self.max_text_bytes {
             return Err(invalid(format!(
@@ -186,11 +193,20 @@ impl Limits {
         check_emotions(&new.emotions)?;
         check_moment(new.moment)?;
         if new.answers.len() > MAX_ANSWERS {
-            return Err(invalid(format!("{} answers is more than the {MAX_ANSWERS} allowed", new.answers.len())));
+            return Err(invalid(format!(
+                "{} answers is more than the {MAX_ANSWERS} allowed",
+                new.answers.len()
+            )));
         }
-        let answers_len: usize = new.answers.iter().map(|a| a.value.len() + a.step_id.len()).sum();
+        let answers_len: usize = new
+            .answers
+            .iter()
+            .map(|a| a.value.len() + a.step_id.len())
+            .sum();
         if answers_len > self.max_text_bytes {
-            return Err(invalid("the answers together are over the text limit; shorten them"));
+            return Err(invalid(
+                "the answers together are over the text limit; shorten them",
+            ));
         }
         Ok(())
     }
@@ -211,14 +227,19 @@ impl Limits {
 
 fn check_tags(tags: &[String]) -> Result<()> {
     if tags.len() > MAX_TAGS {
-        return Err(invalid(format!("{} tags is more than the {MAX_TAGS} allowed; keep the ones that matter", tags.len())));
+        return Err(invalid(format!(
+            "{} tags is more than the {MAX_TAGS} allowed; keep the ones that matter",
+            tags.len()
+        )));
     }
     for tag in tags {
         if tag.trim().is_empty() {
             return Err(invalid("a tag is empty; leave it out or give it a name"));
         }
         if tag.chars().count() > MAX_TAG_CHARS {
-            return Err(invalid(format!("a tag is longer than {MAX_TAG_CHARS} characters; shorten it")));
+            return Err(invalid(format!(
+                "a tag is longer than {MAX_TAG_CHARS} characters; shorten it"
+            )));
         }
     }
     Ok(())
@@ -226,14 +247,21 @@ fn check_tags(tags: &[String]) -> Result<()> {
 
 fn check_emotions(emotions: &[Emotion]) -> Result<()> {
     if emotions.len() > MAX_EMOTIONS {
-        return Err(invalid(format!("{} emotions is more than the {MAX_EMOTIONS} allowed", emotions.len())));
+        return Err(invalid(format!(
+            "{} emotions is more than the {MAX_EMOTIONS} allowed",
+            emotions.len()
+        )));
     }
     for emotion in emotions {
         if emotion.name.trim().is_empty() {
-            return Err(invalid("an emotion has no name; write it as name:intensity, e.g. anxious:70"));
+            return Err(invalid(
+                "an emotion has no name; write it as name:intensity, e.g. anxious:70",
+            ));
         }
         if emotion.name.chars().count() > MAX_NAME_CHARS {
-            return Err(invalid(format!("an emotion name is longer than {MAX_NAME_CHARS} characters")));
+            return Err(invalid(format!(
+                "an emotion name is longer than {MAX_NAME_CHARS} characters"
+            )));
         }
         if emotion.intensity > MAX_INTENSITY {
             return Err(invalid(format!(
@@ -248,16 +276,18 @@ fn check_emotions(emotions: &[Emotion]) -> Result<()> {
 fn check_moment(moment: Option<Millis>) -> Result<()> {
     match moment {
         Some(m) if m < 0 => Err(invalid("the moment is before 1970; check the date")),
-        Some(m) if m > now_millis() + FUTURE_SLACK_MS => {
-            Err(invalid("the moment is in the future; a reflection is about something that happened"))
-        }
+        Some(m) if m > now_millis() + FUTURE_SLACK_MS => Err(invalid(
+            "the moment is in the future; a reflection is about something that happened",
+        )),
         _ => Ok(()),
     }
 }
 
 pub fn check_range(since: Option<Millis>, until: Option<Millis>) -> Result<()> {
     match (since, until) {
-        (Some(s), Some(u)) if s > u => Err(invalid("the time range is inverted: `since` is after `until`")),
+        (Some(s), Some(u)) if s > u => Err(invalid(
+            "the time range is inverted: `since` is after `until`",
+        )),
         _ => Ok(()),
     }
 }
@@ -288,19 +318,31 @@ mod tests {
     use super::*;
 
     fn term(id: &str, word: &str) -> Term {
-        Term { id: id.into(), kind: TermKind::Part, word: word.into(), note: String::new() }
+        Term {
+            id: id.into(),
+            kind: TermKind::Part,
+            word: word.into(),
+            note: String::new(),
+        }
     }
 
     #[test]
     fn terms_are_found_as_whole_words_in_any_case() {
         let terms = [term("1", "the critic"), term("2", "lake"), term("3", "art")];
-        let found = mentioned_terms("The Critic was loud; I tried the lake breath. Partly.", &terms);
+        let found = mentioned_terms(
+            "The Critic was loud; I tried the lake breath. Partly.",
+            &terms,
+        );
         assert_eq!(found, vec!["1".to_string(), "2".to_string()]);
     }
 
     #[test]
     fn intensity_above_one_hundred_is_refused_with_the_range() {
-        let err = check_emotions(&[Emotion { name: "anxious".into(), intensity: 101 }]).err();
+        let err = check_emotions(&[Emotion {
+            name: "anxious".into(),
+            intensity: 101,
+        }])
+        .err();
         assert!(err.is_some_and(|e| e.to_string().contains("0 (barely there) to 100")));
     }
 

@@ -30,14 +30,24 @@ pub enum StartError {
         "the data directory {path} can be read by other users (mode {mode:o}); run `chmod 700 {path}` and start again"
     )]
     DataDirTooOpen { path: PathBuf, mode: u32 },
-    #[error("the socket directory {path} can be reached by other users (mode {mode:o}); run `chmod 700 {path}`")]
+    #[error(
+        "the socket directory {path} can be reached by other users (mode {mode:o}); run `chmod 700 {path}`"
+    )]
     SocketDirTooOpen { path: PathBuf, mode: u32 },
-    #[error("{path} belongs to another user (uid {owner}); Interlude only uses directories you own")]
+    #[error(
+        "{path} belongs to another user (uid {owner}); Interlude only uses directories you own"
+    )]
     NotOwned { path: PathBuf, owner: u32 },
-    #[error("interluded is already running for {data_dir} (socket {socket}); stop it first, or use another data directory")]
+    #[error(
+        "interluded is already running for {data_dir} (socket {socket}); stop it first, or use another data directory"
+    )]
     AlreadyRunning { data_dir: PathBuf, socket: PathBuf },
     #[error("could not {action} {path}: {source}")]
-    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -70,11 +80,19 @@ impl Daemon {
 
         let options = config.store_options();
         let store_dir = data_dir.clone();
-        let (store, store_notices) = tokio::task::spawn_blocking(move || Store::open(&store_dir, &options))
-            .await
-            .map_err(|e| crate::error::Error::Internal(e.to_string()))??;
-        let vault = Arc::new(Vault::new(store.clone(), &data_dir, config.kdf(), config.idle_lock())?);
-        let limits = Limits { max_text_bytes: config.max_text_kib * 1024 };
+        let (store, store_notices) =
+            tokio::task::spawn_blocking(move || Store::open(&store_dir, &options))
+                .await
+                .map_err(|e| crate::error::Error::Internal(e.to_string()))??;
+        let vault = Arc::new(Vault::new(
+            store.clone(),
+            &data_dir,
+            config.kdf(),
+            config.idle_lock(),
+        )?);
+        let limits = Limits {
+            max_text_bytes: config.max_text_kib * 1024,
+        };
         let timeline = Timeline::new(store.clone(), vault.clone(), limits);
         let listener = bind_private(&socket)?;
         tracing::info!(socket = %socket.display(), data_dir = %data_dir.display(), "ready");
@@ -97,9 +115,20 @@ impl Daemon {
     /// Serves until `shutdown` resolves, then lets in-flight requests finish, makes everything
     /// durable, locks the vault and removes the socket.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
-        let Daemon { config, socket, listener, store, vault, timeline, notices, _instance_lock } = self;
+        let Daemon {
+            config,
+            socket,
+            listener,
+            store,
+            vault,
+            timeline,
+            notices,
+            _instance_lock,
+        } = self;
         let (health_reporter, health) = tonic_health::server::health_reporter();
-        health_reporter.set_serving::<DaemonServer<api::DaemonService>>().await;
+        health_reporter
+            .set_serving::<DaemonServer<api::DaemonService>>()
+            .await;
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(interlude_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -124,8 +153,12 @@ impl Daemon {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(DaemonServer::new(daemon))
-            .add_service(TimelineServer::new(api::TimelineService { timeline: timeline.clone() }))
-            .add_service(SessionsServer::new(api::SessionsService { timeline: timeline.clone() }))
+            .add_service(TimelineServer::new(api::TimelineService {
+                timeline: timeline.clone(),
+            }))
+            .add_service(SessionsServer::new(api::SessionsService {
+                timeline: timeline.clone(),
+            }))
             .add_service(VocabularyServer::new(api::VocabularyService { timeline }))
             .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
             .await;
@@ -151,14 +184,22 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 
 /// Localhost is not a trust boundary: only the user the daemon runs as may call it.
 fn same_user_only(request: Request<()>) -> Result<Request<()>, Status> {
-    let caller = request.extensions().get::<UdsConnectInfo>().and_then(|info| info.peer_cred).map(|cred| cred.uid());
+    let caller = request
+        .extensions()
+        .get::<UdsConnectInfo>()
+        .and_then(|info| info.peer_cred)
+        .map(|cred| cred.uid());
     match caller {
         Some(uid) if uid == current_uid() => Ok(request),
         Some(uid) => {
             tracing::warn!(uid, "refused a caller from another user");
-            Err(Status::permission_denied("this Interlude daemon belongs to another user"))
+            Err(Status::permission_denied(
+                "this Interlude daemon belongs to another user",
+            ))
         }
-        None => Err(Status::permission_denied("could not tell who is calling; only local callers of the same user are served")),
+        None => Err(Status::permission_denied(
+            "could not tell who is calling; only local callers of the same user are served",
+        )),
     }
 }
 
@@ -174,23 +215,47 @@ enum DirRole {
 
 /// Creates `dir` as 0700 if missing; refuses one that others can reach or that is not ours.
 fn ensure_private_dir(dir: &Path, role: DirRole) -> Result<(), StartError> {
-    let io = |action| move |source| StartError::Io { action, path: dir.to_path_buf(), source };
+    let io = |action| {
+        move |source| StartError::Io {
+            action,
+            path: dir.to_path_buf(),
+            source,
+        }
+    };
     match std::fs::metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io("create"))?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(io("create"))?;
             // `mode` is filtered by the umask and not applied to parents; set it explicitly.
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io("set permissions on"))
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(io("set permissions on"))
         }
-        Err(source) => Err(StartError::Io { action: "inspect", path: dir.to_path_buf(), source }),
+        Err(source) => Err(StartError::Io {
+            action: "inspect",
+            path: dir.to_path_buf(),
+            source,
+        }),
         Ok(meta) => {
             if meta.uid() != current_uid() {
-                return Err(StartError::NotOwned { path: dir.to_path_buf(), owner: meta.uid() });
+                return Err(StartError::NotOwned {
+                    path: dir.to_path_buf(),
+                    owner: meta.uid(),
+                });
             }
             let mode = meta.mode() & 0o777;
             if mode & 0o077 != 0 {
                 return Err(match role {
-                    DirRole::Data => StartError::DataDirTooOpen { path: dir.to_path_buf(), mode },
-                    DirRole::Socket => StartError::SocketDirTooOpen { path: dir.to_path_buf(), mode },
+                    DirRole::Data => StartError::DataDirTooOpen {
+                        path: dir.to_path_buf(),
+                        mode,
+                    },
+                    DirRole::Socket => StartError::SocketDirTooOpen {
+                        path: dir.to_path_buf(),
+                        mode,
+                    },
                 });
             }
             Ok(())
@@ -206,13 +271,22 @@ fn claim_instance(data_dir: &Path, socket: &Path) -> Result<File, StartError> {
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|source| StartError::Io { action: "open the lock file", path: path.clone(), source })?;
+        .map_err(|source| StartError::Io {
+            action: "open the lock file",
+            path: path.clone(),
+            source,
+        })?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            Err(StartError::AlreadyRunning { data_dir: data_dir.to_path_buf(), socket: socket.to_path_buf() })
-        }
-        Err(std::fs::TryLockError::Error(source)) => Err(StartError::Io { action: "lock", path, source }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StartError::AlreadyRunning {
+            data_dir: data_dir.to_path_buf(),
+            socket: socket.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(StartError::Io {
+            action: "lock",
+            path,
+            source,
+        }),
     }
 }
 
@@ -223,7 +297,10 @@ fn remove_stale_socket(data_dir: &Path, socket: &Path) -> Result<(), StartError>
         return Ok(());
     }
     if std::os::unix::net::UnixStream::connect(socket).is_ok() {
-        return Err(StartError::AlreadyRunning { data_dir: data_dir.to_path_buf(), socket: socket.to_path_buf() });
+        return Err(StartError::AlreadyRunning {
+            data_dir: data_dir.to_path_buf(),
+            socket: socket.to_path_buf(),
+        });
     }
     tracing::info!(socket = %socket.display(), "removing a stale socket");
     std::fs::remove_file(socket).map_err(|source| StartError::Io {
@@ -237,10 +314,18 @@ fn remove_stale_socket(data_dir: &Path, socket: &Path) -> Result<(), StartError>
 /// could connect.
 fn bind_private(socket: &Path) -> Result<UnixListener, StartError> {
     use socket2::{Domain, SockAddr, Socket, Type};
-    let io = |action| move |source| StartError::Io { action, path: socket.to_path_buf(), source };
+    let io = |action| {
+        move |source| StartError::Io {
+            action,
+            path: socket.to_path_buf(),
+            source,
+        }
+    };
     let raw = Socket::new(Domain::UNIX, Type::STREAM.cloexec(), None).map_err(io("create"))?;
-    raw.bind(&SockAddr::unix(socket).map_err(io("use the socket path"))?).map_err(io("bind"))?;
-    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600)).map_err(io("set permissions on"))?;
+    raw.bind(&SockAddr::unix(socket).map_err(io("use the socket path"))?)
+        .map_err(io("bind"))?;
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))
+        .map_err(io("set permissions on"))?;
     raw.listen(1024).map_err(io("listen on"))?;
     raw.set_nonblocking(true).map_err(io("configure"))?;
     UnixListener::from_std(std::os::unix::net::UnixListener::from(raw)).map_err(io("register"))

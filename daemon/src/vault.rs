@@ -36,7 +36,10 @@ pub struct KdfParams {
 impl Default for KdfParams {
     /// 64 MiB and 3 passes: about half a second on a laptop core, above OWASP's minimums.
     fn default() -> Self {
-        KdfParams { memory_kib: 64 * 1024, iterations: 3 }
+        KdfParams {
+            memory_kib: 64 * 1024,
+            iterations: 3,
+        }
     }
 }
 
@@ -86,7 +89,12 @@ pub struct Vault {
 
 impl Vault {
     /// `data_dir` holds the copy of the header kept outside the database.
-    pub fn new(store: Store, data_dir: &Path, kdf: KdfParams, idle_lock: Duration) -> Result<Vault> {
+    pub fn new(
+        store: Store,
+        data_dir: &Path,
+        kdf: KdfParams,
+        idle_lock: Duration,
+    ) -> Result<Vault> {
         let mut vault = Vault {
             store,
             header_copy: data_dir.join("vault-header.json"),
@@ -97,7 +105,11 @@ impl Vault {
             changed: tokio::sync::watch::channel(VaultState::Uninitialised).0,
             header_writes: tokio::sync::Mutex::new(()),
         };
-        let initial = if vault.header()?.is_some() { VaultState::Locked } else { VaultState::Uninitialised };
+        let initial = if vault.header()?.is_some() {
+            VaultState::Locked
+        } else {
+            VaultState::Uninitialised
+        };
         vault.changed = tokio::sync::watch::channel(initial).0;
         Ok(vault)
     }
@@ -122,7 +134,8 @@ impl Vault {
         let recovery = crypto::random_bytes::<RECOVERY_BYTES>()?;
         let recovery_salt = crypto::random_bytes::<16>()?.to_vec();
         let recovery_kek = crypto::derive(&recovery_salt, &recovery, AD_RECOVERY);
-        let (passphrase_salt, wrapped_by_passphrase) = self.wrap_with_passphrase(passphrase, &data_key).await?;
+        let (passphrase_salt, wrapped_by_passphrase) =
+            self.wrap_with_passphrase(passphrase, &data_key).await?;
         let secret_bytes = Zeroizing::new(secret.to_bytes());
         let header = Header {
             kdf: self.kdf,
@@ -131,10 +144,17 @@ impl Vault {
             recovery_salt,
             wrapped_by_recovery: crypto::wrap(&recovery_kek, &data_key, AD_RECOVERY)?,
             public_key: PublicKey::from(&secret).to_bytes(),
-            encrypted_secret_key: crypto::encrypt(&data_key, secret_bytes.as_slice(), AD_SECRET_KEY)?,
+            encrypted_secret_key: crypto::encrypt(
+                &data_key,
+                secret_bytes.as_slice(),
+                AD_SECRET_KEY,
+            )?,
         };
         self.save_header(&header).await?;
-        self.set_keys(Some(Arc::new(Keys { data: data_key, secret })));
+        self.set_keys(Some(Arc::new(Keys {
+            data: data_key,
+            secret,
+        })));
         Ok(format_recovery_key(&recovery))
     }
 
@@ -143,10 +163,16 @@ impl Vault {
         let header = self.header()?.ok_or(Error::NotInitialised)?;
         match self.open_data_key(&header, secret).await {
             Ok(data_key) => {
-                let secret_bytes = crypto::decrypt(&data_key, &header.encrypted_secret_key, AD_SECRET_KEY)?;
-                let secret_array: [u8; 32] =
-                    secret_bytes.as_slice().try_into().map_err(|_| crypto::CryptoError::Open)?;
-                self.set_keys(Some(Arc::new(Keys { data: data_key, secret: StaticSecret::from(secret_array) })));
+                let secret_bytes =
+                    crypto::decrypt(&data_key, &header.encrypted_secret_key, AD_SECRET_KEY)?;
+                let secret_array: [u8; 32] = secret_bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| crypto::CryptoError::Open)?;
+                self.set_keys(Some(Arc::new(Keys {
+                    data: data_key,
+                    secret: StaticSecret::from(secret_array),
+                })));
                 Ok(())
             }
             Err(err) => {
@@ -173,7 +199,9 @@ impl Vault {
 
     /// The key new reflections are sealed to while locked.
     pub fn public_key(&self) -> Result<PublicKey> {
-        Ok(PublicKey::from(self.header()?.ok_or(Error::NotInitialised)?.public_key))
+        Ok(PublicKey::from(
+            self.header()?.ok_or(Error::NotInitialised)?.public_key,
+        ))
     }
 
     /// Rewraps the data key under `new`; records are not touched.
@@ -225,7 +253,9 @@ impl Vault {
     }
 
     fn set_keys(&self, keys: Option<Arc<Keys>>) {
-        let state = if keys.is_some() { VaultState::Unlocked } else if self.header().ok().flatten().is_some() {
+        let state = if keys.is_some() {
+            VaultState::Unlocked
+        } else if self.header().ok().flatten().is_some() {
             VaultState::Locked
         } else {
             VaultState::Uninitialised
@@ -243,21 +273,45 @@ impl Vault {
             None => match std::fs::read(&self.header_copy) {
                 Ok(bytes) => bytes,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(Error::Internal(format!("could not read {}: {e}", self.header_copy.display()))),
+                Err(e) => {
+                    return Err(Error::Internal(format!(
+                        "could not read {}: {e}",
+                        self.header_copy.display()
+                    )));
+                }
             },
         };
-        serde_json::from_slice(&bytes).map(Some).map_err(|_| Error::Damaged { what: "the vault header", id: "vault".into() })
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|_| Error::Damaged {
+                what: "the vault header",
+                id: "vault".into(),
+            })
     }
 
     async fn save_header(&self, header: &Header) -> Result<()> {
         let value = serde_json::to_vec(header).map_err(|e| Error::Internal(e.to_string()))?;
-        write_durably(&self.header_copy, &value)
-            .map_err(|e| Error::Internal(format!("could not write {}: {e}", self.header_copy.display())))?;
-        self.store.commit(vec![Op::Put { tree: Tree::Meta, key: HEADER_KEY.to_vec(), value }]).await?;
+        write_durably(&self.header_copy, &value).map_err(|e| {
+            Error::Internal(format!(
+                "could not write {}: {e}",
+                self.header_copy.display()
+            ))
+        })?;
+        self.store
+            .commit(vec![Op::Put {
+                tree: Tree::Meta,
+                key: HEADER_KEY.to_vec(),
+                value,
+            }])
+            .await?;
         Ok(())
     }
 
-    async fn wrap_with_passphrase(&self, passphrase: &str, data_key: &Key) -> Result<(Vec<u8>, Vec<u8>)> {
+    async fn wrap_with_passphrase(
+        &self,
+        passphrase: &str,
+        data_key: &Key,
+    ) -> Result<(Vec<u8>, Vec<u8>)> {
         let salt = crypto::random_bytes::<16>()?.to_vec();
         let kek = kdf_off_runtime(passphrase, &salt, self.kdf).await?;
         Ok((salt, crypto::wrap(&kek, data_key, AD_PASSPHRASE)?))
@@ -267,12 +321,14 @@ impl Vault {
         match secret {
             Secret::Passphrase(passphrase) => {
                 let kek = kdf_off_runtime(passphrase, &header.passphrase_salt, header.kdf).await?;
-                crypto::unwrap_key(&kek, &header.wrapped_by_passphrase, AD_PASSPHRASE).map_err(|_| Error::WrongPassphrase)
+                crypto::unwrap_key(&kek, &header.wrapped_by_passphrase, AD_PASSPHRASE)
+                    .map_err(|_| Error::WrongPassphrase)
             }
             Secret::RecoveryKey(text) => {
                 let recovery = parse_recovery_key(text).ok_or(Error::WrongRecoveryKey)?;
                 let kek = crypto::derive(&header.recovery_salt, recovery.as_slice(), AD_RECOVERY);
-                crypto::unwrap_key(&kek, &header.wrapped_by_recovery, AD_RECOVERY).map_err(|_| Error::WrongRecoveryKey)
+                crypto::unwrap_key(&kek, &header.wrapped_by_recovery, AD_RECOVERY)
+                    .map_err(|_| Error::WrongRecoveryKey)
             }
         }
     }
@@ -302,10 +358,12 @@ fn check_passphrase(passphrase: &str) -> Result<()> {
 async fn kdf_off_runtime(passphrase: &str, salt: &[u8], kdf: KdfParams) -> Result<Key> {
     let passphrase = Zeroizing::new(passphrase.as_bytes().to_vec());
     let salt = salt.to_vec();
-    tokio::task::spawn_blocking(move || crypto::argon2id(&passphrase, &salt, kdf.memory_kib, kdf.iterations))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .map_err(Error::from)
+    tokio::task::spawn_blocking(move || {
+        crypto::argon2id(&passphrase, &salt, kdf.memory_kib, kdf.iterations)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?
+    .map_err(Error::from)
 }
 
 // The recovery key: 160 random bits in Crockford base32, in groups of four.
@@ -324,7 +382,11 @@ fn format_recovery_key(bytes: &[u8; RECOVERY_BYTES]) -> String {
             chars.push(CROCKFORD[((value >> bits) & 31) as usize]);
         }
     }
-    chars.chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("-")
+    chars
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 fn parse_recovery_key(text: &str) -> Option<Zeroizing<[u8; RECOVERY_BYTES]>> {
@@ -359,7 +421,11 @@ mod tests {
         let printed = format_recovery_key(&bytes);
         assert_eq!(printed.len(), 32 + 7);
         assert_eq!(*parse_recovery_key(&printed).unwrap(), bytes);
-        let sloppy = printed.to_lowercase().replace('-', " ").replace('0', "o").replace('1', "l");
+        let sloppy = printed
+            .to_lowercase()
+            .replace('-', " ")
+            .replace('0', "o")
+            .replace('1', "l");
         assert_eq!(*parse_recovery_key(&sloppy).unwrap(), bytes);
         assert!(parse_recovery_key(&printed[..printed.len() - 1]).is_none());
         assert!(parse_recovery_key("not a key").is_none());

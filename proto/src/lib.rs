@@ -12,10 +12,13 @@ pub mod v1 {
 pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Encoded `FileDescriptorSet` of every proto, for gRPC server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/interlude_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/interlude_descriptor.bin"));
 
 /// Opens a channel to the daemon's Unix socket. Fails fast when nothing listens there.
-pub async fn connect(socket: &std::path::Path) -> Result<tonic::transport::Channel, tonic::transport::Error> {
+pub async fn connect(
+    socket: &std::path::Path,
+) -> Result<tonic::transport::Channel, tonic::transport::Error> {
     let uri = format!("unix://{}", socket.display());
     tonic::transport::Endpoint::from_shared(uri)?
         .connect_timeout(std::time::Duration::from_secs(2))

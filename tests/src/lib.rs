@@ -70,8 +70,16 @@ impl TestDaemon {
         let task = tokio::spawn(daemon.serve(async {
             let _ = stop.await;
         }));
-        let channel = interlude_proto::connect(&config.socket_path()).await.unwrap();
-        TestDaemon { root, config, shutdown: Some(shutdown), task: Some(task), channel }
+        let channel = interlude_proto::connect(&config.socket_path())
+            .await
+            .unwrap();
+        TestDaemon {
+            root,
+            config,
+            shutdown: Some(shutdown),
+            task: Some(task),
+            channel,
+        }
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -100,13 +108,23 @@ impl TestDaemon {
 
     /// Creates the vault with [`PASSPHRASE`]; it is unlocked afterwards. Returns the recovery key.
     pub async fn init(&self) -> String {
-        let response = self.daemon().init(v1::InitRequest { passphrase: PASSPHRASE.into() }).await.unwrap();
+        let response = self
+            .daemon()
+            .init(v1::InitRequest {
+                passphrase: PASSPHRASE.into(),
+            })
+            .await
+            .unwrap();
         response.into_inner().recovery_key
     }
 
     pub async fn unlock(&self) -> v1::UnlockResponse {
         let secret = Some(unlock_request::Secret::Passphrase(PASSPHRASE.into()));
-        self.daemon().unlock(v1::UnlockRequest { secret }).await.unwrap().into_inner()
+        self.daemon()
+            .unlock(v1::UnlockRequest { secret })
+            .await
+            .unwrap()
+            .into_inner()
     }
 
     pub async fn lock(&self) {
@@ -114,7 +132,11 @@ impl TestDaemon {
     }
 
     pub async fn add(&self, text: &str) -> v1::AddReflectionResponse {
-        self.timeline().add_reflection(note(text)).await.unwrap().into_inner()
+        self.timeline()
+            .add_reflection(note(text))
+            .await
+            .unwrap()
+            .into_inner()
     }
 
     /// Shuts down gracefully and hands back the directory, for a restart over the same data.
@@ -150,7 +172,10 @@ impl Drop for TestDaemon {
 
 /// A plain note with `text`.
 pub fn note(text: &str) -> v1::AddReflectionRequest {
-    v1::AddReflectionRequest { text: text.into(), ..Default::default() }
+    v1::AddReflectionRequest {
+        text: text.into(),
+        ..Default::default()
+    }
 }
 
 /// The build directory holding the binaries: `target/debug` for a test (which runs from
@@ -158,7 +183,11 @@ pub fn note(text: &str) -> v1::AddReflectionRequest {
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap();
-    if dir.ends_with("deps") { dir.parent().unwrap().to_path_buf() } else { dir.to_path_buf() }
+    if dir.ends_with("deps") {
+        dir.parent().unwrap().to_path_buf()
+    } else {
+        dir.to_path_buf()
+    }
 }
 
 /// The path of a workspace binary, built by the test command before the tests run.
@@ -182,7 +211,11 @@ impl RealDaemon {
     /// A directory and config, no process yet.
     pub fn prepare() -> RealDaemon {
         let root = tempfile::tempdir().unwrap();
-        std::fs::write(root.path().join("config.toml"), test_config_toml(root.path())).unwrap();
+        std::fs::write(
+            root.path().join("config.toml"),
+            test_config_toml(root.path()),
+        )
+        .unwrap();
         std::fs::create_dir_all(root.path().join("tmp")).unwrap();
         RealDaemon { root, child: None }
     }
@@ -212,7 +245,11 @@ impl RealDaemon {
 
     /// Starts the binary without waiting for it; its stderr is appended to the log file.
     pub fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
         let child = Command::new(bin("interluded"))
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -235,11 +272,17 @@ impl RealDaemon {
                 return;
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("interluded exited with {status} before it was ready:\n{}", self.log());
+                panic!(
+                    "interluded exited with {status} before it was ready:\n{}",
+                    self.log()
+                );
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        panic!("interluded was not ready within {timeout:?}:\n{}", self.log());
+        panic!(
+            "interluded was not ready within {timeout:?}:\n{}",
+            self.log()
+        );
     }
 
     pub fn pid(&self) -> u32 {
@@ -307,14 +350,20 @@ pub fn cli_command(socket: &Path, tmp: &Path, args: &[&str], stdin: &str) -> Out
 
 /// `kill(1)` keeps this crate free of unsafe code.
 pub fn send_signal(pid: u32, signal: &str) {
-    let status = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().unwrap();
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
     assert!(status.success(), "kill -{signal} {pid} failed");
 }
 
 /// Every file under `dir`, recursively.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return files };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return files;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         match entry.file_type() {
@@ -330,7 +379,9 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     files_under(dir)
         .into_iter()
-        .filter(|path| std::fs::read(path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle)))
+        .filter(|path| {
+            std::fs::read(path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+        })
         .collect()
 }
 

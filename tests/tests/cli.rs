@@ -16,7 +16,13 @@ fn stderr(output: &Output) -> String {
 
 #[track_caller]
 fn ok(output: Output) -> String {
-    assert!(output.status.success(), "exit {:?}\nstdout: {}\nstderr: {}", output.status.code(), stdout(&output), stderr(&output));
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        stdout(&output),
+        stderr(&output)
+    );
     stdout(&output)
 }
 
@@ -33,48 +39,89 @@ fn initialised() -> RealDaemon {
 #[test]
 fn init_prints_a_recovery_key_that_unlocks() {
     let daemon = RealDaemon::start();
-    let out = json(daemon.cli_with_stdin(&["--json", "init", "--passphrase-stdin"], &format!("{PASSPHRASE}\n")));
+    let out = json(daemon.cli_with_stdin(
+        &["--json", "init", "--passphrase-stdin"],
+        &format!("{PASSPHRASE}\n"),
+    ));
     let recovery_key = out["recovery_key"].as_str().unwrap().to_string();
     assert_eq!(recovery_key.len(), 39);
     ok(daemon.cli(&["lock"]));
-    let unlocked = ok(daemon.cli_with_stdin(&["unlock", "--recovery-key", "--passphrase-stdin"], &format!("{recovery_key}\n")));
+    let unlocked = ok(daemon.cli_with_stdin(
+        &["unlock", "--recovery-key", "--passphrase-stdin"],
+        &format!("{recovery_key}\n"),
+    ));
     assert!(unlocked.contains("Unlocked"), "{unlocked}");
     let again = daemon.cli_with_stdin(&["init", "--passphrase-stdin"], &format!("{PASSPHRASE}\n"));
     assert_eq!(again.status.code(), Some(6), "a second init is refused");
-    assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
 }
 
 #[test]
 fn reflect_then_timeline_shows_it_in_the_clients_words() {
     let daemon = initialised();
-    let saved = ok(daemon.cli(&["reflect", "--tag", "work", "--emotion", "anxious:70", "--bring", "Froze", "when", "asked"]));
+    let saved = ok(daemon.cli(&[
+        "reflect",
+        "--tag",
+        "work",
+        "--emotion",
+        "anxious:70",
+        "--bring",
+        "Froze",
+        "when",
+        "asked",
+    ]));
     assert!(saved.starts_with("Saved."), "{saved}");
-    ok(daemon.cli_with_stdin(&["reflect", "--at", "yesterday 21:00", "--kind", "dream"], "a house with too many doors\n"));
+    ok(daemon.cli_with_stdin(
+        &["reflect", "--at", "yesterday 21:00", "--kind", "dream"],
+        "a house with too many doors\n",
+    ));
     let listed = json(daemon.cli(&["--json", "timeline", "--since", "3d"]));
     let reflections = listed["reflections"].as_array().unwrap();
     assert_eq!(reflections.len(), 2);
     assert_eq!(reflections[0]["text"], "Froze when asked");
     assert_eq!(reflections[0]["tags"], serde_json::json!(["work"]));
-    assert_eq!(reflections[0]["emotions"], serde_json::json!([{"name": "anxious", "intensity": 70}]));
+    assert_eq!(
+        reflections[0]["emotions"],
+        serde_json::json!([{"name": "anxious", "intensity": 70}])
+    );
     assert_eq!(reflections[0]["bring_to_session"], true);
     assert_eq!(reflections[1]["text"], "a house with too many doors");
     assert_eq!(reflections[1]["kind"], "dream");
     let human = ok(daemon.cli(&["timeline", "--bring"]));
-    assert!(human.contains("Froze when asked") && human.contains("anxious 70") && !human.contains("doors"), "{human}");
+    assert!(
+        human.contains("Froze when asked")
+            && human.contains("anxious 70")
+            && !human.contains("doors"),
+        "{human}"
+    );
     let dreams = ok(daemon.cli(&["timeline", "--kind", "dream"]));
-    assert!(dreams.contains("doors") && !dreams.contains("Froze"), "{dreams}");
+    assert!(
+        dreams.contains("doors") && !dreams.contains("Froze"),
+        "{dreams}"
+    );
 }
 
 #[test]
 fn edit_keeps_history_and_delete_needs_confirmation() {
     let daemon = initialised();
-    let id = json(daemon.cli(&["--json", "reflect", "first words"]))["id"].as_str().unwrap().to_string();
+    let id = json(daemon.cli(&["--json", "reflect", "first words"]))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     ok(daemon.cli(&["edit", &id, "better", "words"]));
     let shown = json(daemon.cli(&["--json", "show", &id]));
     assert_eq!(shown["text"], "better words");
     assert_eq!(shown["history"][0]["text"], "first words");
     let refused = daemon.cli(&["delete", &id]);
-    assert_eq!(refused.status.code(), Some(6), "no --yes and no terminal to ask on");
+    assert_eq!(
+        refused.status.code(),
+        Some(6),
+        "no --yes and no terminal to ask on"
+    );
     assert!(stderr(&refused).contains("--yes"));
     ok(daemon.cli(&["delete", &id, "--yes"]));
     let gone = daemon.cli(&["show", &id]);
@@ -86,12 +133,25 @@ fn capture_while_locked_says_it_was_saved_and_how_to_read_it() {
     let daemon = initialised();
     ok(daemon.cli(&["lock"]));
     let saved = ok(daemon.cli(&["reflect", "11 pm, can't sleep"]));
-    assert!(saved.contains("sealed") && saved.contains("interlude unlock"), "{saved}");
+    assert!(
+        saved.contains("sealed") && saved.contains("interlude unlock"),
+        "{saved}"
+    );
     let read = daemon.cli(&["timeline"]);
     assert_eq!(read.status.code(), Some(4));
-    assert!(stderr(&read).contains("locked: run `interlude unlock`"), "{}", stderr(&read));
-    let unlocked = ok(daemon.cli_with_stdin(&["unlock", "--passphrase-stdin"], &format!("{PASSPHRASE}\n")));
-    assert!(unlocked.contains("1 reflection captured while locked joined your timeline"), "{unlocked}");
+    assert!(
+        stderr(&read).contains("locked: run `interlude unlock`"),
+        "{}",
+        stderr(&read)
+    );
+    let unlocked = ok(daemon.cli_with_stdin(
+        &["unlock", "--passphrase-stdin"],
+        &format!("{PASSPHRASE}\n"),
+    ));
+    assert!(
+        unlocked.contains("1 reflection captured while locked joined your timeline"),
+        "{unlocked}"
+    );
     assert!(ok(daemon.cli(&["timeline"])).contains("11 pm, can't sleep"));
 }
 
@@ -110,7 +170,11 @@ fn bad_input_gets_a_clear_message_and_a_named_exit_code() {
     let daemon = initialised();
     let bad_emotion = daemon.cli(&["reflect", "--emotion", "anxious:abc", "text"]);
     assert_eq!(bad_emotion.status.code(), Some(2));
-    assert!(stderr(&bad_emotion).contains("anxious:70"), "{}", stderr(&bad_emotion));
+    assert!(
+        stderr(&bad_emotion).contains("anxious:70"),
+        "{}",
+        stderr(&bad_emotion)
+    );
     let too_intense = daemon.cli(&["reflect", "--emotion", "anxious:101", "text"]);
     assert_eq!(too_intense.status.code(), Some(2));
     let empty = daemon.cli_with_stdin(&["reflect"], "   \n");
@@ -120,22 +184,48 @@ fn bad_input_gets_a_clear_message_and_a_named_exit_code() {
     let inverted = daemon.cli(&["timeline", "--since", "1d", "--until", "3d"]);
     assert_eq!(inverted.status.code(), Some(6));
     assert!(stderr(&inverted).contains("inverted"));
-    let tags: Vec<String> = (0..33).flat_map(|i| ["--tag".to_string(), format!("t{i}")]).collect();
+    let tags: Vec<String> = (0..33)
+        .flat_map(|i| ["--tag".to_string(), format!("t{i}")])
+        .collect();
     let mut args: Vec<&str> = vec!["reflect"];
     args.extend(tags.iter().map(String::as_str));
     args.push("text");
     let too_many = daemon.cli(&args);
     assert_eq!(too_many.status.code(), Some(6));
-    assert_eq!(json(daemon.cli(&["--json", "timeline"]))["reflections"].as_array().unwrap().len(), 0, "nothing was stored");
+    assert_eq!(
+        json(daemon.cli(&["--json", "timeline"]))["reflections"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0,
+        "nothing was stored"
+    );
 }
 
 #[test]
 fn sessions_and_vocabulary_from_the_command_line() {
     let daemon = initialised();
-    ok(daemon.cli(&["session", "add", "--at", "yesterday 17:00", "--insight", "the critic protects me"]));
+    ok(daemon.cli(&[
+        "session",
+        "add",
+        "--at",
+        "yesterday 17:00",
+        "--insight",
+        "the critic protects me",
+    ]));
     let sessions = json(daemon.cli(&["--json", "session", "list"]));
-    assert_eq!(sessions["sessions"][0]["insights"][0], "the critic protects me");
-    ok(daemon.cli(&["vocab", "add", "anchor", "the lake breath", "--note", "from session 3"]));
+    assert_eq!(
+        sessions["sessions"][0]["insights"][0],
+        "the critic protects me"
+    );
+    ok(daemon.cli(&[
+        "vocab",
+        "add",
+        "anchor",
+        "the lake breath",
+        "--note",
+        "from session 3",
+    ]));
     ok(daemon.cli(&["vocab", "add", "part", "the critic"]));
     let anchors = json(daemon.cli(&["--json", "vocab", "list", "--kind", "anchor"]));
     let id = anchors["terms"][0]["id"].as_str().unwrap().to_string();
@@ -155,7 +245,10 @@ fn with_no_daemon_the_cli_says_how_to_start_one() {
     let output = cli_command(&socket, dir.path(), &["reflect", "hello"], "");
     assert_eq!(output.status.code(), Some(3));
     let message = stderr(&output);
-    assert!(message.contains("not running") && message.contains("interluded"), "{message}");
+    assert!(
+        message.contains("not running") && message.contains("interluded"),
+        "{message}"
+    );
     assert_eq!(message.lines().count(), 1, "one line: {message}");
 }
 
@@ -169,18 +262,33 @@ impl interlude_proto::v1::daemon_server::Daemon for OtherRelease {
         _: tonic::Request<interlude_proto::v1::InfoRequest>,
     ) -> Result<tonic::Response<interlude_proto::v1::InfoResponse>, tonic::Status> {
         let protocol_version = interlude_proto::PROTOCOL_VERSION + 1;
-        Ok(tonic::Response::new(interlude_proto::v1::InfoResponse { daemon_version: "9.9.9".into(), protocol_version }))
+        Ok(tonic::Response::new(interlude_proto::v1::InfoResponse {
+            daemon_version: "9.9.9".into(),
+            protocol_version,
+        }))
     }
-    async fn status(&self, _: tonic::Request<interlude_proto::v1::StatusRequest>) -> Result<tonic::Response<interlude_proto::v1::StatusResponse>, tonic::Status> {
+    async fn status(
+        &self,
+        _: tonic::Request<interlude_proto::v1::StatusRequest>,
+    ) -> Result<tonic::Response<interlude_proto::v1::StatusResponse>, tonic::Status> {
         Err(tonic::Status::unimplemented("other release"))
     }
-    async fn init(&self, _: tonic::Request<interlude_proto::v1::InitRequest>) -> Result<tonic::Response<interlude_proto::v1::InitResponse>, tonic::Status> {
+    async fn init(
+        &self,
+        _: tonic::Request<interlude_proto::v1::InitRequest>,
+    ) -> Result<tonic::Response<interlude_proto::v1::InitResponse>, tonic::Status> {
         Err(tonic::Status::unimplemented("other release"))
     }
-    async fn unlock(&self, _: tonic::Request<interlude_proto::v1::UnlockRequest>) -> Result<tonic::Response<interlude_proto::v1::UnlockResponse>, tonic::Status> {
+    async fn unlock(
+        &self,
+        _: tonic::Request<interlude_proto::v1::UnlockRequest>,
+    ) -> Result<tonic::Response<interlude_proto::v1::UnlockResponse>, tonic::Status> {
         Err(tonic::Status::unimplemented("other release"))
     }
-    async fn lock(&self, _: tonic::Request<interlude_proto::v1::LockRequest>) -> Result<tonic::Response<interlude_proto::v1::LockResponse>, tonic::Status> {
+    async fn lock(
+        &self,
+        _: tonic::Request<interlude_proto::v1::LockRequest>,
+    ) -> Result<tonic::Response<interlude_proto::v1::LockResponse>, tonic::Status> {
         Err(tonic::Status::unimplemented("other release"))
     }
     async fn change_passphrase(
@@ -198,13 +306,23 @@ async fn a_daemon_speaking_another_protocol_is_refused_with_what_to_do() {
     let listener = tokio::net::UnixListener::bind(&socket).unwrap();
     let server = tokio::spawn(
         tonic::transport::Server::builder()
-            .add_service(interlude_proto::v1::daemon_server::DaemonServer::new(OtherRelease))
+            .add_service(interlude_proto::v1::daemon_server::DaemonServer::new(
+                OtherRelease,
+            ))
             .serve_with_incoming(tokio_stream::wrappers::UnixListenerStream::new(listener)),
     );
     let tmp = dir.path().to_path_buf();
-    let output = tokio::task::spawn_blocking(move || cli_command(&socket, &tmp, &["reflect", "hello"], "")).await.unwrap();
+    let output =
+        tokio::task::spawn_blocking(move || cli_command(&socket, &tmp, &["reflect", "hello"], ""))
+            .await
+            .unwrap();
     server.abort();
     assert_eq!(output.status.code(), Some(8));
     let message = stderr(&output);
-    assert!(message.contains("protocol") && message.contains("9.9.9") && message.contains("matching versions"), "{message}");
+    assert!(
+        message.contains("protocol")
+            && message.contains("9.9.9")
+            && message.contains("matching versions"),
+        "{message}"
+    );
 }

@@ -47,11 +47,20 @@ async fn swapped_values_read_as_data_loss_not_as_each_other() {
     })
     .await;
     for id in [&a, &b] {
-        let err = daemon.timeline().get_reflection(v1::GetReflectionRequest { id: id.clone() }).await.unwrap_err();
+        let err = daemon
+            .timeline()
+            .get_reflection(v1::GetReflectionRequest { id: id.clone() })
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Code::DataLoss);
         assert!(err.message().contains("damaged"), "{}", err.message());
     }
-    let page = daemon.timeline().list_reflections(v1::ListReflectionsRequest::default()).await.unwrap().into_inner();
+    let page = daemon
+        .timeline()
+        .list_reflections(v1::ListReflectionsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
     assert!(page.reflections.is_empty());
     let mut damaged = page.damaged_ids;
     damaged.sort();
@@ -74,11 +83,25 @@ async fn a_flipped_byte_reads_as_data_loss_and_the_rest_still_reads() {
         put(store, Tree::Reflections, key, value);
     })
     .await;
-    let err = daemon.timeline().get_reflection(v1::GetReflectionRequest { id: hit.clone() }).await.unwrap_err();
+    let err = daemon
+        .timeline()
+        .get_reflection(v1::GetReflectionRequest { id: hit.clone() })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::DataLoss);
-    let got = daemon.timeline().get_reflection(v1::GetReflectionRequest { id: fine }).await.unwrap().into_inner();
+    let got = daemon
+        .timeline()
+        .get_reflection(v1::GetReflectionRequest { id: fine })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(got.text, "this one is fine");
-    let page = daemon.timeline().list_reflections(v1::ListReflectionsRequest::default()).await.unwrap().into_inner();
+    let page = daemon
+        .timeline()
+        .list_reflections(v1::ListReflectionsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(page.reflections.len(), 1);
     assert_eq!(page.damaged_ids, [hit]);
 }
@@ -95,9 +118,17 @@ async fn a_database_that_cannot_be_opened_is_moved_aside_and_the_user_is_told() 
         std::fs::write(&file, vec![0xA5; len.max(64)]).unwrap();
     }
     let daemon = TestDaemon::start_in(root, config.clone()).await;
-    let status = daemon.daemon().status(v1::StatusRequest {}).await.unwrap().into_inner();
+    let status = daemon
+        .daemon()
+        .status(v1::StatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     let notice = status.notices.join("\n");
-    assert!(notice.contains("moved to") && notice.contains("db.damaged-"), "{notice}");
+    assert!(
+        notice.contains("moved to") && notice.contains("db.damaged-"),
+        "{notice}"
+    );
     let moved: Vec<_> = std::fs::read_dir(&config.data_dir)
         .unwrap()
         .flatten()

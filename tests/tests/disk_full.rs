@@ -23,7 +23,13 @@ impl SmallDisk {
         let path = dir.path().join("disk");
         std::fs::create_dir(&path).unwrap();
         let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m,mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={megabytes}m,mode=0700"),
+                "tmpfs",
+            ])
             .arg(&path)
             .output()
             .is_ok_and(|o| o.status.success());
@@ -46,14 +52,26 @@ impl Drop for SmallDisk {
 }
 
 fn free_bytes(path: &Path) -> u64 {
-    let out = Command::new("df").args(["--output=avail", "-B1"]).arg(path).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).lines().nth(1).unwrap().trim().parse().unwrap()
+    let out = Command::new("df")
+        .args(["--output=avail", "-B1"])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_refuses_writes_clearly_and_keeps_what_was_acknowledged() {
     let Some(disk) = SmallDisk::mount(8) else {
-        eprintln!("SKIPPED: could not mount a small tmpfs (needs root); the full-disk path is untested here");
+        eprintln!(
+            "SKIPPED: could not mount a small tmpfs (needs root); the full-disk path is untested here"
+        );
         return;
     };
     let root = tempfile::tempdir().unwrap();
@@ -77,10 +95,18 @@ async fn a_full_disk_refuses_writes_clearly_and_keeps_what_was_acknowledged() {
     }
     let refusal = refusal.expect("the disk should fill up");
     assert_eq!(refusal.code(), Code::ResourceExhausted, "{refusal:?}");
-    assert!(refusal.message().contains("disk full"), "{}", refusal.message());
+    assert!(
+        refusal.message().contains("disk full"),
+        "{}",
+        refusal.message()
+    );
     assert!(!acked.is_empty());
     for (id, text) in &acked {
-        let got = daemon.timeline().get_reflection(v1::GetReflectionRequest { id: id.clone() }).await.unwrap();
+        let got = daemon
+            .timeline()
+            .get_reflection(v1::GetReflectionRequest { id: id.clone() })
+            .await
+            .unwrap();
         assert_eq!(&got.into_inner().text, text);
     }
 
@@ -90,7 +116,15 @@ async fn a_full_disk_refuses_writes_clearly_and_keeps_what_was_acknowledged() {
     let daemon = daemon.restart().await;
     daemon.unlock().await;
     for (id, text) in &acked {
-        let got = daemon.timeline().get_reflection(v1::GetReflectionRequest { id: id.clone() }).await.unwrap();
-        assert_eq!(&got.into_inner().text, text, "acknowledged before or after the disk was full");
+        let got = daemon
+            .timeline()
+            .get_reflection(v1::GetReflectionRequest { id: id.clone() })
+            .await
+            .unwrap();
+        assert_eq!(
+            &got.into_inner().text,
+            text,
+            "acknowledged before or after the disk was full"
+        );
     }
 }

@@ -19,7 +19,11 @@ struct Rng(u64);
 
 impl Rng {
     fn from_clock() -> Rng {
-        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+            | 1;
         eprintln!("kill timing seed: {seed}");
         Rng(seed)
     }
@@ -44,14 +48,24 @@ type Acked = Arc<Mutex<Ledger>>;
 async fn unlock(daemon: &RealDaemon) {
     let channel = interlude_proto::connect(&daemon.socket()).await.unwrap();
     let secret = Some(unlock_request::Secret::Passphrase(PASSPHRASE.into()));
-    DaemonClient::new(channel).unlock(v1::UnlockRequest { secret }).await.unwrap();
+    DaemonClient::new(channel)
+        .unlock(v1::UnlockRequest { secret })
+        .await
+        .unwrap();
 }
 
 /// Adds reflections until the daemon goes away, recording each acknowledged one. Writer 0 also
 /// deletes every fifth of its entries (a deletion compacts the store, so kills land there too);
 /// an entry whose deletion was not acknowledged is in an unknown state and is not checked.
-async fn write_until_killed(daemon_socket: std::path::PathBuf, writer: usize, round: usize, acked: Acked) {
-    let Ok(channel) = interlude_proto::connect(&daemon_socket).await else { return };
+async fn write_until_killed(
+    daemon_socket: std::path::PathBuf,
+    writer: usize,
+    round: usize,
+    acked: Acked,
+) {
+    let Ok(channel) = interlude_proto::connect(&daemon_socket).await else {
+        return;
+    };
     let mut timeline = TimelineClient::new(channel);
     for n in 0.. {
         let text = format!("round {round} writer {writer} entry {n}: the critic said it again");
@@ -63,9 +77,14 @@ async fn write_until_killed(daemon_socket: std::path::PathBuf, writer: usize, ro
             acked.lock().unwrap().kept.push((id, text));
             continue;
         }
-        match timeline.delete_reflection(v1::DeleteReflectionRequest { id: id.clone() }).await {
+        match timeline
+            .delete_reflection(v1::DeleteReflectionRequest { id: id.clone() })
+            .await
+        {
             Ok(_) => acked.lock().unwrap().deleted.push(id),
-            Err(status) if status.code() == tonic::Code::FailedPrecondition => acked.lock().unwrap().kept.push((id, text)),
+            Err(status) if status.code() == tonic::Code::FailedPrecondition => {
+                acked.lock().unwrap().kept.push((id, text))
+            }
             Err(_) => return,
         }
     }
@@ -75,7 +94,12 @@ async fn kill_repeatedly(rounds: usize) {
     let mut rng = Rng::from_clock();
     let mut daemon = RealDaemon::start();
     let channel = interlude_proto::connect(&daemon.socket()).await.unwrap();
-    DaemonClient::new(channel).init(v1::InitRequest { passphrase: PASSPHRASE.into() }).await.unwrap();
+    DaemonClient::new(channel)
+        .init(v1::InitRequest {
+            passphrase: PASSPHRASE.into(),
+        })
+        .await
+        .unwrap();
     let acked: Acked = Arc::default();
     for round in 0..rounds {
         // Half the rounds write while locked (sealed capture), half while unlocked.
@@ -101,20 +125,45 @@ async fn kill_repeatedly(rounds: usize) {
     }
     unlock(&daemon).await;
     let ledger = std::mem::take(&mut *acked.lock().unwrap());
-    assert!(ledger.kept.len() > rounds, "the writers should have been acknowledged many times ({})", ledger.kept.len());
+    assert!(
+        ledger.kept.len() > rounds,
+        "the writers should have been acknowledged many times ({})",
+        ledger.kept.len()
+    );
     let channel = interlude_proto::connect(&daemon.socket()).await.unwrap();
     let mut timeline = TimelineClient::new(channel);
     for (id, text) in &ledger.kept {
-        let got = timeline.get_reflection(v1::GetReflectionRequest { id: id.clone() }).await;
-        let got = got.unwrap_or_else(|e| panic!("acknowledged reflection {id} is missing: {e}")).into_inner();
+        let got = timeline
+            .get_reflection(v1::GetReflectionRequest { id: id.clone() })
+            .await;
+        let got = got
+            .unwrap_or_else(|e| panic!("acknowledged reflection {id} is missing: {e}"))
+            .into_inner();
         assert_eq!(&got.text, text, "reflection {id} came back changed");
     }
     for id in &ledger.deleted {
-        let got = timeline.get_reflection(v1::GetReflectionRequest { id: id.clone() }).await;
-        assert_eq!(got.unwrap_err().code(), tonic::Code::NotFound, "acknowledged deletion of {id} was undone");
+        let got = timeline
+            .get_reflection(v1::GetReflectionRequest { id: id.clone() })
+            .await;
+        assert_eq!(
+            got.unwrap_err().code(),
+            tonic::Code::NotFound,
+            "acknowledged deletion of {id} was undone"
+        );
     }
-    let page = timeline.list_reflections(v1::ListReflectionsRequest { limit: 1000, ..Default::default() }).await.unwrap().into_inner();
-    assert!(page.damaged_ids.is_empty(), "nothing is damaged: {:?}", page.damaged_ids);
+    let page = timeline
+        .list_reflections(v1::ListReflectionsRequest {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        page.damaged_ids.is_empty(),
+        "nothing is damaged: {:?}",
+        page.damaged_ids
+    );
     eprintln!(
         "{rounds} kill rounds: {} acknowledged reflections all present and intact, {} acknowledged deletions all gone",
         ledger.kept.len(),

@@ -20,7 +20,10 @@ async fn stored_nonce(daemon: TestDaemon, id: &str) -> (TestDaemon, Vec<u8>) {
     })
     .await
     .unwrap();
-    assert!(!files_containing(&config.data_dir, &nonce).is_empty(), "the nonce is on disk before the delete");
+    assert!(
+        !files_containing(&config.data_dir, &nonce).is_empty(),
+        "the nonce is on disk before the delete"
+    );
     let daemon = TestDaemon::start_in(root, config).await;
     daemon.unlock().await;
     (daemon, nonce)
@@ -36,14 +39,26 @@ async fn a_deleted_reflection_leaves_no_trace_on_disk() {
     // Written again since the restart: some of it sits in the journal, some in sled.
     daemon
         .timeline()
-        .edit_reflection(v1::EditReflectionRequest { id: doomed.clone(), text: Some("edited before deletion".into()), ..Default::default() })
+        .edit_reflection(v1::EditReflectionRequest {
+            id: doomed.clone(),
+            text: Some("edited before deletion".into()),
+            ..Default::default()
+        })
         .await
         .unwrap();
 
-    daemon.timeline().delete_reflection(v1::DeleteReflectionRequest { id: doomed.clone() }).await.unwrap();
+    daemon
+        .timeline()
+        .delete_reflection(v1::DeleteReflectionRequest { id: doomed.clone() })
+        .await
+        .unwrap();
     let leaks = files_containing(daemon.data_dir(), &nonce);
     assert!(leaks.is_empty(), "the deleted value is still in {leaks:?}");
-    let err = daemon.timeline().get_reflection(v1::GetReflectionRequest { id: doomed }).await.unwrap_err();
+    let err = daemon
+        .timeline()
+        .get_reflection(v1::GetReflectionRequest { id: doomed })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
 
     // Everything else survives the rewrite, and the store keeps working, across a restart.
@@ -51,7 +66,11 @@ async fn a_deleted_reflection_leaves_no_trace_on_disk() {
     let daemon = daemon.restart().await;
     daemon.unlock().await;
     for id in kept.iter().chain([&after]) {
-        daemon.timeline().get_reflection(v1::GetReflectionRequest { id: id.clone() }).await.unwrap();
+        daemon
+            .timeline()
+            .get_reflection(v1::GetReflectionRequest { id: id.clone() })
+            .await
+            .unwrap();
     }
     let leftovers: Vec<_> = std::fs::read_dir(daemon.data_dir())
         .unwrap()
@@ -59,7 +78,10 @@ async fn a_deleted_reflection_leaves_no_trace_on_disk() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|name| name.starts_with("db."))
         .collect();
-    assert!(leftovers.is_empty(), "no old database is left behind: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "no old database is left behind: {leftovers:?}"
+    );
 }
 
 async fn add_many(daemon: &TestDaemon, n: usize) -> Vec<String> {

@@ -37,29 +37,78 @@ async fn a_schema_1_data_dir_still_opens_and_reads_back() {
     // Git does not keep directory modes.
     std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     let daemon = TestDaemon::start_in(root, config).await;
-    let secret = Some(v1::unlock_request::Secret::Passphrase(FIXTURE_PASSPHRASE.into()));
-    let unlocked = daemon.daemon().unlock(v1::UnlockRequest { secret }).await.unwrap().into_inner();
-    assert_eq!(unlocked.unsealed, 1, "the reflection sealed while locked joins the timeline");
+    let secret = Some(v1::unlock_request::Secret::Passphrase(
+        FIXTURE_PASSPHRASE.into(),
+    ));
+    let unlocked = daemon
+        .daemon()
+        .unlock(v1::UnlockRequest { secret })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        unlocked.unsealed, 1,
+        "the reflection sealed while locked joins the timeline"
+    );
 
     let page = daemon
         .timeline()
-        .list_reflections(v1::ListReflectionsRequest { order: v1::Order::OldestFirst.into(), ..Default::default() })
+        .list_reflections(v1::ListReflectionsRequest {
+            order: v1::Order::OldestFirst.into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
     let texts: Vec<_> = page.reflections.iter().map(|r| r.text.as_str()).collect();
-    assert_eq!(texts, ["a note from schema one", "edited in schema one", "sealed in schema one"]);
+    assert_eq!(
+        texts,
+        [
+            "a note from schema one",
+            "edited in schema one",
+            "sealed in schema one"
+        ]
+    );
     let first = &page.reflections[0];
     assert_eq!(first.tags, ["fixture"]);
-    assert_eq!(first.emotions, [v1::Emotion { name: "calm".into(), intensity: 30 }]);
-    assert_eq!(first.moment, Some(Timestamp { seconds: 1_700_000_000, nanos: 0 }));
+    assert_eq!(
+        first.emotions,
+        [v1::Emotion {
+            name: "calm".into(),
+            intensity: 30
+        }]
+    );
+    assert_eq!(
+        first.moment,
+        Some(Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 0
+        })
+    );
     assert!(first.bring_to_session);
     assert_eq!(page.reflections[1].history[0].text, "written in schema one");
-    assert_eq!(page.reflections[2].term_ids.len(), 1, "the vocabulary term is recognised");
+    assert_eq!(
+        page.reflections[2].term_ids.len(),
+        1,
+        "the vocabulary term is recognised"
+    );
 
-    let sessions = daemon.sessions().list_sessions(v1::ListSessionsRequest::default()).await.unwrap().into_inner();
-    assert_eq!(sessions.sessions[0].insights, ["an insight from schema one"]);
-    let terms = daemon.vocabulary().list_terms(v1::ListTermsRequest::default()).await.unwrap().into_inner();
+    let sessions = daemon
+        .sessions()
+        .list_sessions(v1::ListSessionsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        sessions.sessions[0].insights,
+        ["an insight from schema one"]
+    );
+    let terms = daemon
+        .vocabulary()
+        .list_terms(v1::ListTermsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(terms.terms[0].word, "schema one");
     // And it keeps working as a store.
     daemon.add("written by today's daemon").await;
@@ -74,10 +123,20 @@ async fn write_the_schema_1_fixture() {
         return;
     }
     let daemon = TestDaemon::start().await;
-    daemon.daemon().init(v1::InitRequest { passphrase: FIXTURE_PASSPHRASE.into() }).await.unwrap();
+    daemon
+        .daemon()
+        .init(v1::InitRequest {
+            passphrase: FIXTURE_PASSPHRASE.into(),
+        })
+        .await
+        .unwrap();
     daemon
         .vocabulary()
-        .add_term(v1::AddTermRequest { kind: v1::TermKind::Part.into(), word: "schema one".into(), note: String::new() })
+        .add_term(v1::AddTermRequest {
+            kind: v1::TermKind::Part.into(),
+            word: "schema one".into(),
+            note: String::new(),
+        })
         .await
         .unwrap();
     daemon
@@ -85,9 +144,15 @@ async fn write_the_schema_1_fixture() {
         .add_reflection(v1::AddReflectionRequest {
             text: "a note from schema one".into(),
             tags: vec!["fixture".into()],
-            emotions: vec![v1::Emotion { name: "calm".into(), intensity: 30 }],
+            emotions: vec![v1::Emotion {
+                name: "calm".into(),
+                intensity: 30,
+            }],
             bring_to_session: true,
-            moment: Some(Timestamp { seconds: 1_700_000_000, nanos: 0 }),
+            moment: Some(Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 0,
+            }),
             ..Default::default()
         })
         .await
@@ -95,19 +160,35 @@ async fn write_the_schema_1_fixture() {
     let id = daemon.add("written in schema one").await.id;
     daemon
         .timeline()
-        .edit_reflection(v1::EditReflectionRequest { id, text: Some("edited in schema one".into()), ..Default::default() })
+        .edit_reflection(v1::EditReflectionRequest {
+            id,
+            text: Some("edited in schema one".into()),
+            ..Default::default()
+        })
         .await
         .unwrap();
     daemon
         .sessions()
-        .add_session(v1::AddSessionRequest { held_at: None, insights: vec!["an insight from schema one".into()], note: String::new() })
+        .add_session(v1::AddSessionRequest {
+            held_at: None,
+            insights: vec!["an insight from schema one".into()],
+            note: String::new(),
+        })
         .await
         .unwrap();
     daemon.lock().await;
-    daemon.timeline().add_reflection(note("sealed in schema one")).await.unwrap();
+    daemon
+        .timeline()
+        .add_reflection(note("sealed in schema one"))
+        .await
+        .unwrap();
     let (root, config) = daemon.stop().await;
     let target = fixture_dir().join("data");
-    assert!(!target.exists(), "{} exists: fixtures are never overwritten", target.display());
+    assert!(
+        !target.exists(),
+        "{} exists: fixtures are never overwritten",
+        target.display()
+    );
     copy_dir(&config.data_dir, &target);
     std::fs::remove_file(target.join("interluded.lock")).unwrap();
     drop(root);

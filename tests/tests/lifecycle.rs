@@ -9,9 +9,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use interlude_e2e::{PASSPHRASE, RealDaemon, bin, note};
+use interlude_proto::v1;
 use interlude_proto::v1::daemon_client::DaemonClient;
 use interlude_proto::v1::timeline_client::TimelineClient;
-use interlude_proto::v1;
 
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().mode() & 0o777
@@ -29,11 +29,17 @@ fn the_socket_is_0600_inside_a_0700_directory() {
 fn a_second_daemon_for_the_same_data_is_refused_and_the_first_keeps_serving() {
     let mut first = RealDaemon::start();
     let config = first.root.path().join("config.toml");
-    let output = Command::new(bin("interluded")).env("INTERLUDE_CONFIG", &config).output().unwrap();
+    let output = Command::new(bin("interluded"))
+        .env("INTERLUDE_CONFIG", &config)
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("already running"), "{stderr}");
-    assert!(std::os::unix::net::UnixStream::connect(first.socket()).is_ok(), "the first daemon still answers");
+    assert!(
+        std::os::unix::net::UnixStream::connect(first.socket()).is_ok(),
+        "the first daemon still answers"
+    );
     first.kill9();
 }
 
@@ -41,7 +47,10 @@ fn a_second_daemon_for_the_same_data_is_refused_and_the_first_keeps_serving() {
 fn a_stale_socket_left_by_a_crash_is_reclaimed() {
     let mut daemon = RealDaemon::start();
     daemon.kill9();
-    assert!(daemon.socket().exists(), "SIGKILL leaves the socket file behind");
+    assert!(
+        daemon.socket().exists(),
+        "SIGKILL leaves the socket file behind"
+    );
     daemon.spawn();
     daemon.wait_ready(Duration::from_secs(30));
     assert!(daemon.log().contains("removing a stale socket"));
@@ -63,14 +72,22 @@ fn a_socket_directory_open_to_others_is_refused() {
 async fn sigterm_drains_requests_removes_the_socket_and_exits_0() {
     let mut daemon = RealDaemon::start();
     let channel = interlude_proto::connect(&daemon.socket()).await.unwrap();
-    DaemonClient::new(channel.clone()).init(v1::InitRequest { passphrase: PASSPHRASE.into() }).await.unwrap();
+    DaemonClient::new(channel.clone())
+        .init(v1::InitRequest {
+            passphrase: PASSPHRASE.into(),
+        })
+        .await
+        .unwrap();
     let writers: Vec<_> = (0..4)
         .map(|w| {
             let mut timeline = TimelineClient::new(channel.clone());
             tokio::spawn(async move {
                 let mut acked = Vec::new();
                 for n in 0..10_000 {
-                    match timeline.add_reflection(note(&format!("writer {w} entry {n}"))).await {
+                    match timeline
+                        .add_reflection(note(&format!("writer {w} entry {n}")))
+                        .await
+                    {
                         Ok(r) => acked.push(r.into_inner().id),
                         Err(_) => break,
                     }
@@ -81,7 +98,9 @@ async fn sigterm_drains_requests_removes_the_socket_and_exits_0() {
         .collect();
     tokio::time::sleep(Duration::from_millis(100)).await;
     daemon.signal("TERM");
-    let status = tokio::task::spawn_blocking(move || (daemon.wait(), daemon)).await.unwrap();
+    let status = tokio::task::spawn_blocking(move || (daemon.wait(), daemon))
+        .await
+        .unwrap();
     let (status, mut daemon) = status;
     assert!(status.success(), "exit status {status}");
     assert!(!daemon.socket().exists(), "the socket is removed");
@@ -95,10 +114,16 @@ async fn sigterm_drains_requests_removes_the_socket_and_exits_0() {
     daemon.wait_ready(Duration::from_secs(30));
     let channel = interlude_proto::connect(&daemon.socket()).await.unwrap();
     let secret = Some(v1::unlock_request::Secret::Passphrase(PASSPHRASE.into()));
-    DaemonClient::new(channel.clone()).unlock(v1::UnlockRequest { secret }).await.unwrap();
+    DaemonClient::new(channel.clone())
+        .unlock(v1::UnlockRequest { secret })
+        .await
+        .unwrap();
     let mut timeline = TimelineClient::new(channel);
     for id in acked {
-        timeline.get_reflection(v1::GetReflectionRequest { id }).await.unwrap();
+        timeline
+            .get_reflection(v1::GetReflectionRequest { id })
+            .await
+            .unwrap();
     }
 }
 
@@ -113,13 +138,20 @@ fn sigint_stops_the_daemon_cleanly_too() {
 /// Runs as root only: the test needs to become another user.
 #[test]
 fn a_caller_from_another_user_is_refused_with_permission_denied() {
-    if !Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n")) {
+    if !Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+    {
         eprintln!("SKIPPED: this test must run as root to call the daemon as another user");
         return;
     }
     let daemon = RealDaemon::start();
     // Open the way on purpose, so that only the daemon's own uid check stands in between.
-    for dir in [daemon.root.path().to_path_buf(), daemon.socket().parent().unwrap().to_path_buf()] {
+    for dir in [
+        daemon.root.path().to_path_buf(),
+        daemon.socket().parent().unwrap().to_path_buf(),
+    ] {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711)).unwrap();
     }
     std::fs::set_permissions(daemon.socket(), std::fs::Permissions::from_mode(0o666)).unwrap();
@@ -147,18 +179,34 @@ fn a_caller_from_another_user_is_refused_with_permission_denied() {
 fn the_daemon_opens_no_network_socket() {
     let daemon = RealDaemon::start();
     let mut inodes = Vec::new();
-    for fd in std::fs::read_dir(format!("/proc/{}/fd", daemon.pid())).unwrap().flatten() {
-        let target = std::fs::read_link(fd.path()).unwrap_or_default().display().to_string();
-        if let Some(inode) = target.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')) {
+    for fd in std::fs::read_dir(format!("/proc/{}/fd", daemon.pid()))
+        .unwrap()
+        .flatten()
+    {
+        let target = std::fs::read_link(fd.path())
+            .unwrap_or_default()
+            .display()
+            .to_string();
+        if let Some(inode) = target
+            .strip_prefix("socket:[")
+            .and_then(|s| s.strip_suffix(']'))
+        {
             inodes.push(inode.to_string());
         }
     }
-    assert!(!inodes.is_empty(), "the daemon has at least its Unix socket");
+    assert!(
+        !inodes.is_empty(),
+        "the daemon has at least its Unix socket"
+    );
     for table in ["tcp", "tcp6", "udp", "udp6", "raw", "raw6"] {
-        let text = std::fs::read_to_string(format!("/proc/{}/net/{table}", daemon.pid())).unwrap_or_default();
+        let text = std::fs::read_to_string(format!("/proc/{}/net/{table}", daemon.pid()))
+            .unwrap_or_default();
         for line in text.lines().skip(1) {
             let inode = line.split_whitespace().nth(9).unwrap_or_default();
-            assert!(!inodes.iter().any(|i| i == inode), "the daemon has a {table} socket: {line}");
+            assert!(
+                !inodes.iter().any(|i| i == inode),
+                "the daemon has a {table} socket: {line}"
+            );
         }
     }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use interlude_proto::v1::daemon_server::Daemon;
-use interlude_proto::v1::{self, unlock_request, change_passphrase_request};
+use interlude_proto::v1::{self, change_passphrase_request, unlock_request};
 use tonic::{Request, Response, Status};
 use zeroize::Zeroizing;
 
@@ -21,14 +21,20 @@ pub struct DaemonService {
 
 #[tonic::async_trait]
 impl Daemon for DaemonService {
-    async fn info(&self, _: Request<v1::InfoRequest>) -> Result<Response<v1::InfoResponse>, Status> {
+    async fn info(
+        &self,
+        _: Request<v1::InfoRequest>,
+    ) -> Result<Response<v1::InfoResponse>, Status> {
         Ok(Response::new(v1::InfoResponse {
             daemon_version: env!("CARGO_PKG_VERSION").into(),
             protocol_version: interlude_proto::PROTOCOL_VERSION,
         }))
     }
 
-    async fn status(&self, _: Request<v1::StatusRequest>) -> Result<Response<v1::StatusResponse>, Status> {
+    async fn status(
+        &self,
+        _: Request<v1::StatusRequest>,
+    ) -> Result<Response<v1::StatusResponse>, Status> {
         let vault = match self.vault.state() {
             VaultState::Uninitialised => v1::VaultState::Uninitialised,
             VaultState::Locked => v1::VaultState::Locked,
@@ -44,26 +50,41 @@ impl Daemon for DaemonService {
         }))
     }
 
-    async fn init(&self, request: Request<v1::InitRequest>) -> Result<Response<v1::InitResponse>, Status> {
+    async fn init(
+        &self,
+        request: Request<v1::InitRequest>,
+    ) -> Result<Response<v1::InitResponse>, Status> {
         let passphrase = Zeroizing::new(request.into_inner().passphrase);
         let recovery_key = self.vault.init(&passphrase).await?;
         tracing::info!("vault created");
         Ok(Response::new(v1::InitResponse { recovery_key }))
     }
 
-    async fn unlock(&self, request: Request<v1::UnlockRequest>) -> Result<Response<v1::UnlockResponse>, Status> {
+    async fn unlock(
+        &self,
+        request: Request<v1::UnlockRequest>,
+    ) -> Result<Response<v1::UnlockResponse>, Status> {
         let secret = match request.into_inner().secret {
             Some(unlock_request::Secret::Passphrase(p)) => Secret::Passphrase(Zeroizing::new(p)),
             Some(unlock_request::Secret::RecoveryKey(k)) => Secret::RecoveryKey(Zeroizing::new(k)),
-            None => return Err(Status::invalid_argument("give a passphrase or a recovery key")),
+            None => {
+                return Err(Status::invalid_argument(
+                    "give a passphrase or a recovery key",
+                ));
+            }
         };
         self.vault.unlock(&secret).await?;
         tracing::info!("vault unlocked");
         let unsealed = self.timeline.unseal_pending().await?;
-        Ok(Response::new(v1::UnlockResponse { unsealed: unsealed as u32 }))
+        Ok(Response::new(v1::UnlockResponse {
+            unsealed: unsealed as u32,
+        }))
     }
 
-    async fn lock(&self, _: Request<v1::LockRequest>) -> Result<Response<v1::LockResponse>, Status> {
+    async fn lock(
+        &self,
+        _: Request<v1::LockRequest>,
+    ) -> Result<Response<v1::LockResponse>, Status> {
         self.vault.lock();
         tracing::info!("vault locked");
         Ok(Response::new(v1::LockResponse {}))
@@ -75,9 +96,17 @@ impl Daemon for DaemonService {
     ) -> Result<Response<v1::ChangePassphraseResponse>, Status> {
         let request = request.into_inner();
         let current = match request.current {
-            Some(change_passphrase_request::Current::Passphrase(p)) => Secret::Passphrase(Zeroizing::new(p)),
-            Some(change_passphrase_request::Current::RecoveryKey(k)) => Secret::RecoveryKey(Zeroizing::new(k)),
-            None => return Err(Status::invalid_argument("give the current passphrase or the recovery key")),
+            Some(change_passphrase_request::Current::Passphrase(p)) => {
+                Secret::Passphrase(Zeroizing::new(p))
+            }
+            Some(change_passphrase_request::Current::RecoveryKey(k)) => {
+                Secret::RecoveryKey(Zeroizing::new(k))
+            }
+            None => {
+                return Err(Status::invalid_argument(
+                    "give the current passphrase or the recovery key",
+                ));
+            }
         };
         let new = Zeroizing::new(request.new_passphrase);
         self.vault.change_passphrase(&current, &new).await?;

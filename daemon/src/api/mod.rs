@@ -39,25 +39,36 @@ impl From<Error> for Status {
 }
 
 pub fn millis_from(ts: Option<prost_types::Timestamp>) -> Option<Millis> {
-    ts.map(|t| t.seconds.saturating_mul(1000).saturating_add(i64::from(t.nanos) / 1_000_000))
+    ts.map(|t| {
+        t.seconds
+            .saturating_mul(1000)
+            .saturating_add(i64::from(t.nanos) / 1_000_000)
+    })
 }
 
 pub fn timestamp(millis: Millis) -> Option<prost_types::Timestamp> {
-    Some(prost_types::Timestamp { seconds: millis.div_euclid(1000), nanos: (millis.rem_euclid(1000) * 1_000_000) as i32 })
+    Some(prost_types::Timestamp {
+        seconds: millis.div_euclid(1000),
+        nanos: (millis.rem_euclid(1000) * 1_000_000) as i32,
+    })
 }
 
 /// `Unspecified` means "any" in filters and "note" when adding.
 pub fn kind_from(kind: i32) -> Result<Option<model::Kind>, Status> {
     use v1::ReflectionKind as K;
-    Ok(match K::try_from(kind).map_err(|_| Status::invalid_argument(format!("unknown reflection kind {kind}")))? {
-        K::Unspecified => None,
-        K::Note => Some(model::Kind::Note),
-        K::CheckIn => Some(model::Kind::CheckIn),
-        K::Exercise => Some(model::Kind::Exercise),
-        K::SessionInsight => Some(model::Kind::SessionInsight),
-        K::Dream => Some(model::Kind::Dream),
-        K::RelationshipEpisode => Some(model::Kind::RelationshipEpisode),
-    })
+    Ok(
+        match K::try_from(kind)
+            .map_err(|_| Status::invalid_argument(format!("unknown reflection kind {kind}")))?
+        {
+            K::Unspecified => None,
+            K::Note => Some(model::Kind::Note),
+            K::CheckIn => Some(model::Kind::CheckIn),
+            K::Exercise => Some(model::Kind::Exercise),
+            K::SessionInsight => Some(model::Kind::SessionInsight),
+            K::Dream => Some(model::Kind::Dream),
+            K::RelationshipEpisode => Some(model::Kind::RelationshipEpisode),
+        },
+    )
 }
 
 pub fn kind_to(kind: model::Kind) -> v1::ReflectionKind {

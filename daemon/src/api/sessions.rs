@@ -1,7 +1,7 @@
 //! `interlude.v1.Sessions`: therapy sessions and their insights.
 
-use interlude_proto::v1::sessions_server::Sessions;
 use interlude_proto::v1;
+use interlude_proto::v1::sessions_server::Sessions;
 use tonic::{Request, Response, Status};
 
 use super::{millis_from, timestamp};
@@ -14,14 +14,25 @@ pub struct SessionsService {
 
 #[tonic::async_trait]
 impl Sessions for SessionsService {
-    async fn add_session(&self, request: Request<v1::AddSessionRequest>) -> Result<Response<v1::Session>, Status> {
+    async fn add_session(
+        &self,
+        request: Request<v1::AddSessionRequest>,
+    ) -> Result<Response<v1::Session>, Status> {
         let r = request.into_inner();
-        let session = self.timeline.add_session(millis_from(r.held_at), r.insights, r.note).await?;
+        let session = self
+            .timeline
+            .add_session(millis_from(r.held_at), r.insights, r.note)
+            .await?;
         Ok(Response::new(session_to(session)))
     }
 
-    async fn get_session(&self, request: Request<v1::GetSessionRequest>) -> Result<Response<v1::Session>, Status> {
-        Ok(Response::new(session_to(self.timeline.get_session(&request.into_inner().id)?)))
+    async fn get_session(
+        &self,
+        request: Request<v1::GetSessionRequest>,
+    ) -> Result<Response<v1::Session>, Status> {
+        Ok(Response::new(session_to(
+            self.timeline.get_session(&request.into_inner().id)?,
+        )))
     }
 
     async fn list_sessions(
@@ -29,25 +40,47 @@ impl Sessions for SessionsService {
         request: Request<v1::ListSessionsRequest>,
     ) -> Result<Response<v1::ListSessionsResponse>, Status> {
         let r = request.into_inner();
-        let sessions = self.timeline.list_sessions(millis_from(r.since), millis_from(r.until), r.limit as usize)?;
-        Ok(Response::new(v1::ListSessionsResponse { sessions: sessions.into_iter().map(session_to).collect() }))
+        let sessions = self.timeline.list_sessions(
+            millis_from(r.since),
+            millis_from(r.until),
+            r.limit as usize,
+        )?;
+        Ok(Response::new(v1::ListSessionsResponse {
+            sessions: sessions.into_iter().map(session_to).collect(),
+        }))
     }
 
-    async fn edit_session(&self, request: Request<v1::EditSessionRequest>) -> Result<Response<v1::Session>, Status> {
+    async fn edit_session(
+        &self,
+        request: Request<v1::EditSessionRequest>,
+    ) -> Result<Response<v1::Session>, Status> {
         let r = request.into_inner();
-        let edit = SessionEdit { held_at: millis_from(r.held_at), insights: r.insights.map(|i| i.values), note: r.note };
-        Ok(Response::new(session_to(self.timeline.edit_session(&r.id, edit).await?)))
+        let edit = SessionEdit {
+            held_at: millis_from(r.held_at),
+            insights: r.insights.map(|i| i.values),
+            note: r.note,
+        };
+        Ok(Response::new(session_to(
+            self.timeline.edit_session(&r.id, edit).await?,
+        )))
     }
 
     async fn delete_session(
         &self,
         request: Request<v1::DeleteSessionRequest>,
     ) -> Result<Response<v1::DeleteSessionResponse>, Status> {
-        self.timeline.delete_session(&request.into_inner().id).await?;
+        self.timeline
+            .delete_session(&request.into_inner().id)
+            .await?;
         Ok(Response::new(v1::DeleteSessionResponse {}))
     }
 }
 
 fn session_to(s: model::Session) -> v1::Session {
-    v1::Session { id: s.id, held_at: timestamp(s.held_at), insights: s.insights, note: s.note }
+    v1::Session {
+        id: s.id,
+        held_at: timestamp(s.held_at),
+        insights: s.insights,
+        note: s.note,
+    }
 }

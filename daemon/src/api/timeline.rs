@@ -1,7 +1,7 @@
 //! `interlude.v1.Timeline`: reflections.
 
-use interlude_proto::v1::timeline_server::Timeline as TimelineApi;
 use interlude_proto::v1;
+use interlude_proto::v1::timeline_server::Timeline as TimelineApi;
 use tonic::{Request, Response, Status};
 
 use super::{kind_from, kind_to, millis_from, timestamp};
@@ -29,13 +29,27 @@ impl TimelineApi for TimelineService {
             moment: millis_from(r.moment),
             plugin_id: r.plugin_id,
             exercise_id: r.exercise_id,
-            answers: r.answers.into_iter().map(|a| model::Answer { step_id: a.step_id, value: a.value }).collect(),
+            answers: r
+                .answers
+                .into_iter()
+                .map(|a| model::Answer {
+                    step_id: a.step_id,
+                    value: a.value,
+                })
+                .collect(),
         };
         let added = self.timeline.add_reflection(new).await?;
-        Ok(Response::new(v1::AddReflectionResponse { id: added.id, moment: timestamp(added.moment), sealed: added.sealed }))
+        Ok(Response::new(v1::AddReflectionResponse {
+            id: added.id,
+            moment: timestamp(added.moment),
+            sealed: added.sealed,
+        }))
     }
 
-    async fn get_reflection(&self, request: Request<v1::GetReflectionRequest>) -> Result<Response<v1::Reflection>, Status> {
+    async fn get_reflection(
+        &self,
+        request: Request<v1::GetReflectionRequest>,
+    ) -> Result<Response<v1::Reflection>, Status> {
         let reflection = self.timeline.get_reflection(&request.into_inner().id)?;
         Ok(Response::new(reflection_to(reflection)))
     }
@@ -57,7 +71,12 @@ impl TimelineApi for TimelineService {
             order: match v1::Order::try_from(r.order) {
                 Ok(v1::Order::OldestFirst) => Order::OldestFirst,
                 Ok(_) => Order::NewestFirst,
-                Err(_) => return Err(Status::invalid_argument(format!("unknown order {}", r.order))),
+                Err(_) => {
+                    return Err(Status::invalid_argument(format!(
+                        "unknown order {}",
+                        r.order
+                    )));
+                }
             },
         };
         let page = self.timeline.list_reflections(&query)?;
@@ -68,12 +87,17 @@ impl TimelineApi for TimelineService {
         }))
     }
 
-    async fn edit_reflection(&self, request: Request<v1::EditReflectionRequest>) -> Result<Response<v1::Reflection>, Status> {
+    async fn edit_reflection(
+        &self,
+        request: Request<v1::EditReflectionRequest>,
+    ) -> Result<Response<v1::Reflection>, Status> {
         let r = request.into_inner();
         let edit = ReflectionEdit {
             text: r.text,
             tags: r.tags.map(|t| t.values),
-            emotions: r.emotions.map(|e| e.values.into_iter().map(emotion_from).collect()),
+            emotions: r
+                .emotions
+                .map(|e| e.values.into_iter().map(emotion_from).collect()),
             bring_to_session: r.bring_to_session,
             private: r.private,
             kind: kind_from(r.kind)?,
@@ -86,17 +110,25 @@ impl TimelineApi for TimelineService {
         &self,
         request: Request<v1::DeleteReflectionRequest>,
     ) -> Result<Response<v1::DeleteReflectionResponse>, Status> {
-        self.timeline.delete_reflection(&request.into_inner().id).await?;
+        self.timeline
+            .delete_reflection(&request.into_inner().id)
+            .await?;
         Ok(Response::new(v1::DeleteReflectionResponse {}))
     }
 }
 
 fn emotion_from(e: v1::Emotion) -> model::Emotion {
-    model::Emotion { name: e.name, intensity: e.intensity }
+    model::Emotion {
+        name: e.name,
+        intensity: e.intensity,
+    }
 }
 
 fn emotion_to(e: model::Emotion) -> v1::Emotion {
-    v1::Emotion { name: e.name, intensity: e.intensity }
+    v1::Emotion {
+        name: e.name,
+        intensity: e.intensity,
+    }
 }
 
 fn reflection_to(r: model::Reflection) -> v1::Reflection {
@@ -114,7 +146,14 @@ fn reflection_to(r: model::Reflection) -> v1::Reflection {
         private: r.private,
         plugin_id: r.plugin_id,
         exercise_id: r.exercise_id,
-        answers: r.answers.into_iter().map(|a| v1::Answer { step_id: a.step_id, value: a.value }).collect(),
+        answers: r
+            .answers
+            .into_iter()
+            .map(|a| v1::Answer {
+                step_id: a.step_id,
+                value: a.value,
+            })
+            .collect(),
         crisis: r.crisis,
         history: r
             .history

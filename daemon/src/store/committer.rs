@@ -47,8 +47,19 @@ enum Turn {
 }
 
 impl Committer {
-    pub fn new(handles: Shared, dir: PathBuf, options: StoreOptions, journal: Journal) -> Committer {
-        Committer { handles, dir, options, journal: Mutex::new(Some(journal)), line: Mutex::default() }
+    pub fn new(
+        handles: Shared,
+        dir: PathBuf,
+        options: StoreOptions,
+        journal: Journal,
+    ) -> Committer {
+        Committer {
+            handles,
+            dir,
+            options,
+            journal: Mutex::new(Some(journal)),
+            line: Mutex::default(),
+        }
     }
 
     /// Returns once `ops` are durable and applied.
@@ -80,7 +91,9 @@ impl Committer {
     pub fn commit_now(&self, ops: Vec<Op>) -> Result<(), StoreError> {
         let mut journal = lock(&self.journal);
         let journal = journal.as_mut().ok_or(StoreError::Closed)?;
-        self.write_group(journal, &[&ops]).pop().unwrap_or(Err(StoreError::Closed))
+        self.write_group(journal, &[&ops])
+            .pop()
+            .unwrap_or(Err(StoreError::Closed))
     }
 
     /// See [`super::Store::compact`].
@@ -97,7 +110,11 @@ impl Committer {
     /// Folds the journal into sled and refuses later commits.
     pub fn close(&self) -> Result<(), StoreError> {
         match lock(&self.journal).take() {
-            Some(mut journal) => checkpoint(&current(&self.handles).db, &self.dir.join("db"), &mut journal),
+            Some(mut journal) => checkpoint(
+                &current(&self.handles).db,
+                &self.dir.join("db"),
+                &mut journal,
+            ),
             None => Ok(()),
         }
     }
@@ -113,13 +130,16 @@ impl Committer {
             let mut journal = lock(&self.journal);
             match journal.as_mut() {
                 Some(journal) => {
-                    let group: Vec<&[Op]> =
-                        std::iter::once(own.as_slice()).chain(followers.iter().map(|f| f.ops.as_slice())).collect();
+                    let group: Vec<&[Op]> = std::iter::once(own.as_slice())
+                        .chain(followers.iter().map(|f| f.ops.as_slice()))
+                        .collect();
                     let results = self.write_group(journal, &group);
                     self.checkpoint_if_large(journal);
                     results
                 }
-                None => (0..=followers.len()).map(|_| Err(StoreError::Closed)).collect(),
+                None => (0..=followers.len())
+                    .map(|_| Err(StoreError::Closed))
+                    .collect(),
             }
         };
         let own_result = results.remove(0);
@@ -148,12 +168,20 @@ impl Committer {
             tracing::error!(error = %err, commits = group.len(), "journal write failed; nothing acknowledged");
             return group
                 .iter()
-                .map(|_| Err(StoreError::NotDurable(std::io::Error::new(err.kind(), err.to_string()))))
+                .map(|_| {
+                    Err(StoreError::NotDurable(std::io::Error::new(
+                        err.kind(),
+                        err.to_string(),
+                    )))
+                })
                 .collect();
         }
         let handles = current(&self.handles);
         // Durable already; a sled failure here is repaired by replay at the next start.
-        group.iter().map(|ops| apply(&handles.trees, ops).map_err(StoreError::from)).collect()
+        group
+            .iter()
+            .map(|ops| apply(&handles.trees, ops).map_err(StoreError::from))
+            .collect()
     }
 
     fn checkpoint_if_large(&self, journal: &mut Journal) {
@@ -167,7 +195,9 @@ impl Committer {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Runs blocking disk work without stalling the runtime: in place on a multi-thread runtime's
@@ -180,7 +210,9 @@ where
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
-        Ok(_) => tokio::task::spawn_blocking(work).await.map_err(|_| StoreError::Closed)?,
+        Ok(_) => tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|_| StoreError::Closed)?,
         Err(_) => work(),
     }
 }
@@ -196,9 +228,14 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let (store, _) = Store::open(dir.path(), &StoreOptions::default()).unwrap();
             let runtime = if multi_thread {
-                tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap()
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .build()
+                    .unwrap()
             } else {
-                tokio::runtime::Builder::new_current_thread().build().unwrap()
+                tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap()
             };
             runtime.block_on(async {
                 let writers: Vec<_> = (0..32u8)
@@ -206,7 +243,11 @@ mod tests {
                         let store = store.clone();
                         tokio::spawn(async move {
                             for n in 0..20u8 {
-                                let put = Op::Put { tree: Tree::Sessions, key: vec![w, n], value: vec![w ^ n] };
+                                let put = Op::Put {
+                                    tree: Tree::Sessions,
+                                    key: vec![w, n],
+                                    value: vec![w ^ n],
+                                };
                                 store.commit(vec![put]).await.unwrap();
                             }
                         })
@@ -220,8 +261,15 @@ mod tests {
             store.close().unwrap();
             drop(store);
             let (store, _) = Store::open(dir.path(), &StoreOptions::default()).unwrap();
-            assert_eq!(store.len(Tree::Sessions), 32 * 20, "all durable across a reopen");
-            assert_eq!(store.get(Tree::Sessions, &[3, 4]).unwrap(), Some(vec![3 ^ 4]));
+            assert_eq!(
+                store.len(Tree::Sessions),
+                32 * 20,
+                "all durable across a reopen"
+            );
+            assert_eq!(
+                store.get(Tree::Sessions, &[3, 4]).unwrap(),
+                Some(vec![3 ^ 4])
+            );
         }
     }
 }

@@ -12,12 +12,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::journal::Journal;
-use super::{Handles, Shared, StoreError, StoreOptions, Tree, checkpoint, current, fsync_tree, io_err, write_zeros};
+use super::{
+    Handles, Shared, StoreError, StoreOptions, Tree, checkpoint, current, fsync_tree, io_err,
+    write_zeros,
+};
 
 /// How long to wait for readers of the old database before leaving it for the next start.
 const READERS_GRACE: Duration = Duration::from_secs(10);
 
-pub(super) fn run(shared: &Shared, dir: &Path, options: &StoreOptions, journal: &mut Journal) -> Result<(), StoreError> {
+pub(super) fn run(
+    shared: &Shared,
+    dir: &Path,
+    options: &StoreOptions,
+    journal: &mut Journal,
+) -> Result<(), StoreError> {
     let (live, staging, old) = (dir.join("db"), dir.join("db.compact"), dir.join("db.old"));
     let previous = current(shared);
     checkpoint(&previous.db, &live, journal)?;
@@ -33,7 +41,9 @@ pub(super) fn run(shared: &Shared, dir: &Path, options: &StoreOptions, journal: 
     if wait_for_readers(previous) {
         shred_dir(&old)?;
     } else {
-        tracing::warn!("the old database is still being read; it will be shredded at the next start");
+        tracing::warn!(
+            "the old database is still being read; it will be shredded at the next start"
+        );
     }
     Ok(())
 }
@@ -117,7 +127,9 @@ fn files_in(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io_err("sync", dir))
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err("sync", dir))
 }
 
 #[cfg(test)]
@@ -127,8 +139,16 @@ mod tests {
 
     fn store_with_one_record(dir: &std::path::Path) {
         let (store, _) = Store::open(dir, &StoreOptions::default()).unwrap();
-        let put = Op::Put { tree: Tree::Reflections, key: b"k".to_vec(), value: b"v".to_vec() };
-        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(store.commit(vec![put])).unwrap();
+        let put = Op::Put {
+            tree: Tree::Reflections,
+            key: b"k".to_vec(),
+            value: b"v".to_vec(),
+        };
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(store.commit(vec![put]))
+            .unwrap();
         store.close().unwrap();
     }
 
@@ -164,12 +184,23 @@ mod tests {
     fn compaction_keeps_every_live_record_and_drops_removed_ones() {
         let dir = tempfile::tempdir().unwrap();
         let (store, _) = Store::open(dir.path(), &StoreOptions::default()).unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         for i in 0..100u8 {
-            let put = Op::Put { tree: Tree::Sessions, key: vec![i], value: vec![i; 100] };
+            let put = Op::Put {
+                tree: Tree::Sessions,
+                key: vec![i],
+                value: vec![i; 100],
+            };
             runtime.block_on(store.commit(vec![put])).unwrap();
         }
-        runtime.block_on(store.commit(vec![Op::Delete { tree: Tree::Sessions, key: vec![7] }])).unwrap();
+        runtime
+            .block_on(store.commit(vec![Op::Delete {
+                tree: Tree::Sessions,
+                key: vec![7],
+            }]))
+            .unwrap();
         runtime.block_on(store.compact()).unwrap();
         assert_eq!(store.len(Tree::Sessions), 99);
         assert_eq!(store.get(Tree::Sessions, &[8]).unwrap(), Some(vec![8; 100]));

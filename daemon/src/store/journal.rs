@@ -38,7 +38,12 @@ impl Journal {
     pub fn open(path: &Path) -> io::Result<(Journal, Replay)> {
         // Not O_APPEND: truncation overwrites in place, and Linux `pwrite` ignores the offset
         // under O_APPEND.
-        let mut file = File::options().read(true).write(true).create(true).truncate(false).open(path)?;
+        let mut file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
         let (entries, good_len, last_seq) = decode_all(&bytes);
@@ -48,8 +53,18 @@ impl Journal {
             file.sync_data()?;
         }
         file.seek(SeekFrom::Start(good_len))?;
-        let journal = Journal { file, len: good_len, next_seq: last_seq + 1 };
-        Ok((journal, Replay { entries, torn_bytes }))
+        let journal = Journal {
+            file,
+            len: good_len,
+            next_seq: last_seq + 1,
+        };
+        Ok((
+            journal,
+            Replay {
+                entries,
+                torn_bytes,
+            },
+        ))
     }
 
     pub fn len(&self) -> u64 {
@@ -65,7 +80,10 @@ impl Journal {
             encode_entry(&mut buf, seq, ops);
             seq += 1;
         }
-        let written = self.file.write_all(&buf).and_then(|()| self.file.sync_data());
+        let written = self
+            .file
+            .write_all(&buf)
+            .and_then(|()| self.file.sync_data());
         match written {
             Ok(()) => {
                 self.len += buf.len() as u64;
@@ -154,7 +172,10 @@ fn decode_entry(bytes: &[u8], pos: usize) -> Option<(Vec<Op>, u64, usize)> {
     if crc32fast::hash(body) != crc {
         return None;
     }
-    let mut reader = Reader { bytes: body, pos: 0 };
+    let mut reader = Reader {
+        bytes: body,
+        pos: 0,
+    };
     let seq = u64::from_le_bytes(reader.take(8)?.try_into().ok()?);
     let count = reader.u32()?;
     let mut ops = Vec::with_capacity(count.min(1024) as usize);
@@ -163,7 +184,11 @@ fn decode_entry(bytes: &[u8], pos: usize) -> Option<(Vec<Op>, u64, usize)> {
         let kind = reader.take(1)?[0];
         let key = reader.bytes()?;
         ops.push(match kind {
-            0 => Op::Put { tree, key, value: reader.bytes()? },
+            0 => Op::Put {
+                tree,
+                key,
+                value: reader.bytes()?,
+            },
             1 => Op::Delete { tree, key },
             _ => return None,
         });
@@ -199,7 +224,11 @@ mod tests {
     use super::*;
 
     fn put(key: &[u8], value: &[u8]) -> Op {
-        Op::Put { tree: Tree::Reflections, key: key.to_vec(), value: value.to_vec() }
+        Op::Put {
+            tree: Tree::Reflections,
+            key: key.to_vec(),
+            value: value.to_vec(),
+        }
     }
 
     #[test]
@@ -209,7 +238,13 @@ mod tests {
         let (mut journal, replay) = Journal::open(&path).unwrap();
         assert!(replay.entries.is_empty());
         let first = [put(b"a", b"1")];
-        let second = [put(b"b", b"2"), Op::Delete { tree: Tree::Meta, key: b"a".to_vec() }];
+        let second = [
+            put(b"b", b"2"),
+            Op::Delete {
+                tree: Tree::Meta,
+                key: b"a".to_vec(),
+            },
+        ];
         journal.append_durably(&[&first, &second]).unwrap();
         drop(journal);
         let (_, replay) = Journal::open(&path).unwrap();
@@ -239,7 +274,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal");
         let (mut journal, _) = Journal::open(&path).unwrap();
-        journal.append_durably(&[&[put(b"a", b"one")], &[put(b"b", b"two")]]).unwrap();
+        journal
+            .append_durably(&[&[put(b"a", b"one")], &[put(b"b", b"two")]])
+            .unwrap();
         let mut bytes = std::fs::read(&path).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;

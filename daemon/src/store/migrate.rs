@@ -17,12 +17,20 @@ const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [|_| Ok(Vec::new())];
 pub(super) fn run(store: &Store, dir: &Path) -> Result<(), StoreError> {
     let mut found = read_version(store)?;
     if found > SCHEMA_VERSION {
-        return Err(StoreError::TooNew { path: dir.to_path_buf(), found, known: SCHEMA_VERSION });
+        return Err(StoreError::TooNew {
+            path: dir.to_path_buf(),
+            found,
+            known: SCHEMA_VERSION,
+        });
     }
     while found < SCHEMA_VERSION {
         let mut ops = MIGRATIONS[found as usize](store)?;
         found += 1;
-        ops.push(Op::Put { tree: Tree::Meta, key: VERSION_KEY.to_vec(), value: found.to_be_bytes().to_vec() });
+        ops.push(Op::Put {
+            tree: Tree::Meta,
+            key: VERSION_KEY.to_vec(),
+            value: found.to_be_bytes().to_vec(),
+        });
         store.inner.committer.commit_now(ops)?;
         tracing::info!(schema = found, "migrated the store");
     }

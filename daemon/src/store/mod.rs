@@ -35,7 +35,13 @@ pub enum Tree {
 }
 
 impl Tree {
-    const ALL: [Tree; 5] = [Tree::Meta, Tree::Reflections, Tree::Sealed, Tree::Sessions, Tree::Vocabulary];
+    const ALL: [Tree; 5] = [
+        Tree::Meta,
+        Tree::Reflections,
+        Tree::Sealed,
+        Tree::Sessions,
+        Tree::Vocabulary,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -55,14 +61,25 @@ impl Tree {
 /// One change inside a commit. A commit's ops are replayed together or not at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
-    Put { tree: Tree, key: Vec<u8>, value: Vec<u8> },
-    Delete { tree: Tree, key: Vec<u8> },
+    Put {
+        tree: Tree,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Delete {
+        tree: Tree,
+        key: Vec<u8>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("could not {action} {path}: {source}")]
-    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the database failed: {0}")]
     Sled(#[from] sled::Error),
     #[error("the write could not be made durable ({0}); nothing was saved. Is the disk full?")]
@@ -72,19 +89,31 @@ pub enum StoreError {
     #[error(
         "the data in {path} was written by a newer interluded (schema {found}, this one knows up to {known}); install the newer version"
     )]
-    TooNew { path: PathBuf, found: u32, known: u32 },
+    TooNew {
+        path: PathBuf,
+        found: u32,
+        known: u32,
+    },
 }
 
 /// What opening found that the user should be told about.
 #[derive(Debug, Clone)]
 pub enum Notice {
-    DamagedDatabaseMovedAside { moved_to: PathBuf, reason: String, replayed: usize },
+    DamagedDatabaseMovedAside {
+        moved_to: PathBuf,
+        reason: String,
+        replayed: usize,
+    },
 }
 
 impl std::fmt::Display for Notice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Notice::DamagedDatabaseMovedAside { moved_to, reason, replayed } => write!(
+            Notice::DamagedDatabaseMovedAside {
+                moved_to,
+                reason,
+                replayed,
+            } => write!(
                 f,
                 "the database could not be opened ({reason}); it was moved to {} and a new one was started with \
                  the {replayed} most recent writes from the journal. Keep that folder: stop the daemon and move it \
@@ -123,8 +152,14 @@ fn current(shared: &Shared) -> Arc<Handles> {
 impl Handles {
     fn open(path: &Path, options: &StoreOptions) -> Result<Handles, OpenError> {
         let db = open_sled(path, options)?;
-        let trees = Tree::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>();
-        Ok(Handles { trees: trees.map_err(|e| OpenError::Damaged(e.to_string()))?, db })
+        let trees = Tree::ALL
+            .iter()
+            .map(|t| db.open_tree(t.name()))
+            .collect::<Result<Vec<_>, _>>();
+        Ok(Handles {
+            trees: trees.map_err(|e| OpenError::Damaged(e.to_string()))?,
+            db,
+        })
     }
 }
 
@@ -139,7 +174,10 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { cache_bytes: 8 * 1024 * 1024, checkpoint_bytes: 16 * 1024 * 1024 }
+        StoreOptions {
+            cache_bytes: 8 * 1024 * 1024,
+            checkpoint_bytes: 16 * 1024 * 1024,
+        }
     }
 }
 
@@ -152,7 +190,10 @@ impl Store {
         let (journal, replay) =
             Journal::open(&journal_path).map_err(io_err("open the journal", &journal_path))?;
         if replay.torn_bytes > 0 {
-            tracing::warn!(bytes = replay.torn_bytes, "cut a torn, unacknowledged entry off the journal");
+            tracing::warn!(
+                bytes = replay.torn_bytes,
+                "cut a torn, unacknowledged entry off the journal"
+            );
         }
         compact::finish_interrupted(dir)?;
         let mut notices = Vec::new();
@@ -180,23 +221,27 @@ impl Store {
             checkpoint(&handles.db, &db_path, &mut journal)?;
         }
         let handles: Shared = Arc::new(RwLock::new(Arc::new(handles)));
-        let committer = Arc::new(Committer::new(handles.clone(), dir.to_path_buf(), options.clone(), journal));
-        let store = Store { inner: Arc::new(Inner { handles, committer }) };
+        let committer = Arc::new(Committer::new(
+            handles.clone(),
+            dir.to_path_buf(),
+            options.clone(),
+            journal,
+        ));
+        let store = Store {
+            inner: Arc::new(Inner { handles, committer }),
+        };
         migrate::run(&store, dir)?;
         Ok((store, notices))
     }
 
     pub fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(current(&self.inner.handles).trees[tree as usize].get(key)?.map(|v| v.to_vec()))
+        Ok(current(&self.inner.handles).trees[tree as usize]
+            .get(key)?
+            .map(|v| v.to_vec()))
     }
 
     /// Key/value pairs in `range`, ascending or descending by key.
-    pub fn range<R>(
-        &self,
-        tree: Tree,
-        range: R,
-        descending: bool,
-    ) -> Entries
+    pub fn range<R>(&self, tree: Tree, range: R, descending: bool) -> Entries
     where
         R: RangeBounds<Vec<u8>>,
     {
@@ -205,9 +250,14 @@ impl Store {
         // Holding the handles tells compaction this database is still being read.
         let to_pair = move |item: sled::Result<(sled::IVec, sled::IVec)>| {
             let _reading = &handles;
-            item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(StoreError::from)
+            item.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                .map_err(StoreError::from)
         };
-        if descending { Box::new(iter.rev().map(to_pair)) } else { Box::new(iter.map(to_pair)) }
+        if descending {
+            Box::new(iter.rev().map(to_pair))
+        } else {
+            Box::new(iter.map(to_pair))
+        }
     }
 
     pub fn len(&self, tree: Tree) -> usize {
@@ -233,8 +283,15 @@ impl Store {
     }
 }
 
-fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
-    move |source| StoreError::Io { action, path: path.to_path_buf(), source }
+fn io_err<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
+    move |source| StoreError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// sled panics on some kinds of damage; both a panic and an error mean "cannot open".
@@ -250,9 +307,11 @@ impl OpenError {
     fn into_store_error(self, path: &Path) -> StoreError {
         match self {
             OpenError::Failed(err) => err,
-            OpenError::Damaged(reason) => {
-                StoreError::Io { action: "open", path: path.to_path_buf(), source: std::io::Error::other(reason) }
-            }
+            OpenError::Damaged(reason) => StoreError::Io {
+                action: "open",
+                path: path.to_path_buf(),
+                source: std::io::Error::other(reason),
+            },
         }
     }
 }
@@ -262,14 +321,28 @@ fn open_sled(path: &Path, options: &StoreOptions) -> Result<sled::Db, OpenError>
     use std::io::ErrorKind;
     // No periodic flush: the journal makes writes durable and checkpoints flush sled. sled's
     // own flusher would only add an fsync every half second, busy or idle.
-    let config = sled::Config::new().path(path).cache_capacity(options.cache_bytes).flush_every_ms(None);
+    let config = sled::Config::new()
+        .path(path)
+        .cache_capacity(options.cache_bytes)
+        .flush_every_ms(None);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open())) {
         Ok(Ok(db)) => Ok(db),
-        Ok(Err(sled::Error::Io(err))) if !matches!(err.kind(), ErrorKind::UnexpectedEof | ErrorKind::InvalidData) => {
-            Err(OpenError::Failed(StoreError::Io { action: "open the database at", path: path.to_path_buf(), source: err }))
+        Ok(Err(sled::Error::Io(err)))
+            if !matches!(
+                err.kind(),
+                ErrorKind::UnexpectedEof | ErrorKind::InvalidData
+            ) =>
+        {
+            Err(OpenError::Failed(StoreError::Io {
+                action: "open the database at",
+                path: path.to_path_buf(),
+                source: err,
+            }))
         }
         Ok(Err(err)) => Err(OpenError::Damaged(err.to_string())),
-        Err(_) => Err(OpenError::Damaged("the database engine crashed while reading it".to_string())),
+        Err(_) => Err(OpenError::Damaged(
+            "the database engine crashed while reading it".to_string(),
+        )),
     }
 }
 
@@ -279,7 +352,8 @@ fn move_aside(db_path: &Path) -> Result<PathBuf, StoreError> {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let moved_to = db_path.with_file_name(format!("db.damaged-{stamp}"));
-    std::fs::rename(db_path, &moved_to).map_err(io_err("move the damaged database aside from", db_path))?;
+    std::fs::rename(db_path, &moved_to)
+        .map_err(io_err("move the damaged database aside from", db_path))?;
     Ok(moved_to)
 }
 
@@ -341,8 +415,17 @@ mod tests {
         let (first, _) = Store::open(dir.path(), &StoreOptions::default()).unwrap();
         let second = Store::open(dir.path(), &StoreOptions::default());
         assert!(second.is_err(), "sled's lock refuses a second opener");
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
-        assert!(!names.iter().any(|n| n.to_string_lossy().starts_with("db.damaged")), "{names:?}");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.to_string_lossy().starts_with("db.damaged")),
+            "{names:?}"
+        );
         first.close().unwrap();
     }
 }

@@ -28,7 +28,11 @@ pub struct Timeline {
 
 impl Timeline {
     pub fn new(store: Store, vault: Arc<Vault>, limits: Limits) -> Timeline {
-        Timeline { store, vault, limits }
+        Timeline {
+            store,
+            vault,
+            limits,
+        }
     }
 
     fn keys(&self) -> Result<Arc<Keys>> {
@@ -50,22 +54,50 @@ impl Timeline {
 fn key_of(what: &'static str, id: &str) -> Result<[u8; 16]> {
     ulid::Ulid::from_string(id.trim())
         .map(|u| u.to_bytes())
-        .map_err(|_| Error::NotFound { what, id: id.to_string() })
+        .map_err(|_| Error::NotFound {
+            what,
+            id: id.to_string(),
+        })
 }
 
 fn id_of(key: &[u8]) -> String {
-    <[u8; 16]>::try_from(key).map(|k| ulid::Ulid::from_bytes(k).to_string()).unwrap_or_default()
+    <[u8; 16]>::try_from(key)
+        .map(|k| ulid::Ulid::from_bytes(k).to_string())
+        .unwrap_or_default()
 }
 
-fn encrypt_record<T: Serialize>(keys: &Keys, tree: Tree, key: &[u8], record: &T) -> Result<Vec<u8>> {
-    let plain = Zeroizing::new(serde_json::to_vec(record).map_err(|e| Error::Internal(e.to_string()))?);
-    Ok(crypto::encrypt(&keys.data, &plain, &crypto::record_ad(tree.name(), key, SCHEMA_VERSION))?)
+fn encrypt_record<T: Serialize>(
+    keys: &Keys,
+    tree: Tree,
+    key: &[u8],
+    record: &T,
+) -> Result<Vec<u8>> {
+    let plain =
+        Zeroizing::new(serde_json::to_vec(record).map_err(|e| Error::Internal(e.to_string()))?);
+    Ok(crypto::encrypt(
+        &keys.data,
+        &plain,
+        &crypto::record_ad(tree.name(), key, SCHEMA_VERSION),
+    )?)
 }
 
 /// A value that does not open, or opens to something that is not a record, is damage.
-fn decrypt_record<T: DeserializeOwned>(keys: &Keys, tree: Tree, key: &[u8], value: &[u8], what: &'static str) -> Result<T> {
-    let damaged = || Error::Damaged { what, id: id_of(key) };
-    let plain = crypto::decrypt(&keys.data, value, &crypto::record_ad(tree.name(), key, SCHEMA_VERSION))
-        .map_err(|_| damaged())?;
+fn decrypt_record<T: DeserializeOwned>(
+    keys: &Keys,
+    tree: Tree,
+    key: &[u8],
+    value: &[u8],
+    what: &'static str,
+) -> Result<T> {
+    let damaged = || Error::Damaged {
+        what,
+        id: id_of(key),
+    };
+    let plain = crypto::decrypt(
+        &keys.data,
+        value,
+        &crypto::record_ad(tree.name(), key, SCHEMA_VERSION),
+    )
+    .map_err(|_| damaged())?;
     serde_json::from_slice(&plain).map_err(|_| damaged())
 }

@@ -9,7 +9,8 @@ use super::{Timeline, decrypt_record, encrypt_record, id_of, key_of};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::model::{
-    self, NewReflection, Order, Reflection, ReflectionEdit, ReflectionQuery, Revision, check_range, now_millis,
+    self, NewReflection, Order, Reflection, ReflectionEdit, ReflectionQuery, Revision, check_range,
+    now_millis,
 };
 use crate::store::{Op, SCHEMA_VERSION, Tree};
 use crate::vault::VaultState;
@@ -62,19 +63,38 @@ impl Timeline {
         };
         let op = match self.vault.keys() {
             Ok(keys) => {
-                reflection.term_ids = model::mentioned_terms(&reflection.text, &self.all_terms(&keys)?);
+                reflection.term_ids =
+                    model::mentioned_terms(&reflection.text, &self.all_terms(&keys)?);
                 let value = encrypt_record(&keys, Tree::Reflections, &key, &reflection)?;
-                Op::Put { tree: Tree::Reflections, key: key.to_vec(), value }
+                Op::Put {
+                    tree: Tree::Reflections,
+                    key: key.to_vec(),
+                    value,
+                }
             }
             Err(Error::Locked) => {
                 let value = seal(&self.vault.public_key()?, &key, &reflection)?;
-                Op::Put { tree: Tree::Sealed, key: key.to_vec(), value }
+                Op::Put {
+                    tree: Tree::Sealed,
+                    key: key.to_vec(),
+                    value,
+                }
             }
             Err(other) => return Err(other),
         };
-        let sealed = matches!(op, Op::Put { tree: Tree::Sealed, .. });
+        let sealed = matches!(
+            op,
+            Op::Put {
+                tree: Tree::Sealed,
+                ..
+            }
+        );
         self.store.commit(vec![op]).await?;
-        Ok(Added { id: reflection.id, moment, sealed })
+        Ok(Added {
+            id: reflection.id,
+            moment,
+            sealed,
+        })
     }
 
     pub fn get_reflection(&self, id: &str) -> Result<Reflection> {
@@ -82,10 +102,13 @@ impl Timeline {
         let key = key_of(WHAT, id)?;
         match self.store.get(Tree::Reflections, &key)? {
             Some(value) => decrypt_record(&keys, Tree::Reflections, &key, &value, WHAT),
-            None if self.store.get(Tree::Sealed, &key)?.is_some() => {
-                Err(Error::Invalid("this reflection is still sealed; unlock again to open it".into()))
-            }
-            None => Err(Error::NotFound { what: WHAT, id: id.to_string() }),
+            None if self.store.get(Tree::Sealed, &key)?.is_some() => Err(Error::Invalid(
+                "this reflection is still sealed; unlock again to open it".into(),
+            )),
+            None => Err(Error::NotFound {
+                what: WHAT,
+                id: id.to_string(),
+            }),
         }
     }
 
@@ -98,19 +121,38 @@ impl Timeline {
             0 => DEFAULT_PAGE,
             n => n.min(MAX_PAGE),
         };
-        let lower = query.since.map_or(Bound::Unbounded, |s| Bound::Included(time_key(s, 0)));
-        let upper = query.until.map_or(Bound::Unbounded, |u| Bound::Excluded(time_key(u, 0)));
+        let lower = query
+            .since
+            .map_or(Bound::Unbounded, |s| Bound::Included(time_key(s, 0)));
+        let upper = query
+            .until
+            .map_or(Bound::Unbounded, |u| Bound::Excluded(time_key(u, 0)));
         let (lower, upper) = match (&query.after, query.order) {
             (None, _) => (lower, upper),
-            (Some(after), Order::NewestFirst) => (lower, Bound::Excluded(key_of(WHAT, after)?.to_vec())),
-            (Some(after), Order::OldestFirst) => (Bound::Excluded(key_of(WHAT, after)?.to_vec()), upper),
+            (Some(after), Order::NewestFirst) => {
+                (lower, Bound::Excluded(key_of(WHAT, after)?.to_vec()))
+            }
+            (Some(after), Order::OldestFirst) => {
+                (Bound::Excluded(key_of(WHAT, after)?.to_vec()), upper)
+            }
         };
         if bounds_empty(&lower, &upper) {
-            return Ok(Page { reflections: Vec::new(), next: None, damaged: Vec::new() });
+            return Ok(Page {
+                reflections: Vec::new(),
+                next: None,
+                damaged: Vec::new(),
+            });
         }
         let descending = query.order == Order::NewestFirst;
-        let mut page = Page { reflections: Vec::new(), next: None, damaged: Vec::new() };
-        for item in self.store.range(Tree::Reflections, (lower, upper), descending) {
+        let mut page = Page {
+            reflections: Vec::new(),
+            next: None,
+            damaged: Vec::new(),
+        };
+        for item in self
+            .store
+            .range(Tree::Reflections, (lower, upper), descending)
+        {
             let (key, value) = item?;
             if page.reflections.len() == limit {
                 page.next = page.reflections.last().map(|r| r.id.clone());
@@ -123,7 +165,10 @@ impl Timeline {
             }
         }
         if !page.damaged.is_empty() {
-            tracing::warn!(count = page.damaged.len(), "damaged reflections skipped in a listing");
+            tracing::warn!(
+                count = page.damaged.len(),
+                "damaged reflections skipped in a listing"
+            );
         }
         Ok(page)
     }
@@ -162,7 +207,13 @@ impl Timeline {
         reflection.edited_at = Some(now);
         let key = key_of(WHAT, id)?;
         let value = encrypt_record(&keys, Tree::Reflections, &key, &reflection)?;
-        self.store.commit(vec![Op::Put { tree: Tree::Reflections, key: key.to_vec(), value }]).await?;
+        self.store
+            .commit(vec![Op::Put {
+                tree: Tree::Reflections,
+                key: key.to_vec(),
+                value,
+            }])
+            .await?;
         Ok(reflection)
     }
 
@@ -171,13 +222,23 @@ impl Timeline {
     pub async fn delete_reflection(&self, id: &str) -> Result<()> {
         self.keys()?;
         let key = key_of(WHAT, id)?;
-        let present = self.store.get(Tree::Reflections, &key)?.is_some() || self.store.get(Tree::Sealed, &key)?.is_some();
+        let present = self.store.get(Tree::Reflections, &key)?.is_some()
+            || self.store.get(Tree::Sealed, &key)?.is_some();
         if !present {
-            return Err(Error::NotFound { what: WHAT, id: id.to_string() });
+            return Err(Error::NotFound {
+                what: WHAT,
+                id: id.to_string(),
+            });
         }
         self.erase(vec![
-            Op::Delete { tree: Tree::Reflections, key: key.to_vec() },
-            Op::Delete { tree: Tree::Sealed, key: key.to_vec() },
+            Op::Delete {
+                tree: Tree::Reflections,
+                key: key.to_vec(),
+            },
+            Op::Delete {
+                tree: Tree::Sealed,
+                key: key.to_vec(),
+            },
         ])
         .await
     }
@@ -209,8 +270,15 @@ impl Timeline {
             };
             reflection.term_ids = model::mentioned_terms(&reflection.text, &terms);
             let value = encrypt_record(&keys, Tree::Reflections, &key, &reflection)?;
-            ops.push(Op::Put { tree: Tree::Reflections, key: key.clone(), value });
-            ops.push(Op::Delete { tree: Tree::Sealed, key });
+            ops.push(Op::Put {
+                tree: Tree::Reflections,
+                key: key.clone(),
+                value,
+            });
+            ops.push(Op::Delete {
+                tree: Tree::Sealed,
+                key,
+            });
         }
         let joined = ops.len() / 2;
         if joined > 0 {
@@ -222,7 +290,8 @@ impl Timeline {
 }
 
 fn seal(public: &PublicKey, key: &[u8], reflection: &Reflection) -> Result<Vec<u8>> {
-    let plain = Zeroizing::new(serde_json::to_vec(reflection).map_err(|e| Error::Internal(e.to_string()))?);
+    let plain =
+        Zeroizing::new(serde_json::to_vec(reflection).map_err(|e| Error::Internal(e.to_string()))?);
     let ad = crypto::record_ad(Tree::Sealed.name(), key, SCHEMA_VERSION);
     Ok(crypto::seal(public, &plain, &ad)?)
 }
@@ -233,12 +302,16 @@ fn random_u128() -> Result<u128> {
 
 /// The smallest (`fill` 0) key at a moment; ULIDs sort by time first.
 fn time_key(millis: model::Millis, fill: u128) -> Vec<u8> {
-    ulid::Ulid::from_parts(millis.max(0) as u64, fill).to_bytes().to_vec()
+    ulid::Ulid::from_parts(millis.max(0) as u64, fill)
+        .to_bytes()
+        .to_vec()
 }
 
 fn bounds_empty(lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> bool {
     match (lower, upper) {
-        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => l >= u,
+        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => {
+            l >= u
+        }
         _ => false,
     }
 }

@@ -17,32 +17,64 @@ pub struct SessionEdit {
 }
 
 impl Timeline {
-    pub async fn add_session(&self, held_at: Option<Millis>, insights: Vec<String>, note: String) -> Result<Session> {
+    pub async fn add_session(
+        &self,
+        held_at: Option<Millis>,
+        insights: Vec<String>,
+        note: String,
+    ) -> Result<Session> {
         let keys = self.keys()?;
         self.check_session(&insights, &note)?;
-        let id = ulid::Ulid::from_parts(now_millis() as u64, u128::from_le_bytes(crate::crypto::random_bytes()?));
-        let session = Session { id: id.to_string(), held_at: held_at.unwrap_or_else(now_millis), insights, note };
+        let id = ulid::Ulid::from_parts(
+            now_millis() as u64,
+            u128::from_le_bytes(crate::crypto::random_bytes()?),
+        );
+        let session = Session {
+            id: id.to_string(),
+            held_at: held_at.unwrap_or_else(now_millis),
+            insights,
+            note,
+        };
         let value = encrypt_record(&keys, Tree::Sessions, &id.to_bytes(), &session)?;
-        self.store.commit(vec![Op::Put { tree: Tree::Sessions, key: id.to_bytes().to_vec(), value }]).await?;
+        self.store
+            .commit(vec![Op::Put {
+                tree: Tree::Sessions,
+                key: id.to_bytes().to_vec(),
+                value,
+            }])
+            .await?;
         Ok(session)
     }
 
     pub fn get_session(&self, id: &str) -> Result<Session> {
         let keys = self.keys()?;
         let key = key_of(WHAT, id)?;
-        let value = self.store.get(Tree::Sessions, &key)?.ok_or_else(|| Error::NotFound { what: WHAT, id: id.into() })?;
+        let value = self
+            .store
+            .get(Tree::Sessions, &key)?
+            .ok_or_else(|| Error::NotFound {
+                what: WHAT,
+                id: id.into(),
+            })?;
         decrypt_record(&keys, Tree::Sessions, &key, &value, WHAT)
     }
 
     /// Sessions held in the window, newest first.
-    pub fn list_sessions(&self, since: Option<Millis>, until: Option<Millis>, limit: usize) -> Result<Vec<Session>> {
+    pub fn list_sessions(
+        &self,
+        since: Option<Millis>,
+        until: Option<Millis>,
+        limit: usize,
+    ) -> Result<Vec<Session>> {
         check_range(since, until)?;
         let keys = self.keys()?;
         let mut sessions = Vec::new();
         for item in self.store.range(Tree::Sessions, .., false) {
             let (key, value) = item?;
             let session: Session = decrypt_record(&keys, Tree::Sessions, &key, &value, WHAT)?;
-            if since.is_none_or(|s| session.held_at >= s) && until.is_none_or(|u| session.held_at < u) {
+            if since.is_none_or(|s| session.held_at >= s)
+                && until.is_none_or(|u| session.held_at < u)
+            {
                 sessions.push(session);
             }
         }
@@ -66,19 +98,32 @@ impl Timeline {
         self.check_session(&session.insights, &session.note)?;
         let key = key_of(WHAT, id)?;
         let value = encrypt_record(&keys, Tree::Sessions, &key, &session)?;
-        self.store.commit(vec![Op::Put { tree: Tree::Sessions, key: key.to_vec(), value }]).await?;
+        self.store
+            .commit(vec![Op::Put {
+                tree: Tree::Sessions,
+                key: key.to_vec(),
+                value,
+            }])
+            .await?;
         Ok(session)
     }
 
     pub async fn delete_session(&self, id: &str) -> Result<()> {
         self.get_session(id)?;
         let key = key_of(WHAT, id)?;
-        self.erase(vec![Op::Delete { tree: Tree::Sessions, key: key.to_vec() }]).await
+        self.erase(vec![Op::Delete {
+            tree: Tree::Sessions,
+            key: key.to_vec(),
+        }])
+        .await
     }
 
     fn check_session(&self, insights: &[String], note: &str) -> Result<()> {
         if insights.len() > MAX_INSIGHTS {
-            return Err(invalid(format!("{} insights is more than the {MAX_INSIGHTS} allowed", insights.len())));
+            return Err(invalid(format!(
+                "{} insights is more than the {MAX_INSIGHTS} allowed",
+                insights.len()
+            )));
         }
         for insight in insights {
             self.limits.check_text("insight", insight)?;
