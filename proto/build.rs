@@ -8,6 +8,7 @@ const PROTOS: &[&str] = &[
     "proto/interlude/v1/timeline.proto",
     "proto/interlude/v1/sessions.proto",
     "proto/interlude/v1/vocabulary.proto",
+    "proto/interlude/v1/safety.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -30,6 +30,9 @@ pub struct Config {
     pub log: String,
     /// sled's page cache, in MiB.
     pub cache_mib: u64,
+    /// Which crisis lines to show, e.g. `GB` or `en_IE.UTF-8`; by default the system locale's
+    /// country, else an international list.
+    pub locale: Option<String>,
 }
 
 impl Default for Config {
@@ -44,6 +47,7 @@ impl Default for Config {
             kdf_iterations: kdf.iterations,
             log: "info".into(),
             cache_mib: 8,
+            locale: None,
         }
     }
 }
@@ -116,6 +120,10 @@ impl Config {
 
     pub fn idle_lock(&self) -> Duration {
         Duration::from_secs_f64(self.idle_lock_minutes.max(0.0) * 60.0)
+    }
+
+    pub fn locale(&self) -> String {
+        self.locale.clone().unwrap_or_else(interlude_proto::crisis_lines::system_locale)
     }
 
     pub fn kdf(&self) -> KdfParams {

@@ -155,6 +155,36 @@ pub struct Term {
     pub note: String,
 }
 
+/// The Stanley–Brown safety plan, in the client's own words.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SafetyPlan {
+    pub warning_signs: Vec<String>,
+    pub coping_strategies: Vec<String>,
+    pub distractions: Vec<String>,
+    pub people_to_ask: Vec<String>,
+    pub professionals: Vec<String>,
+    pub safe_environment: Vec<String>,
+    pub reasons_for_living: Vec<String>,
+}
+
+impl SafetyPlan {
+    pub fn is_empty(&self) -> bool {
+        self.sections().iter().all(|s| s.is_empty())
+    }
+
+    pub fn sections(&self) -> [&Vec<String>; 7] {
+        [
+            &self.warning_signs,
+            &self.coping_strategies,
+            &self.distractions,
+            &self.people_to_ask,
+            &self.professionals,
+            &self.safe_environment,
+            &self.reasons_for_living,
+        ]
+    }
+}
+
 /// Limits on what a client may send. The text limit is configurable.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use interlude_proto::v1::daemon_server::DaemonServer;
+use interlude_proto::v1::safety_server::SafetyServer;
 use interlude_proto::v1::sessions_server::SessionsServer;
 use interlude_proto::v1::timeline_server::TimelineServer;
 use interlude_proto::v1::vocabulary_server::VocabularyServer;
@@ -20,6 +21,7 @@ use tonic::{Request, Status};
 use crate::api;
 use crate::config::Config;
 use crate::model::Limits;
+use crate::safety::{Detector, Safety};
 use crate::store::{Store, StoreError};
 use crate::timeline::Timeline;
 use crate::vault::Vault;
@@ -62,6 +64,7 @@ pub struct Daemon {
     store: Store,
     vault: Arc<Vault>,
     timeline: Timeline,
+    safety: Arc<Safety>,
     notices: Vec<String>,
     _instance_lock: File,
 }
@@ -93,7 +96,11 @@ impl Daemon {
         let limits = Limits {
             max_text_bytes: config.max_text_kib * 1024,
         };
-        let timeline = Timeline::new(store.clone(), vault.clone(), limits);
+        let detector =
+            Arc::new(Detector::builtin().map_err(|e| crate::error::Error::Internal(e.to_string()))?);
+        let timeline = Timeline::new(store.clone(), vault.clone(), limits, detector.clone());
+        let locale = config.locale();
+        let safety = Arc::new(Safety::new(detector, store.clone(), vault.clone(), limits, &data_dir, &locale));
         let listener = bind_private(&socket)?;
         tracing::info!(socket = %socket.display(), data_dir = %data_dir.display(), "ready");
         Ok(Daemon {
@@ -103,6 +110,7 @@ impl Daemon {
             store,
             vault,
             timeline,
+            safety,
             notices: store_notices.iter().map(ToString::to_string).collect(),
             _instance_lock: instance_lock,
         })
@@ -122,6 +130,7 @@ impl Daemon {
             store,
             vault,
             timeline,
+            safety,
             notices,
             _instance_lock,
         } = self;
@@ -155,7 +164,9 @@ impl Daemon {
             .add_service(DaemonServer::new(daemon))
             .add_service(TimelineServer::new(api::TimelineService {
                 timeline: timeline.clone(),
+                safety: safety.clone(),
             }))
+            .add_service(SafetyServer::new(api::SafetyService { safety }))
             .add_service(SessionsServer::new(api::SessionsService {
                 timeline: timeline.clone(),
             }))

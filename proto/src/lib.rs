@@ -1,6 +1,7 @@
 //! The Interlude protocol: generated gRPC types, the protocol number, the default paths, and the
 //! connect helper shared by the daemon, the CLI and the tests.
 
+pub mod crisis_lines;
 pub mod paths;
 
 /// Generated code for package `interlude.v1`.

@@ -2,11 +2,13 @@
 //! `vault` and `timeline`.
 
 mod daemon;
+mod safety;
 mod sessions;
 mod timeline;
 mod vocabulary;
 
 pub use daemon::DaemonService;
+pub use safety::SafetyService;
 pub use sessions::SessionsService;
 pub use timeline::TimelineService;
 pub use vocabulary::VocabularyService;

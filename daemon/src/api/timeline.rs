@@ -6,10 +6,14 @@ use tonic::{Request, Response, Status};
 
 use super::{kind_from, kind_to, millis_from, timestamp};
 use crate::model::{self, NewReflection, Order, ReflectionEdit, ReflectionQuery};
+use crate::safety::Safety;
 use crate::timeline::Timeline;
+use super::safety::payload_to;
+use std::sync::Arc;
 
 pub struct TimelineService {
     pub timeline: Timeline,
+    pub safety: Arc<Safety>,
 }
 
 #[tonic::async_trait]
@@ -39,10 +43,12 @@ impl TimelineApi for TimelineService {
                 .collect(),
         };
         let added = self.timeline.add_reflection(new).await?;
+        let safety = added.crisis.map(|tier| payload_to(self.safety.payload(Some(tier))));
         Ok(Response::new(v1::AddReflectionResponse {
             id: added.id,
             moment: timestamp(added.moment),
             sealed: added.sealed,
+            safety,
         }))
     }
 

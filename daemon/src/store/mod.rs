@@ -32,6 +32,8 @@ pub enum Tree {
     Sessions = 3,
     /// ULID → encrypted vocabulary term.
     Vocabulary = 4,
+    /// The encrypted safety plan.
+    Safety = 5,
 }
 
 impl Tree {
@@ -50,6 +52,7 @@ impl Tree {
             Tree::Sealed => "sealed",
             Tree::Sessions => "sessions",
             Tree::Vocabulary => "vocabulary",
+            Tree::Safety => "safety",
         }
     }
 

@@ -17,6 +17,7 @@ use crate::crypto;
 use crate::error::{Error, Result};
 use crate::model::Limits;
 use crate::store::{Op, SCHEMA_VERSION, Store, Tree};
+use crate::safety::Detector;
 use crate::vault::{Keys, Vault};
 
 #[derive(Clone)]
@@ -24,15 +25,13 @@ pub struct Timeline {
     store: Store,
     vault: Arc<Vault>,
     limits: Limits,
+    /// Runs on every reflection before it is saved.
+    crisis_check: Arc<Detector>,
 }
 
 impl Timeline {
-    pub fn new(store: Store, vault: Arc<Vault>, limits: Limits) -> Timeline {
-        Timeline {
-            store,
-            vault,
-            limits,
-        }
+    pub fn new(store: Store, vault: Arc<Vault>, limits: Limits, crisis_check: Arc<Detector>) -> Timeline {
+        Timeline { store, vault, limits, crisis_check }
     }
 
     fn keys(&self) -> Result<Arc<Keys>> {

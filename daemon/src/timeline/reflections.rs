@@ -13,6 +13,7 @@ use crate::model::{
     now_millis,
 };
 use crate::store::{Op, SCHEMA_VERSION, Tree};
+use crate::safety::Tier;
 use crate::vault::VaultState;
 
 const WHAT: &str = "reflection";
@@ -25,6 +26,8 @@ pub struct Added {
     pub moment: model::Millis,
     /// True when the vault was locked and the reflection waits, sealed, for the next unlock.
     pub sealed: bool,
+    /// Set when the crisis check fired: the reflection is saved as written, and flagged.
+    pub crisis: Option<Tier>,
 }
 
 pub struct Page {
@@ -39,6 +42,7 @@ impl Timeline {
     /// the vault is locked the reflection is sealed to the vault's public key.
     pub async fn add_reflection(&self, new: NewReflection) -> Result<Added> {
         self.limits.check_new(&new)?;
+        let crisis = self.crisis_in(&new.text, &new.answers);
         let now = now_millis();
         let moment = new.moment.unwrap_or(now);
         let id = ulid::Ulid::from_parts(moment as u64, random_u128()?);
@@ -58,7 +62,7 @@ impl Timeline {
             plugin_id: new.plugin_id,
             exercise_id: new.exercise_id,
             answers: new.answers,
-            crisis: false,
+            crisis: crisis.is_some(),
             history: Vec::new(),
         };
         let op = match self.vault.keys() {
@@ -94,6 +98,7 @@ impl Timeline {
             id: reflection.id,
             moment,
             sealed,
+            crisis,
         })
     }
 
@@ -187,6 +192,7 @@ impl Timeline {
         });
         if let Some(text) = edit.text {
             reflection.term_ids = model::mentioned_terms(&text, &self.all_terms(&keys)?);
+            reflection.crisis = self.crisis_in(&text, &reflection.answers).is_some();
             reflection.text = text;
         }
         if let Some(tags) = edit.tags {
@@ -286,6 +292,17 @@ impl Timeline {
             tracing::info!(count = joined, "sealed reflections joined the timeline");
         }
         Ok(joined)
+    }
+}
+
+impl Timeline {
+    /// Runs the crisis check over the text and every structured answer, before anything is saved.
+    fn crisis_in(&self, text: &str, answers: &[model::Answer]) -> Option<Tier> {
+        std::iter::once(text)
+            .chain(answers.iter().map(|a| a.value.as_str()))
+            .filter_map(|t| self.crisis_check.check(t))
+            .map(|finding| finding.tier)
+            .max()
     }
 }
 

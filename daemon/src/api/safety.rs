@@ -1,0 +1,81 @@
+//! `interlude.v1.Safety`: help-now, the safety plan, and its readable-while-locked copy.
+
+use std::sync::Arc;
+
+use interlude_proto::v1;
+use interlude_proto::v1::safety_server::Safety as SafetyApi;
+use tonic::{Request, Response, Status};
+
+use crate::model::SafetyPlan;
+use crate::safety::{Payload, Safety, Tier};
+
+pub struct SafetyService {
+    pub safety: Arc<Safety>,
+}
+
+#[tonic::async_trait]
+impl SafetyApi for SafetyService {
+    async fn help_now(&self, _: Request<v1::HelpNowRequest>) -> Result<Response<v1::SafetyPayload>, Status> {
+        Ok(Response::new(payload_to(self.safety.payload(None))))
+    }
+
+    async fn get_plan(&self, _: Request<v1::GetPlanRequest>) -> Result<Response<v1::SafetyPlan>, Status> {
+        let plan = self.safety.plans.get()?;
+        Ok(Response::new(plan_to(plan, self.safety.plans.has_locked_copy())))
+    }
+
+    async fn set_plan(&self, request: Request<v1::SafetyPlan>) -> Result<Response<v1::SafetyPlan>, Status> {
+        let plan = self.safety.plans.set(plan_from(request.into_inner())).await?;
+        Ok(Response::new(plan_to(plan, self.safety.plans.has_locked_copy())))
+    }
+
+    async fn set_locked_copy(
+        &self,
+        request: Request<v1::SetLockedCopyRequest>,
+    ) -> Result<Response<v1::SafetyPlan>, Status> {
+        self.safety.plans.set_locked_copy(request.into_inner().enabled)?;
+        let plan = self.safety.plans.get()?;
+        Ok(Response::new(plan_to(plan, self.safety.plans.has_locked_copy())))
+    }
+}
+
+pub fn payload_to(payload: Payload) -> v1::SafetyPayload {
+    let tier = match payload.tier {
+        None => v1::CrisisTier::Unspecified,
+        Some(Tier::Indirect) => v1::CrisisTier::Indirect,
+        Some(Tier::Ideation) => v1::CrisisTier::Ideation,
+        Some(Tier::Acute) => v1::CrisisTier::Acute,
+    };
+    v1::SafetyPayload {
+        tier: tier.into(),
+        message: payload.message.to_string(),
+        plan: payload.plan.map(|plan| plan_to(plan, false)),
+        lines: payload.region.proto_lines(),
+        region: payload.region.name.clone(),
+    }
+}
+
+fn plan_to(plan: SafetyPlan, readable_while_locked: bool) -> v1::SafetyPlan {
+    v1::SafetyPlan {
+        warning_signs: plan.warning_signs,
+        coping_strategies: plan.coping_strategies,
+        distractions: plan.distractions,
+        people_to_ask: plan.people_to_ask,
+        professionals: plan.professionals,
+        safe_environment: plan.safe_environment,
+        reasons_for_living: plan.reasons_for_living,
+        readable_while_locked,
+    }
+}
+
+fn plan_from(plan: v1::SafetyPlan) -> SafetyPlan {
+    SafetyPlan {
+        warning_signs: plan.warning_signs,
+        coping_strategies: plan.coping_strategies,
+        distractions: plan.distractions,
+        people_to_ask: plan.people_to_ask,
+        professionals: plan.professionals,
+        safe_environment: plan.safe_environment,
+        reasons_for_living: plan.reasons_for_living,
+    }
+}

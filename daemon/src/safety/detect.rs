@@ -1,0 +1,341 @@
+//! The deterministic crisis detector: the lexicon in `daemon/safety/lexicon.toml`, matched
+//! against the client's text with negation and reported-speech handling. No model, no network:
+//! the same text always gives the same answer, in microseconds.
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+
+/// How serious a match is, least serious first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// Saying goodbye, giving things away, means-seeking questions, hopelessness with finality.
+    Indirect,
+    /// Passive or active wishes to die, self-harm urges.
+    Ideation,
+    /// Intent, plan, means or timing.
+    Acute,
+}
+
+impl Tier {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Indirect => "indirect",
+            Tier::Ideation => "ideation",
+            Tier::Acute => "acute",
+        }
+    }
+}
+
+/// The lexicon as written in the TOML file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LexiconFile {
+    schema_version: u32,
+    version: String,
+    negators: Vec<String>,
+    reporting: Vec<String>,
+    others: Vec<String>,
+    tiers: Vec<TierFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TierFile {
+    id: Tier,
+    summary: String,
+    patterns: Vec<String>,
+}
+
+/// One position of a pattern.
+#[derive(Debug)]
+enum Slot {
+    /// Any of these words; a trailing `~` makes a word a stem.
+    Words(Vec<Word>),
+    /// Zero to three arbitrary tokens.
+    Gap,
+}
+
+#[derive(Debug)]
+struct Word {
+    text: String,
+    stem: bool,
+}
+
+impl Word {
+    fn matches(&self, token: &str) -> bool {
+        if self.stem { token.starts_with(&self.text) } else { token == self.text }
+    }
+}
+
+const MAX_GAP: usize = 3;
+/// Negators this many tokens before a match cancel it.
+const NEGATION_WINDOW: usize = 3;
+
+pub struct Detector {
+    version: String,
+    negators: HashSet<String>,
+    reporting: HashSet<String>,
+    others: HashSet<String>,
+    /// Most severe first.
+    tiers: Vec<(Tier, Vec<Vec<Slot>>)>,
+}
+
+/// What [`Detector::check`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finding {
+    pub tier: Tier,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the crisis lexicon is invalid: {0}")]
+pub struct LexiconError(String);
+
+impl Detector {
+    /// The lexicon shipped with this build.
+    pub fn builtin() -> Result<Detector, LexiconError> {
+        Detector::from_toml(include_str!("../../safety/lexicon.toml"))
+    }
+
+    pub fn from_toml(text: &str) -> Result<Detector, LexiconError> {
+        let file: LexiconFile = toml::from_str(text).map_err(|e| LexiconError(e.to_string()))?;
+        if file.schema_version != 1 {
+            return Err(LexiconError(format!("unknown schema_version {}", file.schema_version)));
+        }
+        let mut tiers = Vec::new();
+        for tier in file.tiers {
+            if tier.summary.trim().is_empty() {
+                return Err(LexiconError(format!("tier {} has no summary", tier.id.name())));
+            }
+            let patterns = tier.patterns.iter().map(|p| parse_pattern(p)).collect::<Result<Vec<_>, _>>()?;
+            tiers.push((tier.id, patterns));
+        }
+        tiers.sort_by_key(|(tier, _)| std::cmp::Reverse(*tier));
+        let set = |words: Vec<String>| words.into_iter().collect::<HashSet<_>>();
+        Ok(Detector {
+            version: file.version,
+            negators: set(file.negators),
+            reporting: set(file.reporting),
+            others: set(file.others),
+            tiers,
+        })
+    }
+
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The most severe tier anywhere in `text`, or `None`.
+    pub fn check(&self, text: &str) -> Option<Finding> {
+        let mut worst: Option<Tier> = None;
+        for sentence in sentences(text) {
+            for (tier, patterns) in &self.tiers {
+                if worst.is_some_and(|w| w >= *tier) {
+                    break;
+                }
+                if let Some(found) = self.check_sentence(&sentence, *tier, patterns) {
+                    worst = Some(worst.map_or(found, |w| w.max(found)));
+                }
+            }
+        }
+        worst.map(|tier| Finding { tier })
+    }
+
+    /// The tier of the first match in `sentence` that is not negated, lowered to indirect when
+    /// it is someone else's words.
+    fn check_sentence(&self, sentence: &[Token], tier: Tier, patterns: &[Vec<Slot>]) -> Option<Tier> {
+        let mut found: Option<Tier> = None;
+        for start in 0..sentence.len() {
+            for pattern in patterns {
+                if match_at(pattern, sentence, start).is_none() || self.negated(sentence, start) {
+                    continue;
+                }
+                let counted = if self.reported(sentence, start) { Tier::Indirect } else { tier };
+                if counted == tier {
+                    return Some(tier);
+                }
+                found = Some(counted);
+            }
+        }
+        found
+    }
+
+    fn negated(&self, sentence: &[Token], start: usize) -> bool {
+        sentence[start.saturating_sub(NEGATION_WINDOW)..start].iter().any(|t| self.negators.contains(&t.text))
+    }
+
+    /// Someone else's words: quoted, right after a third-person subject ("she wants to die"), or
+    /// after a reporting verb whose subject is not "i" ("my friend said …", not "i told her …").
+    fn reported(&self, sentence: &[Token], start: usize) -> bool {
+        if sentence[start].quoted {
+            return true;
+        }
+        if start > 0 && self.others.contains(&sentence[start - 1].text) {
+            return true;
+        }
+        (0..start).any(|i| self.reporting.contains(&sentence[i].text) && (i == 0 || sentence[i - 1].text != "i"))
+    }
+}
+
+/// The end of a match of `pattern` starting at `start`, trying every gap length.
+fn match_at(pattern: &[Slot], tokens: &[Token], start: usize) -> Option<usize> {
+    let Some((first, rest)) = pattern.split_first() else { return Some(start) };
+    match first {
+        Slot::Gap => (0..=MAX_GAP).filter(|n| start + n <= tokens.len()).find_map(|n| match_at(rest, tokens, start + n)),
+        Slot::Words(words) => {
+            let token = tokens.get(start)?;
+            if words.iter().any(|w| w.matches(&token.text)) { match_at(rest, tokens, start + 1) } else { None }
+        }
+    }
+}
+
+fn parse_pattern(pattern: &str) -> Result<Vec<Slot>, LexiconError> {
+    let mut slots = Vec::new();
+    for part in pattern.split_whitespace() {
+        if part == "*" {
+            slots.push(Slot::Gap);
+            continue;
+        }
+        let words = part
+            .split('/')
+            .map(|alt| {
+                let (text, stem) = match alt.strip_suffix('~') {
+                    Some(stem) => (stem, true),
+                    None => (alt, false),
+                };
+                if text.is_empty() || !text.chars().all(|c| c.is_lowercase() || c.is_ascii_digit()) {
+                    return Err(LexiconError(format!(
+                        "pattern {pattern:?}: {alt:?} must be lowercase letters or digits (write `im`, not `i'm`)"
+                    )));
+                }
+                Ok(Word { text: text.to_string(), stem })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        slots.push(Slot::Words(words));
+    }
+    match (slots.first(), slots.last()) {
+        (Some(Slot::Words(_)), Some(Slot::Words(_))) => Ok(slots),
+        _ => Err(LexiconError(format!("pattern {pattern:?} must start and end with a word"))),
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    text: String,
+    /// Inside quotation marks.
+    quoted: bool,
+}
+
+/// Lowercased tokens per sentence: apostrophes dropped (`i'm` → `im`), other punctuation splits
+/// words, `. ! ? ;` and line breaks end a sentence, quotation marks toggle `quoted`.
+fn sentences(text: &str) -> Vec<Vec<Token>> {
+    let mut sentences = Vec::new();
+    let mut current = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let flush_word = |word: &mut String, current: &mut Vec<Token>, quoted: bool| {
+        if !word.is_empty() {
+            current.push(Token { text: std::mem::take(word), quoted });
+        }
+    };
+    for c in text.chars() {
+        match c {
+            '\'' | '\u{2019}' | '\u{2018}' => {}
+            '"' | '\u{201C}' | '\u{201D}' => {
+                flush_word(&mut word, &mut current, quoted);
+                quoted = !quoted;
+            }
+            '.' | '!' | '?' | ';' | '\n' => {
+                flush_word(&mut word, &mut current, quoted);
+                if !current.is_empty() {
+                    sentences.push(std::mem::take(&mut current));
+                }
+                if c == '\n' {
+                    quoted = false;
+                }
+            }
+            c if c.is_alphanumeric() => word.extend(c.to_lowercase()),
+            _ => flush_word(&mut word, &mut current, quoted),
+        }
+    }
+    flush_word(&mut word, &mut current, quoted);
+    if !current.is_empty() {
+        sentences.push(current);
+    }
+    sentences
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const SMALL: &str = r#"
+schema_version = 1
+version = "test"
+negators = ["not", "never", "dont"]
+reporting = ["said", "told"]
+others = ["she", "he"]
+
+[[tiers]]
+id = "acute"
+summary = "plan"
+patterns = ["kill myself tonight", "saved * pills/tablets"]
+
+[[tiers]]
+id = "ideation"
+summary = "wish"
+patterns = ["want~ to die", "suicid~", "dont want to live"]
+
+[[tiers]]
+id = "indirect"
+summary = "goodbye"
+patterns = ["giving away my things"]
+"#;
+
+    fn tier(text: &str) -> Option<Tier> {
+        Detector::from_toml(SMALL).unwrap().check(text).map(|f| f.tier)
+    }
+
+    #[test]
+    fn the_most_severe_match_wins() {
+        assert_eq!(tier("I want to die. I have saved up the pills."), Some(Tier::Acute));
+        assert_eq!(tier("Giving away my things. I want to die."), Some(Tier::Ideation));
+    }
+
+    #[test]
+    fn negation_before_a_match_cancels_it_but_not_a_negation_inside_the_pattern() {
+        assert_eq!(tier("I'm not suicidal, just exhausted."), None);
+        assert_eq!(tier("I would never want to die over this."), None);
+        assert_eq!(tier("I don't want to live like this."), Some(Tier::Ideation));
+    }
+
+    #[test]
+    fn someone_elses_words_count_as_indirect() {
+        assert_eq!(tier("My friend said she wanted to die."), Some(Tier::Indirect));
+        assert_eq!(tier("She wants to die, she told me."), Some(Tier::Indirect));
+        assert_eq!(tier("The song goes \"I want to die\" and it stuck."), Some(Tier::Indirect));
+        assert_eq!(tier("I told her I want to die."), Some(Tier::Ideation));
+    }
+
+    #[test]
+    fn gaps_stems_and_apostrophes_follow_the_pattern_syntax() {
+        assert_eq!(tier("I've saved a lot of tablets"), Some(Tier::Acute));
+        assert_eq!(tier("I've saved far far too many of the tablets"), None, "a gap is at most 3 tokens");
+        assert_eq!(tier("I'm wanting to die"), Some(Tier::Ideation));
+        assert_eq!(tier("Dying to see the film; this traffic is killing me."), None);
+    }
+
+    #[test]
+    fn a_match_never_crosses_a_sentence() {
+        assert_eq!(tier("I want to. Die Hard is on tonight"), None);
+    }
+
+    #[test]
+    fn malformed_patterns_are_refused_with_the_pattern() {
+        let bad = SMALL.replace("\"kill myself tonight\"", "\"I'm done\"");
+        let err = Detector::from_toml(&bad).err().unwrap().to_string();
+        assert!(err.contains("I'm done"), "{err}");
+    }
+}
