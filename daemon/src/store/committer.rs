@@ -119,8 +119,10 @@ impl Committer {
         }
     }
 
-    /// Commits `own` with everyone waiting, then passes the lead on. Returns `own`'s result.
+    /// Commits `own` with everyone waiting, then passes the lead on (even if this panics, so
+    /// the line never stalls). Returns `own`'s result.
     fn lead(&self, own: Vec<Op>) -> Result<(), StoreError> {
+        let _pass_on = PassTheLead(self);
         let followers: Vec<Waiting> = {
             let mut line = lock(&self.line);
             let n = line.waiting.len().min(MAX_GROUP - 1);
@@ -146,7 +148,6 @@ impl Committer {
         for (follower, result) in followers.into_iter().zip(results) {
             let _ = follower.turn.send(Turn::Done(result));
         }
-        self.pass_the_lead();
         own_result
     }
 
@@ -191,6 +192,14 @@ impl Committer {
             // The journal still holds everything; the next checkpoint tries again.
             tracing::error!(error = %err, "checkpoint failed");
         }
+    }
+}
+
+struct PassTheLead<'a>(&'a Committer);
+
+impl Drop for PassTheLead<'_> {
+    fn drop(&mut self) {
+        self.0.pass_the_lead();
     }
 }
 

@@ -37,12 +37,14 @@ pub enum Tree {
 }
 
 impl Tree {
-    const ALL: [Tree; 5] = [
+    /// In id order: `ALL[id]` is the tree with that id.
+    const ALL: [Tree; 6] = [
         Tree::Meta,
         Tree::Reflections,
         Tree::Sealed,
         Tree::Sessions,
         Tree::Vocabulary,
+        Tree::Safety,
     ];
 
     pub fn name(self) -> &'static str {
@@ -411,6 +413,15 @@ fn fsync_tree(dir: &Path) -> std::io::Result<()> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn every_tree_is_listed_at_its_own_id() {
+        for (id, tree) in Tree::ALL.iter().enumerate() {
+            assert_eq!(*tree as usize, id);
+            assert_eq!(Tree::from_id(id as u8), Some(*tree));
+        }
+        assert_eq!(Tree::from_id(Tree::ALL.len() as u8), None);
+    }
 
     #[test]
     fn a_database_held_by_someone_else_is_an_error_and_is_not_moved_aside() {
