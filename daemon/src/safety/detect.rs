@@ -48,6 +48,26 @@ struct TierFile {
     patterns: Vec<String>,
 }
 
+/// A list of patterns in the lexicon's syntax, for other rule sets (the output rules).
+pub struct Patterns(Vec<Vec<Slot>>);
+
+impl Patterns {
+    pub fn parse<S: AsRef<str>>(patterns: &[S]) -> Result<Patterns, LexiconError> {
+        patterns.iter().map(|p| parse_pattern(p.as_ref())).collect::<Result<_, _>>().map(Patterns)
+    }
+
+    /// The first pattern matching anywhere in `words` (one sentence's tokens), by its index.
+    pub fn find(&self, words: &[String]) -> Option<usize> {
+        let tokens: Vec<Token> = words.iter().map(|w| Token { text: w.clone(), quoted: false }).collect();
+        (0..tokens.len()).find_map(|start| self.0.iter().position(|p| match_at(p, &tokens, start).is_some()))
+    }
+}
+
+/// The normalised tokens of `text` taken as one sentence (see [`Detector::check`]).
+pub fn words(text: &str) -> Vec<String> {
+    sentences(&text.replace(['.', '!', '?', ';', '\n'], " ")).into_iter().flatten().map(|t| t.text).collect()
+}
+
 /// One position of a pattern.
 #[derive(Debug)]
 enum Slot {
@@ -90,7 +110,7 @@ pub struct Finding {
 
 #[derive(Debug, thiserror::Error)]
 #[error("the crisis lexicon is invalid: {0}")]
-pub struct LexiconError(String);
+pub struct LexiconError(pub(crate) String);
 
 impl Detector {
     /// The lexicon shipped with this build.

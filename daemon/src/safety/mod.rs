@@ -2,6 +2,7 @@
 //! client's safety plan. Interlude is not a crisis service: nothing here tells anyone anything.
 
 pub mod detect;
+pub mod output;
 mod plan;
 
 use std::path::Path;

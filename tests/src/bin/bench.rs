@@ -241,6 +241,8 @@ fn run(args: &Args) -> Result<()> {
         counts.start_runs,
     )?;
     report.start(&start, counts.start_runs);
+    let crisis = crisis_check_cost(counts.sequential_adds)?;
+    report.crisis(&crisis, &raw);
 
     progress(&format!("done in {:.0} s", started.elapsed().as_secs_f64()));
     drop(runtime);
@@ -696,6 +698,7 @@ struct ListFigures {
     first_call: Duration,
     list: Stats,
     get: Stats,
+    delete: Stats,
 }
 
 async fn list_week(interluded: PathBuf, root: PathBuf, counts: Counts) -> Result<ListFigures> {
@@ -792,6 +795,18 @@ async fn list_week(interluded: PathBuf, root: PathBuf, counts: Counts) -> Result
         }
     }
     let get = stats(samples);
+
+    // Deleting erases: the store is rewritten without the value (see store::compact).
+    progress(&format!("4. deleting 3 reflections from {total} (each compacts the store)"));
+    let mut samples = Vec::new();
+    for id in ids.iter().take(3) {
+        let t = Instant::now();
+        timeline
+            .delete_reflection(v1::DeleteReflectionRequest { id: id.clone() })
+            .await?;
+        samples.push(t.elapsed());
+    }
+    let delete = stats(samples);
     drop(timeline);
     daemon.stop()?;
     progress(&format!(
@@ -809,7 +824,25 @@ async fn list_week(interluded: PathBuf, root: PathBuf, counts: Counts) -> Result
         first_call,
         list,
         get,
+        delete,
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. The crisis check, which runs on every write before it is acknowledged
+
+fn crisis_check_cost(n: usize) -> Result<Stats> {
+    progress(&format!("7. crisis check × {n}"));
+    let detector = interlude_daemon::safety::Detector::builtin()?;
+    let mut rng = Rng::new(7);
+    let texts: Vec<String> = (0..n).map(|_| reflection(&mut rng, None).text).collect();
+    let mut samples = Vec::with_capacity(n);
+    for text in &texts {
+        let t = Instant::now();
+        std::hint::black_box(detector.check(std::hint::black_box(text)));
+        samples.push(t.elapsed());
+    }
+    Ok(stats(samples))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1348,6 +1381,18 @@ impl Report {
         self.json.insert("add_concurrent_real".into(), value);
     }
 
+    fn crisis(&mut self, c: &Stats, raw: &Stats) {
+        self.row(
+            "7",
+            format!("Crisis check of one generated reflection (~200 B), n={}", c.n),
+            format!("p50 {} · p99 {}", fmt_ms(c.p50), fmt_ms(c.p99)),
+            format!("raw fdatasync p50 {}", fmt_ms(raw.p50)),
+            format!("p50 {}", ratio(ms(c.p50), ms(raw.p50))),
+            "well under the write",
+        );
+        self.json.insert("crisis_check".into(), stats_json(c));
+    }
+
     fn list(&mut self, l: &ListFigures, counts: &Counts) {
         let stored = counts.stored;
         let per_second = stored as f64 / l.populate_wall.as_secs_f64();
@@ -1379,6 +1424,14 @@ impl Report {
             ),
             format!("p50 {}", ratio(ms(l.list.p50), ms(l.get.p50))),
             "p99 ≤ 10 ms",
+        );
+        self.row(
+            "4",
+            format!("DeleteReflection with {stored} stored (rewrites the store), n={}", l.delete.n),
+            format!("p50 {} · max {}", fmt_ms(l.delete.p50), fmt_ms(l.delete.max)),
+            format!("filling the store: {:.1} s", l.populate_wall.as_secs_f64()),
+            format!("p50 {}", ratio(ms(l.delete.p50), ms(l.populate_wall))),
+            "—",
         );
         self.json.insert(
             "list_week".into(),
