@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 
 use interlude_proto::PROTOCOL_VERSION;
 use interlude_proto::v1::{
-    InfoRequest, InfoResponse, daemon_client::DaemonClient, sessions_client::SessionsClient,
-    timeline_client::TimelineClient, vocabulary_client::VocabularyClient,
+    InfoRequest, InfoResponse, daemon_client::DaemonClient, safety_client::SafetyClient,
+    sessions_client::SessionsClient, timeline_client::TimelineClient,
+    vocabulary_client::VocabularyClient,
 };
 use tonic::transport::Channel;
 
@@ -60,6 +61,10 @@ impl Daemon {
 
     pub fn vocabulary(&self) -> VocabularyClient<Channel> {
         VocabularyClient::new(self.channel.clone())
+    }
+
+    pub fn safety(&self) -> SafetyClient<Channel> {
+        SafetyClient::new(self.channel.clone())
     }
 }
 

@@ -3,8 +3,8 @@
 //! `main.rs` parses [`Cli`] and calls [`run`]; everything else lives here, one concern per
 //! module: the clap types ([`args`]), the connection and protocol check (`client`), errors and
 //! exit codes ([`error`]), times people type ([`time`]), printing (`output`), passphrases
-//! (`secret`), where reflection text comes from (`input`, `editor`) and one module per command
-//! group (`commands`).
+//! (`secret`), where reflection text comes from (`input`, `editor`), the safety plan as Markdown
+//! (`plan_text`) and one module per command group (`commands`).
 
 pub mod args;
 mod client;
@@ -13,6 +13,7 @@ mod editor;
 pub mod error;
 mod input;
 mod output;
+mod plan_text;
 mod secret;
 pub mod time;
 
@@ -20,11 +21,18 @@ pub use args::Cli;
 pub use error::{CliError, ExitCode};
 
 /// Connects to the daemon, checks that it speaks our protocol, and runs the command.
+///
+/// `help-now` is the exception: it must answer at once whatever the daemon's state, so it makes
+/// its own short attempt and falls back to the CLI's own copy.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     let socket = cli.socket.unwrap_or_else(interlude_proto::paths::socket);
+    let out = output::Output::new(cli.json);
+    if let args::Command::HelpNow(args) = &cli.command {
+        return commands::safety::help_now(&socket, args, out).await;
+    }
     let ctx = commands::Ctx {
         daemon: client::Daemon::connect(&socket).await?,
-        out: output::Output::new(cli.json),
+        out,
     };
     commands::dispatch(cli.command, &ctx).await
 }

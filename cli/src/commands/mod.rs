@@ -1,6 +1,7 @@
 //! One module per command group; each command parses nothing, asks the daemon, prints.
 
 mod reflect;
+pub mod safety;
 mod sessions;
 mod timeline;
 mod vault;
@@ -10,7 +11,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Context;
 
-use crate::args::{Command, SessionCommand, VocabCommand};
+use crate::args::{Command, SafetyPlanCommand, SessionCommand, VocabCommand};
 use crate::client::Daemon;
 use crate::error::CliError;
 use crate::output::Output;
@@ -44,6 +45,15 @@ pub async fn dispatch(command: Command, ctx: &Ctx) -> Result<(), CliError> {
             VocabCommand::Add(args) => vocab::add(ctx, args).await,
             VocabCommand::List(args) => vocab::list(ctx, &args).await,
             VocabCommand::Remove(args) => vocab::remove(ctx, &args.id).await,
+        },
+        Command::HelpNow(args) => safety::help_now(ctx.daemon.socket(), &args, ctx.out).await,
+        Command::SafetyPlan(command) => match command {
+            SafetyPlanCommand::Show => safety::show(ctx).await,
+            SafetyPlanCommand::Edit => safety::edit(ctx).await,
+            SafetyPlanCommand::Export(args) => safety::export(ctx, &args).await,
+            SafetyPlanCommand::ReadableWhileLocked(args) => {
+                safety::readable_while_locked(ctx, args.state).await
+            }
         },
     }
 }

@@ -1,11 +1,14 @@
 //! `reflect`: capture a moment. One round trip after Info, and it works while locked.
 
-use interlude_proto::v1::{AddReflectionRequest, AddReflectionResponse, Emotion, ReflectionKind};
+use interlude_proto::v1::{
+    AddReflectionRequest, AddReflectionResponse, Emotion, ReflectionKind, SafetyPayload,
+};
 use serde_json::json;
 
-use super::Ctx;
+use super::{Ctx, safety};
 use crate::args::ReflectArgs;
 use crate::error::CliError;
+use crate::output::safety as shown;
 use crate::{input, time};
 
 pub async fn reflect(ctx: &Ctx, args: ReflectArgs) -> Result<(), CliError> {
@@ -26,16 +29,30 @@ pub async fn reflect(ctx: &Ctx, args: ReflectArgs) -> Result<(), CliError> {
         .add_reflection(request)
         .await?
         .into_inner();
+    // When the check noticed something, the client's plan and the lines come first.
+    let payload = saved.safety.clone().map(safety::complete);
     ctx.out.emit(
-        || saved_notice(&saved),
+        || with_payload_first(payload.as_ref(), saved_notice(&saved)),
         || {
-            json!({
+            let mut value = json!({
                 "id": saved.id,
                 "moment": time::rfc3339(saved.moment.as_ref()),
                 "sealed": saved.sealed,
-            })
+            });
+            if let Some(payload) = &payload {
+                value["safety"] = shown::payload_json(payload);
+            }
+            value
         },
     )
+}
+
+/// The safety payload, if any, then the usual notice.
+pub fn with_payload_first(payload: Option<&SafetyPayload>, notice: String) -> String {
+    match payload {
+        Some(payload) => format!("{}\n\n{notice}", shown::payload_text(payload)),
+        None => notice,
+    }
 }
 
 fn saved_notice(saved: &AddReflectionResponse) -> String {
@@ -60,6 +77,7 @@ mod tests {
             id: "01JD".into(),
             moment: None,
             sealed: true,
+            ..Default::default()
         };
         let notice = saved_notice(&saved);
         assert!(notice.starts_with(
@@ -73,7 +91,25 @@ mod tests {
             id: "01JD".into(),
             moment: None,
             sealed: false,
+            ..Default::default()
         };
         assert!(saved_notice(&saved).starts_with("Saved.  01JD  "));
+    }
+
+    #[test]
+    fn the_payload_comes_before_saved() {
+        let payload = SafetyPayload {
+            message: "What you wrote is saved, exactly as you wrote it.".into(),
+            region: "Anywhere".into(),
+            ..Default::default()
+        };
+        let text = with_payload_first(Some(&payload), "Saved.  01JD".into());
+        assert!(
+            text.starts_with("What you wrote is saved, exactly as you wrote it.\n\n"),
+            "{text}"
+        );
+        assert!(text.contains("interlude safety-plan edit"), "{text}");
+        assert!(text.ends_with("\n\nSaved.  01JD"), "{text}");
+        assert_eq!(with_payload_first(None, "Saved.".into()), "Saved.");
     }
 }

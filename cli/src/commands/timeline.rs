@@ -6,10 +6,11 @@ use interlude_proto::v1::{
 };
 use serde_json::json;
 
-use super::{Ctx, confirm, require_terminal_to_confirm, tell};
+use super::reflect::with_payload_first;
+use super::{Ctx, confirm, require_terminal_to_confirm, safety, tell};
 use crate::args::{DeleteArgs, EditArgs, TimelineArgs};
 use crate::error::CliError;
-use crate::output::reflection;
+use crate::output::{reflection, safety as shown};
 use crate::{input, time};
 
 /// The daemon's largest page.
@@ -139,9 +140,27 @@ pub async fn edit(ctx: &Ctx, mut args: EditArgs) -> Result<(), CliError> {
         .edit_reflection(request)
         .await?
         .into_inner();
+    // The response carries no payload; a reflection the check noticed gets the plan and the
+    // lines first all the same.
+    let payload = if edited.crisis {
+        Some(safety::payload_from(&ctx.daemon).await)
+    } else {
+        None
+    };
     ctx.out.emit(
-        || format!("Edited.\n{}", reflection::summary(&edited)),
-        || reflection::to_json(&edited),
+        || {
+            with_payload_first(
+                payload.as_ref(),
+                format!("Edited.\n{}", reflection::summary(&edited)),
+            )
+        },
+        || {
+            let mut value = reflection::to_json(&edited);
+            if let Some(payload) = &payload {
+                value["safety"] = shown::payload_json(payload);
+            }
+            value
+        },
     )
 }
 

@@ -1,6 +1,7 @@
 //! Printing results: text for people, or one JSON object per command with `--json`.
 
 pub mod reflection;
+pub mod safety;
 pub mod session;
 pub mod term;
 

@@ -48,7 +48,7 @@ pub fn payload_to(payload: Payload) -> v1::SafetyPayload {
     };
     v1::SafetyPayload {
         tier: tier.into(),
-        message: payload.message.to_string(),
+        message: payload.message,
         plan: payload.plan.map(|plan| plan_to(plan, false)),
         lines: payload.region.proto_lines(),
         region: payload.region.name.clone(),

@@ -20,7 +20,7 @@ use crate::vault::Vault;
 /// What to show the client: their plan (when readable) and the lines, in calm words.
 pub struct Payload {
     pub tier: Option<Tier>,
-    pub message: &'static str,
+    pub message: String,
     pub plan: Option<SafetyPlan>,
     pub region: Region,
 }
@@ -45,14 +45,19 @@ impl Safety {
 
     /// The payload for a reflection the check flagged, or for help-now (`tier` is `None`).
     pub fn payload(&self, tier: Option<Tier>) -> Payload {
-        let message = match tier {
-            Some(_) => {
-                "What you wrote is saved, exactly as you wrote it. It sounds like a lot right now. \
-                 Here is the plan you made for moments like this, and people you can reach at any hour. \
-                 Interlude has not told anyone."
-            }
-            None => "Here is the plan you made for moments like this, and people you can reach at any hour.",
-        };
-        Payload { tier, message, plan: self.plans.for_help_now(), region: self.region.clone() }
+        let plan = self.plans.for_help_now();
+        let mut message = String::new();
+        if tier.is_some() {
+            message.push_str("What you wrote is saved, exactly as you wrote it. It sounds like a lot right now. ");
+        }
+        message.push_str(match plan {
+            Some(_) => "Here is the plan you made for moments like this, and people you can reach at any hour.",
+            None => "Here are people you can reach at any hour.",
+        });
+        if tier.is_some() {
+            message.push_str(" Interlude has not told anyone.");
+        }
+        Payload { tier, message, plan, region: self.region.clone() }
     }
+}
 }
