@@ -50,7 +50,7 @@ impl Safety {
         if tier.is_some() {
             message.push_str("What you wrote is saved, exactly as you wrote it. It sounds like a lot right now. ");
         }
-        message.push_str(match plan {
+        message.push_str(match &plan {
             Some(_) => "Here is the plan you made for moments like this, and people you can reach at any hour.",
             None => "Here are people you can reach at any hour.",
         });
@@ -59,5 +59,4 @@ impl Safety {
         }
         Payload { tier, message, plan, region: self.region.clone() }
     }
-}
 }
