@@ -221,7 +221,15 @@ impl RealDaemon {
     }
 
     pub fn start() -> RealDaemon {
+        RealDaemon::start_with("")
+    }
+
+    /// Starts with `extra` TOML lines added to the test config (e.g. `locale = "GB"`).
+    pub fn start_with(extra: &str) -> RealDaemon {
         let mut daemon = RealDaemon::prepare();
+        let config = daemon.root.path().join("config.toml");
+        let text = std::fs::read_to_string(&config).unwrap() + extra + "\n";
+        std::fs::write(&config, text).unwrap();
         daemon.spawn();
         daemon.wait_ready(Duration::from_secs(30));
         daemon
@@ -394,3 +402,30 @@ pub fn ulid_key(id: &str) -> Vec<u8> {
     }
     value.to_be_bytes().to_vec()
 }
+
+/// Runs `command` in a fresh tmux session (a real terminal) and returns the screen once
+/// `done_marker` appears on it. `None` when tmux is not installed.
+pub fn in_terminal(command: &str, done_marker: &str) -> Option<String> {
+    Command::new("tmux").arg("-V").output().ok()?;
+    let session = format!("interlude-{}-{}", std::process::id(), COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+    let wrapped = format!("{command}; echo {done_marker}; sleep 30");
+    let started = Command::new("tmux")
+        .args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "60", &wrapped])
+        .status()
+        .unwrap();
+    assert!(started.success(), "tmux could not start");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut screen = String::new();
+    while Instant::now() < deadline {
+        let capture = Command::new("tmux").args(["capture-pane", "-p", "-t", &session]).output().unwrap();
+        screen = String::from_utf8_lossy(&capture.stdout).into_owned();
+        if screen.contains(done_marker) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = Command::new("tmux").args(["kill-session", "-t", &session]).status();
+    Some(screen)
+}
+
+static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
