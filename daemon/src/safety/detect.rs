@@ -58,7 +58,8 @@ impl Patterns {
 
     /// The first pattern matching anywhere in `words` (one sentence's tokens), by its index.
     pub fn find(&self, words: &[String]) -> Option<usize> {
-        let tokens: Vec<Token> = words.iter().map(|w| Token { text: w.clone(), quoted: false }).collect();
+        let tokens: Vec<Token> =
+            words.iter().map(|w| Token { text: w.clone(), quoted: false, clause_start: false }).collect();
         (0..tokens.len()).find_map(|start| self.0.iter().position(|p| match_at(p, &tokens, start).is_some()))
     }
 }
@@ -90,6 +91,8 @@ impl Word {
 }
 
 const MAX_GAP: usize = 3;
+/// Words that make what follows the client's own, after all.
+const FIRST_PERSON: &[&str] = &["i", "im", "ive", "id", "ill", "me", "myself"];
 /// Negators this many tokens before a match cancel it.
 const NEGATION_WINDOW: usize = 3;
 
@@ -181,20 +184,37 @@ impl Detector {
         found
     }
 
+    /// A negator in the few words before the match, in the same clause and with no new "I" in
+    /// between: "I'm not suicidal" is negated, "I'm not okay, I want to die" is not.
     fn negated(&self, sentence: &[Token], start: usize) -> bool {
-        sentence[start.saturating_sub(NEGATION_WINDOW)..start].iter().any(|t| self.negators.contains(&t.text))
+        for j in (start.saturating_sub(NEGATION_WINDOW)..start).rev() {
+            if sentence[j + 1].clause_start || FIRST_PERSON.contains(&sentence[j].text.as_str()) {
+                return false;
+            }
+            if self.negators.contains(&sentence[j].text) {
+                return true;
+            }
+        }
+        false
     }
 
-    /// Someone else's words: quoted, right after a third-person subject ("she wants to die"), or
-    /// after a reporting verb whose subject is not "i" ("my friend said …", not "i told her …").
+    /// Someone else's words: quoted; about someone named in `others` with no "I" between them and
+    /// the match ("my son has been self-harming", not "I told her I want to die"); or after a
+    /// reporting verb whose subject is someone else ("my friend said …"). A reporting verb that
+    /// opens the sentence is the client's own shorthand ("Told my therapist I want to die").
     fn reported(&self, sentence: &[Token], start: usize) -> bool {
         if sentence[start].quoted {
             return true;
         }
-        if start > 0 && self.others.contains(&sentence[start - 1].text) {
-            return true;
+        for token in sentence[..start].iter().rev() {
+            if FIRST_PERSON.contains(&token.text.as_str()) {
+                break;
+            }
+            if self.others.contains(&token.text) {
+                return true;
+            }
         }
-        (0..start).any(|i| self.reporting.contains(&sentence[i].text) && (i == 0 || sentence[i - 1].text != "i"))
+        (1..start).any(|i| self.reporting.contains(&sentence[i].text) && sentence[i - 1].text != "i")
     }
 }
 
@@ -245,6 +265,8 @@ struct Token {
     text: String,
     /// Inside quotation marks.
     quoted: bool,
+    /// The first word after a comma, colon or dash: a new clause.
+    clause_start: bool,
 }
 
 /// Lowercased tokens per sentence: apostrophes dropped (`i'm` → `im`), other punctuation splits
@@ -254,20 +276,27 @@ fn sentences(text: &str) -> Vec<Vec<Token>> {
     let mut current = Vec::new();
     let mut word = String::new();
     let mut quoted = false;
-    let flush_word = |word: &mut String, current: &mut Vec<Token>, quoted: bool| {
+    let mut clause_start = false;
+    let flush_word = |word: &mut String, current: &mut Vec<Token>, quoted: bool, clause_start: &mut bool| {
         if !word.is_empty() {
-            current.push(Token { text: std::mem::take(word), quoted });
+            current.push(Token { text: std::mem::take(word), quoted, clause_start: *clause_start });
+            *clause_start = false;
         }
     };
     for c in text.chars() {
         match c {
             '\'' | '\u{2019}' | '\u{2018}' => {}
             '"' | '\u{201C}' | '\u{201D}' => {
-                flush_word(&mut word, &mut current, quoted);
+                flush_word(&mut word, &mut current, quoted, &mut clause_start);
                 quoted = !quoted;
             }
+            ',' | ':' | '\u{2014}' | '\u{2013}' => {
+                flush_word(&mut word, &mut current, quoted, &mut clause_start);
+                clause_start = true;
+            }
             '.' | '!' | '?' | ';' | '\n' => {
-                flush_word(&mut word, &mut current, quoted);
+                flush_word(&mut word, &mut current, quoted, &mut clause_start);
+                clause_start = false;
                 if !current.is_empty() {
                     sentences.push(std::mem::take(&mut current));
                 }
@@ -276,10 +305,10 @@ fn sentences(text: &str) -> Vec<Vec<Token>> {
                 }
             }
             c if c.is_alphanumeric() => word.extend(c.to_lowercase()),
-            _ => flush_word(&mut word, &mut current, quoted),
+            _ => flush_word(&mut word, &mut current, quoted, &mut clause_start),
         }
     }
-    flush_word(&mut word, &mut current, quoted);
+    flush_word(&mut word, &mut current, quoted, &mut clause_start);
     if !current.is_empty() {
         sentences.push(current);
     }
@@ -337,6 +366,20 @@ patterns = ["giving away my things"]
         assert_eq!(tier("She wants to die, she told me."), Some(Tier::Indirect));
         assert_eq!(tier("The song goes \"I want to die\" and it stuck."), Some(Tier::Indirect));
         assert_eq!(tier("I told her I want to die."), Some(Tier::Ideation));
+    }
+
+    #[test]
+    fn a_negation_in_an_earlier_clause_or_before_a_new_i_does_not_cancel() {
+        assert_eq!(tier("I'm not okay, I want to die."), Some(Tier::Ideation));
+        assert_eq!(tier("Not sleeping I want to die"), Some(Tier::Ideation));
+        assert_eq!(tier("I do not want to die."), None);
+    }
+
+    #[test]
+    fn shorthand_and_distant_subjects_are_read_the_way_a_person_would() {
+        assert_eq!(tier("Told my therapist I want to die."), Some(Tier::Ideation));
+        assert_eq!(tier("My sister has been saying how she wants to die."), Some(Tier::Indirect));
+        assert_eq!(tier("She makes me want to die."), Some(Tier::Ideation));
     }
 
     #[test]
