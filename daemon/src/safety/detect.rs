@@ -2,7 +2,7 @@
 //! against the client's text with negation and reported-speech handling. No model, no network:
 //! the same text always gives the same answer, in microseconds.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 
@@ -48,19 +48,46 @@ struct TierFile {
     patterns: Vec<String>,
 }
 
-/// A list of patterns in the lexicon's syntax, for other rule sets (the output rules).
-pub struct Patterns(Vec<Vec<Slot>>);
+/// Patterns in the lexicon's syntax, indexed by their first word so that each token of a text is
+/// tried only against the patterns that can start there.
+pub struct Patterns {
+    patterns: Vec<Vec<Slot>>,
+    by_word: HashMap<String, Vec<usize>>,
+    by_stem: Vec<(String, usize)>,
+}
 
 impl Patterns {
     pub fn parse<S: AsRef<str>>(patterns: &[S]) -> Result<Patterns, LexiconError> {
-        patterns.iter().map(|p| parse_pattern(p.as_ref())).collect::<Result<_, _>>().map(Patterns)
+        let patterns: Vec<Vec<Slot>> = patterns.iter().map(|p| parse_pattern(p.as_ref())).collect::<Result<_, _>>()?;
+        let mut by_word: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_stem = Vec::new();
+        for (i, pattern) in patterns.iter().enumerate() {
+            // `parse_pattern` guarantees a word first.
+            let Some(Slot::Words(words)) = pattern.first() else { continue };
+            for word in words {
+                if word.stem {
+                    by_stem.push((word.text.clone(), i));
+                } else {
+                    by_word.entry(word.text.clone()).or_default().push(i);
+                }
+            }
+        }
+        Ok(Patterns { patterns, by_word, by_stem })
     }
 
-    /// The first pattern matching anywhere in `words` (one sentence's tokens), by its index.
-    pub fn find(&self, words: &[String]) -> Option<usize> {
+    /// The patterns that match starting at `start`, in no particular order.
+    fn matching_at<'a>(&'a self, tokens: &'a [Token], start: usize) -> impl Iterator<Item = usize> + 'a {
+        let first = tokens[start].text.as_str();
+        let exact = self.by_word.get(first).into_iter().flatten().copied();
+        let stems = self.by_stem.iter().filter(move |(stem, _)| first.starts_with(stem.as_str())).map(|(_, i)| *i);
+        exact.chain(stems).filter(move |&i| match_at(&self.patterns[i], tokens, start).is_some())
+    }
+
+    /// Whether any pattern matches anywhere in `words` (one sentence's tokens).
+    pub fn any_in(&self, words: &[String]) -> bool {
         let tokens: Vec<Token> =
             words.iter().map(|w| Token { text: w.clone(), quoted: false, clause_start: false }).collect();
-        (0..tokens.len()).find_map(|start| self.0.iter().position(|p| match_at(p, &tokens, start).is_some()))
+        (0..tokens.len()).any(|start| self.matching_at(&tokens, start).next().is_some())
     }
 }
 
@@ -102,7 +129,7 @@ pub struct Detector {
     reporting: HashSet<String>,
     others: HashSet<String>,
     /// Most severe first.
-    tiers: Vec<(Tier, Vec<Vec<Slot>>)>,
+    tiers: Vec<(Tier, Patterns)>,
 }
 
 /// What [`Detector::check`] found.
@@ -131,8 +158,7 @@ impl Detector {
             if tier.summary.trim().is_empty() {
                 return Err(LexiconError(format!("tier {} has no summary", tier.id.name())));
             }
-            let patterns = tier.patterns.iter().map(|p| parse_pattern(p)).collect::<Result<Vec<_>, _>>()?;
-            tiers.push((tier.id, patterns));
+            tiers.push((tier.id, Patterns::parse(&tier.patterns)?));
         }
         tiers.sort_by_key(|(tier, _)| std::cmp::Reverse(*tier));
         let set = |words: Vec<String>| words.into_iter().collect::<HashSet<_>>();
@@ -167,19 +193,17 @@ impl Detector {
 
     /// The tier of the first match in `sentence` that is not negated, lowered to indirect when
     /// it is someone else's words.
-    fn check_sentence(&self, sentence: &[Token], tier: Tier, patterns: &[Vec<Slot>]) -> Option<Tier> {
+    fn check_sentence(&self, sentence: &[Token], tier: Tier, patterns: &Patterns) -> Option<Tier> {
         let mut found: Option<Tier> = None;
         for start in 0..sentence.len() {
-            for pattern in patterns {
-                if match_at(pattern, sentence, start).is_none() || self.negated(sentence, start) {
-                    continue;
-                }
-                let counted = if self.reported(sentence, start) { Tier::Indirect } else { tier };
-                if counted == tier {
-                    return Some(tier);
-                }
-                found = Some(counted);
+            if patterns.matching_at(sentence, start).next().is_none() || self.negated(sentence, start) {
+                continue;
             }
+            let counted = if self.reported(sentence, start) { Tier::Indirect } else { tier };
+            if counted == tier {
+                return Some(tier);
+            }
+            found = Some(counted);
         }
         found
     }

@@ -108,7 +108,7 @@ impl OutputRules {
         if crisis_check.check(sentence).is_some() || crisis_check.check(&in_first_person(&words)).is_some() {
             return Some(Rule::Crisis);
         }
-        if let Some((rule, _)) = self.rules.iter().find(|(_, patterns)| patterns.find(&words).is_some()) {
+        if let Some((rule, _)) = self.rules.iter().find(|(_, patterns)| patterns.any_in(&words)) {
             return Some(*rule);
         }
         let commanding = sentence.split([',', ':', ';', '\u{2014}']).any(|clause| {
