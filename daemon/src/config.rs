@@ -123,7 +123,9 @@ impl Config {
     }
 
     pub fn locale(&self) -> String {
-        self.locale.clone().unwrap_or_else(interlude_proto::crisis_lines::system_locale)
+        self.locale
+            .clone()
+            .unwrap_or_else(interlude_proto::crisis_lines::system_locale)
     }
 
     pub fn kdf(&self) -> KdfParams {

@@ -96,11 +96,19 @@ impl Daemon {
         let limits = Limits {
             max_text_bytes: config.max_text_kib * 1024,
         };
-        let detector =
-            Arc::new(Detector::builtin().map_err(|e| crate::error::Error::Internal(e.to_string()))?);
+        let detector = Arc::new(
+            Detector::builtin().map_err(|e| crate::error::Error::Internal(e.to_string()))?,
+        );
         let timeline = Timeline::new(store.clone(), vault.clone(), limits, detector.clone());
         let locale = config.locale();
-        let safety = Arc::new(Safety::new(detector, store.clone(), vault.clone(), limits, &data_dir, &locale));
+        let safety = Arc::new(Safety::new(
+            detector,
+            store.clone(),
+            vault.clone(),
+            limits,
+            &data_dir,
+            &locale,
+        ));
         let listener = bind_private(&socket)?;
         tracing::info!(socket = %socket.display(), data_dir = %data_dir.display(), "ready");
         Ok(Daemon {

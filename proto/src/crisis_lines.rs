@@ -39,7 +39,11 @@ impl Region {
     pub fn proto_lines(&self) -> Vec<CrisisLine> {
         self.lines
             .iter()
-            .map(|l| CrisisLine { name: l.name.clone(), contact: l.contact.clone(), hours: l.hours.clone() })
+            .map(|l| CrisisLine {
+                name: l.name.clone(),
+                contact: l.contact.clone(),
+                hours: l.hours.clone(),
+            })
             .collect()
     }
 }
@@ -54,7 +58,9 @@ fn all() -> Vec<Region> {
 
 /// The version of the crisis-line data.
 pub fn version() -> String {
-    toml::from_str::<File>(RESOURCES).map(|f| f.version).unwrap_or_default()
+    toml::from_str::<File>(RESOURCES)
+        .map(|f| f.version)
+        .unwrap_or_default()
 }
 
 /// The region for a locale such as `en_GB.UTF-8`, `GB` or `en-IE`; the international fallback
@@ -102,11 +108,23 @@ mod tests {
     #[test]
     fn the_shipped_lines_parse_and_cover_the_promised_regions() {
         let file: Result<File, _> = toml::from_str(RESOURCES);
-        assert!(file.is_ok(), "resources.toml does not parse: {:?}", file.err());
-        for (locale, needle) in [("en_US.UTF-8", "988"), ("en_GB.UTF-8", "116 123"), ("en_IE", "116 123"), ("US", "911"), ("GB", "999")]
-        {
+        assert!(
+            file.is_ok(),
+            "resources.toml does not parse: {:?}",
+            file.err()
+        );
+        for (locale, needle) in [
+            ("en_US.UTF-8", "988"),
+            ("en_GB.UTF-8", "116 123"),
+            ("en_IE", "116 123"),
+            ("US", "911"),
+            ("GB", "999"),
+        ] {
             let region = for_locale(locale);
-            assert!(region.lines.iter().any(|l| l.contact.contains(needle)), "{locale}: {region:?}");
+            assert!(
+                region.lines.iter().any(|l| l.contact.contains(needle)),
+                "{locale}: {region:?}"
+            );
         }
     }
 

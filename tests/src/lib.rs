@@ -407,24 +407,43 @@ pub fn ulid_key(id: &str) -> Vec<u8> {
 /// `done_marker` appears on it. `None` when tmux is not installed.
 pub fn in_terminal(command: &str, done_marker: &str) -> Option<String> {
     Command::new("tmux").arg("-V").output().ok()?;
-    let session = format!("interlude-{}-{}", std::process::id(), COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+    let session = format!(
+        "interlude-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
     let wrapped = format!("{command}; echo {done_marker}; sleep 30");
     let started = Command::new("tmux")
-        .args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "60", &wrapped])
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "120",
+            "-y",
+            "60",
+            &wrapped,
+        ])
         .status()
         .unwrap();
     assert!(started.success(), "tmux could not start");
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut screen = String::new();
     while Instant::now() < deadline {
-        let capture = Command::new("tmux").args(["capture-pane", "-p", "-t", &session]).output().unwrap();
+        let capture = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &session])
+            .output()
+            .unwrap();
         screen = String::from_utf8_lossy(&capture.stdout).into_owned();
         if screen.contains(done_marker) {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let _ = Command::new("tmux").args(["kill-session", "-t", &session]).status();
+    let _ = Command::new("tmux")
+        .args(["kill-session", "-t", &session])
+        .status();
     Some(screen)
 }
 

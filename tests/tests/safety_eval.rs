@@ -66,26 +66,46 @@ fn main() -> ExitCode {
                 if found.is_some_and(|f| f >= tier) {
                     entry.1 += 1;
                 } else {
-                    misses.push(format!("  missed ({} → {:?}): {} {}", case.expect, found.map(Tier::name), case.text, case.note));
+                    misses.push(format!(
+                        "  missed ({} → {:?}): {} {}",
+                        case.expect,
+                        found.map(Tier::name),
+                        case.text,
+                        case.note
+                    ));
                 }
             }
             None => {
                 negatives += 1;
                 if let Some(tier) = found {
                     *false_alarms.entry(tier).or_default() += 1;
-                    misses.push(format!("  false alarm ({}): {} {}", tier.name(), case.text, case.note));
+                    misses.push(format!(
+                        "  false alarm ({}): {} {}",
+                        tier.name(),
+                        case.text,
+                        case.note
+                    ));
                 }
             }
         }
     }
-    println!("crisis check, lexicon {}: {} cases ({negatives} that should not fire)", detector.version(), file.cases.len());
+    println!(
+        "crisis check, lexicon {}: {} cases ({negatives} that should not fire)",
+        detector.version(),
+        file.cases.len()
+    );
     println!("| tier | cases | recall | false positives on the {negatives} negatives |");
     println!("|---|---|---|---|");
     let rate = |n: usize, d: usize| if d == 0 { 0.0 } else { n as f64 / d as f64 };
     for tier in [Tier::Acute, Tier::Ideation, Tier::Indirect] {
         let (cases, hits) = recall.get(&tier).copied().unwrap_or_default();
         let alarms = false_alarms.get(&tier).copied().unwrap_or_default();
-        println!("| {} | {cases} | {:.2} | {alarms} ({:.3}) |", tier.name(), rate(hits, cases), rate(alarms, negatives));
+        println!(
+            "| {} | {cases} | {:.2} | {alarms} ({:.3}) |",
+            tier.name(),
+            rate(hits, cases),
+            rate(alarms, negatives)
+        );
     }
     let total_alarms: usize = false_alarms.values().sum();
     let fpr = rate(total_alarms, negatives);
@@ -94,8 +114,12 @@ fn main() -> ExitCode {
         println!("{line}");
     }
     let acute = recall.get(&Tier::Acute).map_or(0.0, |(c, h)| rate(*h, *c));
-    let ideation = recall.get(&Tier::Ideation).map_or(0.0, |(c, h)| rate(*h, *c));
-    let ok = acute >= MIN_ACUTE_RECALL && ideation >= MIN_IDEATION_RECALL && fpr <= MAX_FALSE_POSITIVE_RATE;
+    let ideation = recall
+        .get(&Tier::Ideation)
+        .map_or(0.0, |(c, h)| rate(*h, *c));
+    let ok = acute >= MIN_ACUTE_RECALL
+        && ideation >= MIN_IDEATION_RECALL
+        && fpr <= MAX_FALSE_POSITIVE_RATE;
     if ok {
         println!("1 passed, 0 failed");
         ExitCode::SUCCESS

@@ -15,27 +15,51 @@ pub struct SafetyService {
 
 #[tonic::async_trait]
 impl SafetyApi for SafetyService {
-    async fn help_now(&self, _: Request<v1::HelpNowRequest>) -> Result<Response<v1::SafetyPayload>, Status> {
+    async fn help_now(
+        &self,
+        _: Request<v1::HelpNowRequest>,
+    ) -> Result<Response<v1::SafetyPayload>, Status> {
         Ok(Response::new(payload_to(self.safety.payload(None))))
     }
 
-    async fn get_plan(&self, _: Request<v1::GetPlanRequest>) -> Result<Response<v1::SafetyPlan>, Status> {
+    async fn get_plan(
+        &self,
+        _: Request<v1::GetPlanRequest>,
+    ) -> Result<Response<v1::SafetyPlan>, Status> {
         let plan = self.safety.plans.get()?;
-        Ok(Response::new(plan_to(plan, self.safety.plans.has_locked_copy())))
+        Ok(Response::new(plan_to(
+            plan,
+            self.safety.plans.has_locked_copy(),
+        )))
     }
 
-    async fn set_plan(&self, request: Request<v1::SafetyPlan>) -> Result<Response<v1::SafetyPlan>, Status> {
-        let plan = self.safety.plans.set(plan_from(request.into_inner())).await?;
-        Ok(Response::new(plan_to(plan, self.safety.plans.has_locked_copy())))
+    async fn set_plan(
+        &self,
+        request: Request<v1::SafetyPlan>,
+    ) -> Result<Response<v1::SafetyPlan>, Status> {
+        let plan = self
+            .safety
+            .plans
+            .set(plan_from(request.into_inner()))
+            .await?;
+        Ok(Response::new(plan_to(
+            plan,
+            self.safety.plans.has_locked_copy(),
+        )))
     }
 
     async fn set_locked_copy(
         &self,
         request: Request<v1::SetLockedCopyRequest>,
     ) -> Result<Response<v1::SafetyPlan>, Status> {
-        self.safety.plans.set_locked_copy(request.into_inner().enabled)?;
+        self.safety
+            .plans
+            .set_locked_copy(request.into_inner().enabled)?;
         let plan = self.safety.plans.get()?;
-        Ok(Response::new(plan_to(plan, self.safety.plans.has_locked_copy())))
+        Ok(Response::new(plan_to(
+            plan,
+            self.safety.plans.has_locked_copy(),
+        )))
     }
 }
 

@@ -4,11 +4,11 @@ use interlude_proto::v1;
 use interlude_proto::v1::timeline_server::Timeline as TimelineApi;
 use tonic::{Request, Response, Status};
 
+use super::safety::payload_to;
 use super::{kind_from, kind_to, millis_from, timestamp};
 use crate::model::{self, NewReflection, Order, ReflectionEdit, ReflectionQuery};
 use crate::safety::Safety;
 use crate::timeline::Timeline;
-use super::safety::payload_to;
 use std::sync::Arc;
 
 pub struct TimelineService {
@@ -43,7 +43,9 @@ impl TimelineApi for TimelineService {
                 .collect(),
         };
         let added = self.timeline.add_reflection(new).await?;
-        let safety = added.crisis.map(|tier| payload_to(self.safety.payload(Some(tier))));
+        let safety = added
+            .crisis
+            .map(|tier| payload_to(self.safety.payload(Some(tier))));
         Ok(Response::new(v1::AddReflectionResponse {
             id: added.id,
             moment: timestamp(added.moment),

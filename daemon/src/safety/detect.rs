@@ -58,12 +58,17 @@ pub struct Patterns {
 
 impl Patterns {
     pub fn parse<S: AsRef<str>>(patterns: &[S]) -> Result<Patterns, LexiconError> {
-        let patterns: Vec<Vec<Slot>> = patterns.iter().map(|p| parse_pattern(p.as_ref())).collect::<Result<_, _>>()?;
+        let patterns: Vec<Vec<Slot>> = patterns
+            .iter()
+            .map(|p| parse_pattern(p.as_ref()))
+            .collect::<Result<_, _>>()?;
         let mut by_word: HashMap<String, Vec<usize>> = HashMap::new();
         let mut by_stem = Vec::new();
         for (i, pattern) in patterns.iter().enumerate() {
             // `parse_pattern` guarantees a word first.
-            let Some(Slot::Words(words)) = pattern.first() else { continue };
+            let Some(Slot::Words(words)) = pattern.first() else {
+                continue;
+            };
             for word in words {
                 if word.stem {
                     by_stem.push((word.text.clone(), i));
@@ -72,28 +77,52 @@ impl Patterns {
                 }
             }
         }
-        Ok(Patterns { patterns, by_word, by_stem })
+        Ok(Patterns {
+            patterns,
+            by_word,
+            by_stem,
+        })
     }
 
     /// The patterns that match starting at `start`, in no particular order.
-    fn matching_at<'a>(&'a self, tokens: &'a [Token], start: usize) -> impl Iterator<Item = usize> + 'a {
+    fn matching_at<'a>(
+        &'a self,
+        tokens: &'a [Token],
+        start: usize,
+    ) -> impl Iterator<Item = usize> + 'a {
         let first = tokens[start].text.as_str();
         let exact = self.by_word.get(first).into_iter().flatten().copied();
-        let stems = self.by_stem.iter().filter(move |(stem, _)| first.starts_with(stem.as_str())).map(|(_, i)| *i);
-        exact.chain(stems).filter(move |&i| match_at(&self.patterns[i], tokens, start).is_some())
+        let stems = self
+            .by_stem
+            .iter()
+            .filter(move |(stem, _)| first.starts_with(stem.as_str()))
+            .map(|(_, i)| *i);
+        exact
+            .chain(stems)
+            .filter(move |&i| match_at(&self.patterns[i], tokens, start).is_some())
     }
 
     /// Whether any pattern matches anywhere in `words` (one sentence's tokens).
     pub fn any_in(&self, words: &[String]) -> bool {
-        let tokens: Vec<Token> =
-            words.iter().map(|w| Token { text: w.clone(), quoted: false, clause_start: false }).collect();
+        let tokens: Vec<Token> = words
+            .iter()
+            .map(|w| Token {
+                text: w.clone(),
+                quoted: false,
+                clause_start: false,
+            })
+            .collect();
         (0..tokens.len()).any(|start| self.matching_at(&tokens, start).next().is_some())
     }
 }
 
 /// The normalised tokens of `text` taken as one sentence (see [`Detector::check`]).
 pub fn words(text: &str) -> Vec<String> {
-    sentences(&text.replace(['.', '!', '?', ';', '\n'], " ")).into_iter().flatten().map(|t| t.text).collect()
+    sentences(&text.replace(['.', '!', '?', ';', '\n'], " "))
+        .into_iter()
+        .flatten()
+        .map(|t| t.text)
+        .collect()
 }
 
 /// One position of a pattern.
@@ -113,7 +142,11 @@ struct Word {
 
 impl Word {
     fn matches(&self, token: &str) -> bool {
-        if self.stem { token.starts_with(&self.text) } else { token == self.text }
+        if self.stem {
+            token.starts_with(&self.text)
+        } else {
+            token == self.text
+        }
     }
 }
 
@@ -151,12 +184,18 @@ impl Detector {
     pub fn from_toml(text: &str) -> Result<Detector, LexiconError> {
         let file: LexiconFile = toml::from_str(text).map_err(|e| LexiconError(e.to_string()))?;
         if file.schema_version != 1 {
-            return Err(LexiconError(format!("unknown schema_version {}", file.schema_version)));
+            return Err(LexiconError(format!(
+                "unknown schema_version {}",
+                file.schema_version
+            )));
         }
         let mut tiers = Vec::new();
         for tier in file.tiers {
             if tier.summary.trim().is_empty() {
-                return Err(LexiconError(format!("tier {} has no summary", tier.id.name())));
+                return Err(LexiconError(format!(
+                    "tier {} has no summary",
+                    tier.id.name()
+                )));
             }
             tiers.push((tier.id, Patterns::parse(&tier.patterns)?));
         }
@@ -196,10 +235,16 @@ impl Detector {
     fn check_sentence(&self, sentence: &[Token], tier: Tier, patterns: &Patterns) -> Option<Tier> {
         let mut found: Option<Tier> = None;
         for start in 0..sentence.len() {
-            if patterns.matching_at(sentence, start).next().is_none() || self.negated(sentence, start) {
+            if patterns.matching_at(sentence, start).next().is_none()
+                || self.negated(sentence, start)
+            {
                 continue;
             }
-            let counted = if self.reported(sentence, start) { Tier::Indirect } else { tier };
+            let counted = if self.reported(sentence, start) {
+                Tier::Indirect
+            } else {
+                tier
+            };
             if counted == tier {
                 return Some(tier);
             }
@@ -238,18 +283,27 @@ impl Detector {
                 return true;
             }
         }
-        (1..start).any(|i| self.reporting.contains(&sentence[i].text) && sentence[i - 1].text != "i")
+        (1..start)
+            .any(|i| self.reporting.contains(&sentence[i].text) && sentence[i - 1].text != "i")
     }
 }
 
 /// The end of a match of `pattern` starting at `start`, trying every gap length.
 fn match_at(pattern: &[Slot], tokens: &[Token], start: usize) -> Option<usize> {
-    let Some((first, rest)) = pattern.split_first() else { return Some(start) };
+    let Some((first, rest)) = pattern.split_first() else {
+        return Some(start);
+    };
     match first {
-        Slot::Gap => (0..=MAX_GAP).filter(|n| start + n <= tokens.len()).find_map(|n| match_at(rest, tokens, start + n)),
+        Slot::Gap => (0..=MAX_GAP)
+            .filter(|n| start + n <= tokens.len())
+            .find_map(|n| match_at(rest, tokens, start + n)),
         Slot::Words(words) => {
             let token = tokens.get(start)?;
-            if words.iter().any(|w| w.matches(&token.text)) { match_at(rest, tokens, start + 1) } else { None }
+            if words.iter().any(|w| w.matches(&token.text)) {
+                match_at(rest, tokens, start + 1)
+            } else {
+                None
+            }
         }
     }
 }
@@ -280,7 +334,9 @@ fn parse_pattern(pattern: &str) -> Result<Vec<Slot>, LexiconError> {
     }
     match (slots.first(), slots.last()) {
         (Some(Slot::Words(_)), Some(Slot::Words(_))) => Ok(slots),
-        _ => Err(LexiconError(format!("pattern {pattern:?} must start and end with a word"))),
+        _ => Err(LexiconError(format!(
+            "pattern {pattern:?} must start and end with a word"
+        ))),
     }
 }
 
@@ -301,12 +357,17 @@ fn sentences(text: &str) -> Vec<Vec<Token>> {
     let mut word = String::new();
     let mut quoted = false;
     let mut clause_start = false;
-    let flush_word = |word: &mut String, current: &mut Vec<Token>, quoted: bool, clause_start: &mut bool| {
-        if !word.is_empty() {
-            current.push(Token { text: std::mem::take(word), quoted, clause_start: *clause_start });
-            *clause_start = false;
-        }
-    };
+    let flush_word =
+        |word: &mut String, current: &mut Vec<Token>, quoted: bool, clause_start: &mut bool| {
+            if !word.is_empty() {
+                current.push(Token {
+                    text: std::mem::take(word),
+                    quoted,
+                    clause_start: *clause_start,
+                });
+                *clause_start = false;
+            }
+        };
     for c in text.chars() {
         match c {
             '\'' | '\u{2019}' | '\u{2018}' => {}
@@ -368,27 +429,45 @@ patterns = ["giving away my things"]
 "#;
 
     fn tier(text: &str) -> Option<Tier> {
-        Detector::from_toml(SMALL).unwrap().check(text).map(|f| f.tier)
+        Detector::from_toml(SMALL)
+            .unwrap()
+            .check(text)
+            .map(|f| f.tier)
     }
 
     #[test]
     fn the_most_severe_match_wins() {
-        assert_eq!(tier("I want to die. I have saved up the pills."), Some(Tier::Acute));
-        assert_eq!(tier("Giving away my things. I want to die."), Some(Tier::Ideation));
+        assert_eq!(
+            tier("I want to die. I have saved up the pills."),
+            Some(Tier::Acute)
+        );
+        assert_eq!(
+            tier("Giving away my things. I want to die."),
+            Some(Tier::Ideation)
+        );
     }
 
     #[test]
     fn negation_before_a_match_cancels_it_but_not_a_negation_inside_the_pattern() {
         assert_eq!(tier("I'm not suicidal, just exhausted."), None);
         assert_eq!(tier("I would never want to die over this."), None);
-        assert_eq!(tier("I don't want to live like this."), Some(Tier::Ideation));
+        assert_eq!(
+            tier("I don't want to live like this."),
+            Some(Tier::Ideation)
+        );
     }
 
     #[test]
     fn someone_elses_words_count_as_indirect() {
-        assert_eq!(tier("My friend said she wanted to die."), Some(Tier::Indirect));
+        assert_eq!(
+            tier("My friend said she wanted to die."),
+            Some(Tier::Indirect)
+        );
         assert_eq!(tier("She wants to die, she told me."), Some(Tier::Indirect));
-        assert_eq!(tier("The song goes \"I want to die\" and it stuck."), Some(Tier::Indirect));
+        assert_eq!(
+            tier("The song goes \"I want to die\" and it stuck."),
+            Some(Tier::Indirect)
+        );
         assert_eq!(tier("I told her I want to die."), Some(Tier::Ideation));
     }
 
@@ -401,17 +480,30 @@ patterns = ["giving away my things"]
 
     #[test]
     fn shorthand_and_distant_subjects_are_read_the_way_a_person_would() {
-        assert_eq!(tier("Told my therapist I want to die."), Some(Tier::Ideation));
-        assert_eq!(tier("My sister has been saying how she wants to die."), Some(Tier::Indirect));
+        assert_eq!(
+            tier("Told my therapist I want to die."),
+            Some(Tier::Ideation)
+        );
+        assert_eq!(
+            tier("My sister has been saying how she wants to die."),
+            Some(Tier::Indirect)
+        );
         assert_eq!(tier("She makes me want to die."), Some(Tier::Ideation));
     }
 
     #[test]
     fn gaps_stems_and_apostrophes_follow_the_pattern_syntax() {
         assert_eq!(tier("I've saved a lot of tablets"), Some(Tier::Acute));
-        assert_eq!(tier("I've saved far far too many of the tablets"), None, "a gap is at most 3 tokens");
+        assert_eq!(
+            tier("I've saved far far too many of the tablets"),
+            None,
+            "a gap is at most 3 tokens"
+        );
         assert_eq!(tier("I'm wanting to die"), Some(Tier::Ideation));
-        assert_eq!(tier("Dying to see the film; this traffic is killing me."), None);
+        assert_eq!(
+            tier("Dying to see the film; this traffic is killing me."),
+            None
+        );
     }
 
     #[test]

@@ -40,7 +40,11 @@ impl Safety {
         data_dir: &Path,
         locale: &str,
     ) -> Safety {
-        Safety { detector, plans: Plans::new(store, vault, limits, data_dir), region: crisis_lines::for_locale(locale) }
+        Safety {
+            detector,
+            plans: Plans::new(store, vault, limits, data_dir),
+            region: crisis_lines::for_locale(locale),
+        }
     }
 
     /// The payload for a reflection the check flagged, or for help-now (`tier` is `None`).
@@ -57,6 +61,11 @@ impl Safety {
         if tier.is_some() {
             message.push_str(" Interlude has not told anyone.");
         }
-        Payload { tier, message, plan, region: self.region.clone() }
+        Payload {
+            tier,
+            message,
+            plan,
+            region: self.region.clone(),
+        }
     }
 }

@@ -58,7 +58,9 @@ struct PatternsFile {
 }
 
 /// Words allowed before an imperative verb without changing what the sentence is.
-const SOFTENERS: &[&str] = &["please", "just", "so", "maybe", "now", "and", "then", "perhaps"];
+const SOFTENERS: &[&str] = &[
+    "please", "just", "so", "maybe", "now", "and", "then", "perhaps",
+];
 
 pub struct OutputRules {
     version: String,
@@ -81,7 +83,10 @@ impl OutputRules {
     pub fn from_toml(text: &str) -> Result<OutputRules, LexiconError> {
         let file: RulesFile = toml::from_str(text).map_err(|e| LexiconError(e.to_string()))?;
         if file.schema_version != 1 {
-            return Err(LexiconError(format!("unknown schema_version {}", file.schema_version)));
+            return Err(LexiconError(format!(
+                "unknown schema_version {}",
+                file.schema_version
+            )));
         }
         Ok(OutputRules {
             version: file.version,
@@ -91,7 +96,10 @@ impl OutputRules {
                 (Rule::Clinician, Patterns::parse(&file.clinician.patterns)?),
                 (Rule::Diagnosis, Patterns::parse(&file.diagnosis.patterns)?),
                 (Rule::Advice, Patterns::parse(&file.advice.patterns)?),
-                (Rule::Reassurance, Patterns::parse(&file.reassurance.patterns)?),
+                (
+                    Rule::Reassurance,
+                    Patterns::parse(&file.reassurance.patterns)?,
+                ),
             ],
             imperatives: file.advice.imperatives,
         })
@@ -105,10 +113,16 @@ impl OutputRules {
     pub fn broken_rule(&self, sentence: &str, crisis_check: &Detector) -> Option<Rule> {
         let words = words(sentence);
         // The crisis lexicon speaks in the first person; a summary speaks to the client.
-        if crisis_check.check(sentence).is_some() || crisis_check.check(&in_first_person(&words)).is_some() {
+        if crisis_check.check(sentence).is_some()
+            || crisis_check.check(&in_first_person(&words)).is_some()
+        {
             return Some(Rule::Crisis);
         }
-        if let Some((rule, _)) = self.rules.iter().find(|(_, patterns)| patterns.any_in(&words)) {
+        if let Some((rule, _)) = self
+            .rules
+            .iter()
+            .find(|(_, patterns)| patterns.any_in(&words))
+        {
             return Some(*rule);
         }
         let commanding = sentence.split([',', ':', ';', '\u{2014}']).any(|clause| {
@@ -158,7 +172,8 @@ fn split_sentences(text: &str) -> Vec<&str> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     for (i, &(at, c)) in chars.iter().enumerate() {
         let next = chars.get(i + 1).map(|&(_, n)| n);
-        let ends = c == '\n' || (matches!(c, '.' | '!' | '?') && next.is_none_or(char::is_whitespace));
+        let ends =
+            c == '\n' || (matches!(c, '.' | '!' | '?') && next.is_none_or(char::is_whitespace));
         if ends {
             let end = at + c.len_utf8();
             sentences.push(text[start..end].trim());
@@ -176,7 +191,10 @@ mod tests {
     use super::*;
 
     fn rules() -> (OutputRules, Detector) {
-        (OutputRules::builtin().unwrap(), Detector::builtin().unwrap())
+        (
+            OutputRules::builtin().unwrap(),
+            Detector::builtin().unwrap(),
+        )
     }
 
     #[test]
@@ -187,15 +205,30 @@ mod tests {
              \"The critic was loud\" came up twice. This sounds like depression. Everything will be okay.",
             &detector,
         );
-        assert_eq!(vetted.kept, ["You wrote about the meeting on three evenings.", "\"The critic was loud\" came up twice."]);
-        assert_eq!(vetted.dropped, [Rule::Advice, Rule::Diagnosis, Rule::Reassurance]);
+        assert_eq!(
+            vetted.kept,
+            [
+                "You wrote about the meeting on three evenings.",
+                "\"The critic was loud\" came up twice."
+            ]
+        );
+        assert_eq!(
+            vetted.dropped,
+            [Rule::Advice, Rule::Diagnosis, Rule::Reassurance]
+        );
     }
 
     #[test]
     fn an_imperative_opening_is_advice_even_when_softened() {
         let (rules, detector) = rules();
-        assert_eq!(rules.broken_rule("Just breathe slowly when it starts", &detector), Some(Rule::Advice));
-        assert_eq!(rules.broken_rule("Breathing came up in four entries.", &detector), None);
+        assert_eq!(
+            rules.broken_rule("Just breathe slowly when it starts", &detector),
+            Some(Rule::Advice)
+        );
+        assert_eq!(
+            rules.broken_rule("Breathing came up in four entries.", &detector),
+            None
+        );
     }
 
     #[test]
@@ -218,7 +251,11 @@ mod tests {
             if case.rule == "ok" {
                 good += 1;
                 if let Some(rule) = broken {
-                    failures.push(format!("good sentence dropped as {}: {}", rule.name(), case.output));
+                    failures.push(format!(
+                        "good sentence dropped as {}: {}",
+                        rule.name(),
+                        case.output
+                    ));
                 }
             } else {
                 bad += 1;
@@ -227,7 +264,15 @@ mod tests {
                 }
             }
         }
-        assert!(bad >= 100, "the red-team corpus needs at least 100 breaking outputs, has {bad}");
-        assert!(failures.is_empty(), "{} of {bad} breaking and {good} good outputs misjudged:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            bad >= 100,
+            "the red-team corpus needs at least 100 breaking outputs, has {bad}"
+        );
+        assert!(
+            failures.is_empty(),
+            "{} of {bad} breaking and {good} good outputs misjudged:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
     }
 }

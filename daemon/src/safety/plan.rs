@@ -26,25 +26,44 @@ pub struct Plans {
 
 impl Plans {
     pub fn new(store: Store, vault: Arc<Vault>, limits: Limits, data_dir: &Path) -> Plans {
-        Plans { store, vault, limits, locked_copy: data_dir.join("safety-plan-readable-while-locked.json") }
+        Plans {
+            store,
+            vault,
+            limits,
+            locked_copy: data_dir.join("safety-plan-readable-while-locked.json"),
+        }
     }
 
     /// The plan from the vault; an empty plan when none is written yet.
     pub fn get(&self) -> Result<SafetyPlan> {
         let keys = self.vault.keys()?;
-        let Some(value) = self.store.get(Tree::Safety, PLAN_KEY)? else { return Ok(SafetyPlan::default()) };
-        let plain = crypto::decrypt(&keys.data, &value, &ad())
-            .map_err(|_| Error::Damaged { what: "the safety plan", id: "plan".into() })?;
-        serde_json::from_slice(&plain).map_err(|_| Error::Damaged { what: "the safety plan", id: "plan".into() })
+        let Some(value) = self.store.get(Tree::Safety, PLAN_KEY)? else {
+            return Ok(SafetyPlan::default());
+        };
+        let plain = crypto::decrypt(&keys.data, &value, &ad()).map_err(|_| Error::Damaged {
+            what: "the safety plan",
+            id: "plan".into(),
+        })?;
+        serde_json::from_slice(&plain).map_err(|_| Error::Damaged {
+            what: "the safety plan",
+            id: "plan".into(),
+        })
     }
 
     /// Replaces the plan, and the readable-while-locked copy if there is one.
     pub async fn set(&self, plan: SafetyPlan) -> Result<SafetyPlan> {
         self.check(&plan)?;
         let keys = self.vault.keys()?;
-        let plain = Zeroizing::new(serde_json::to_vec(&plan).map_err(|e| Error::Internal(e.to_string()))?);
+        let plain =
+            Zeroizing::new(serde_json::to_vec(&plan).map_err(|e| Error::Internal(e.to_string()))?);
         let value = crypto::encrypt(&keys.data, &plain, &ad())?;
-        self.store.commit(vec![Op::Put { tree: Tree::Safety, key: PLAN_KEY.to_vec(), value }]).await?;
+        self.store
+            .commit(vec![Op::Put {
+                tree: Tree::Safety,
+                key: PLAN_KEY.to_vec(),
+                value,
+            }])
+            .await?;
         if self.has_locked_copy() {
             self.write_locked_copy(&plan)?;
         }
@@ -71,7 +90,9 @@ impl Plans {
     pub fn for_help_now(&self) -> Option<SafetyPlan> {
         match self.get() {
             Ok(plan) => Some(plan),
-            Err(_) => std::fs::read(&self.locked_copy).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()),
+            Err(_) => std::fs::read(&self.locked_copy)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok()),
         }
         .filter(|plan| !plan.is_empty())
     }
@@ -89,13 +110,20 @@ impl Plans {
             .open(&staging)
             .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync_all()))
             .and_then(|()| std::fs::rename(&staging, &self.locked_copy));
-        written.map_err(|e| Error::Internal(format!("could not write {}: {e}", self.locked_copy.display())))
+        written.map_err(|e| {
+            Error::Internal(format!(
+                "could not write {}: {e}",
+                self.locked_copy.display()
+            ))
+        })
     }
 
     fn check(&self, plan: &SafetyPlan) -> Result<()> {
         for section in plan.sections() {
             if section.len() > MAX_ITEMS {
-                return Err(invalid(format!("a section of the plan has more than {MAX_ITEMS} items")));
+                return Err(invalid(format!(
+                    "a section of the plan has more than {MAX_ITEMS} items"
+                )));
             }
             for item in section {
                 self.limits.check_text("plan item", item)?;
@@ -111,11 +139,16 @@ fn ad() -> Vec<u8> {
 
 fn remove_copy(path: &Path) -> Result<()> {
     use std::io::Write;
-    let Ok(len) = std::fs::metadata(path).map(|m| m.len()) else { return Ok(()) };
+    let Ok(len) = std::fs::metadata(path).map(|m| m.len()) else {
+        return Ok(());
+    };
     let overwritten = std::fs::OpenOptions::new()
         .write(true)
         .open(path)
-        .and_then(|mut f| f.write_all(&vec![0u8; len as usize]).and_then(|()| f.sync_all()))
+        .and_then(|mut f| {
+            f.write_all(&vec![0u8; len as usize])
+                .and_then(|()| f.sync_all())
+        })
         .and_then(|()| std::fs::remove_file(path));
     overwritten.map_err(|e| Error::Internal(format!("could not remove {}: {e}", path.display())))
 }

@@ -16,8 +16,8 @@ use zeroize::Zeroizing;
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::model::Limits;
-use crate::store::{Op, SCHEMA_VERSION, Store, Tree};
 use crate::safety::Detector;
+use crate::store::{Op, SCHEMA_VERSION, Store, Tree};
 use crate::vault::{Keys, Vault};
 
 #[derive(Clone)]
@@ -30,8 +30,18 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    pub fn new(store: Store, vault: Arc<Vault>, limits: Limits, crisis_check: Arc<Detector>) -> Timeline {
-        Timeline { store, vault, limits, crisis_check }
+    pub fn new(
+        store: Store,
+        vault: Arc<Vault>,
+        limits: Limits,
+        crisis_check: Arc<Detector>,
+    ) -> Timeline {
+        Timeline {
+            store,
+            vault,
+            limits,
+            crisis_check,
+        }
     }
 
     fn keys(&self) -> Result<Arc<Keys>> {

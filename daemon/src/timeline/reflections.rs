@@ -12,8 +12,8 @@ use crate::model::{
     self, NewReflection, Order, Reflection, ReflectionEdit, ReflectionQuery, Revision, check_range,
     now_millis,
 };
-use crate::store::{Op, SCHEMA_VERSION, Tree};
 use crate::safety::Tier;
+use crate::store::{Op, SCHEMA_VERSION, Tree};
 use crate::vault::VaultState;
 
 const WHAT: &str = "reflection";

@@ -797,7 +797,9 @@ async fn list_week(interluded: PathBuf, root: PathBuf, counts: Counts) -> Result
     let get = stats(samples);
 
     // Deleting erases: the store is rewritten without the value (see store::compact).
-    progress(&format!("4. deleting 3 reflections from {total} (each compacts the store)"));
+    progress(&format!(
+        "4. deleting 3 reflections from {total} (each compacts the store)"
+    ));
     let mut samples = Vec::new();
     for id in ids.iter().take(3) {
         let t = Instant::now();
@@ -1384,7 +1386,10 @@ impl Report {
     fn crisis(&mut self, c: &Stats, raw: &Stats) {
         self.row(
             "7",
-            format!("Crisis check of one generated reflection (~200 B), n={}", c.n),
+            format!(
+                "Crisis check of one generated reflection (~200 B), n={}",
+                c.n
+            ),
             format!("p50 {} · p99 {}", fmt_ms(c.p50), fmt_ms(c.p99)),
             format!("raw fdatasync p50 {}", fmt_ms(raw.p50)),
             format!("p50 {}", ratio(ms(c.p50), ms(raw.p50))),
@@ -1427,8 +1432,15 @@ impl Report {
         );
         self.row(
             "4",
-            format!("DeleteReflection with {stored} stored (rewrites the store), n={}", l.delete.n),
-            format!("p50 {} · max {}", fmt_ms(l.delete.p50), fmt_ms(l.delete.max)),
+            format!(
+                "DeleteReflection with {stored} stored (rewrites the store), n={}",
+                l.delete.n
+            ),
+            format!(
+                "p50 {} · max {}",
+                fmt_ms(l.delete.p50),
+                fmt_ms(l.delete.max)
+            ),
             format!("filling the store: {:.1} s", l.populate_wall.as_secs_f64()),
             format!("p50 {}", ratio(ms(l.delete.p50), ms(l.populate_wall))),
             "—",
