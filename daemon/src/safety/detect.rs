@@ -37,6 +37,9 @@ struct LexiconFile {
     negators: Vec<String>,
     reporting: Vec<String>,
     others: Vec<String>,
+    /// Idioms and harmless phrases that cancel any match they overlap ("die of embarrassment").
+    #[serde(default)]
+    exclusions: Vec<String>,
     tiers: Vec<TierFile>,
 }
 
@@ -84,7 +87,7 @@ impl Patterns {
         })
     }
 
-    /// The patterns that match starting at `start`, in no particular order.
+    /// Where the patterns that match starting at `start` end, in no particular order.
     fn matching_at<'a>(
         &'a self,
         tokens: &'a [Token],
@@ -99,7 +102,15 @@ impl Patterns {
             .map(|(_, i)| *i);
         exact
             .chain(stems)
-            .filter(move |&i| match_at(&self.patterns[i], tokens, start).is_some())
+            .filter_map(move |i| match_at(&self.patterns[i], tokens, start))
+    }
+
+    /// Whether a match covers any token in `span`.
+    fn overlaps(&self, tokens: &[Token], span: std::ops::Range<usize>) -> bool {
+        (0..tokens.len()).any(|start| {
+            self.matching_at(tokens, start)
+                .any(|end| start < span.end && span.start < end)
+        })
     }
 
     /// Whether any pattern matches anywhere in `words` (one sentence's tokens).
@@ -161,6 +172,7 @@ pub struct Detector {
     negators: HashSet<String>,
     reporting: HashSet<String>,
     others: HashSet<String>,
+    exclusions: Patterns,
     /// Most severe first.
     tiers: Vec<(Tier, Patterns)>,
 }
@@ -206,6 +218,7 @@ impl Detector {
             negators: set(file.negators),
             reporting: set(file.reporting),
             others: set(file.others),
+            exclusions: Patterns::parse(&file.exclusions)?,
             tiers,
         })
     }
@@ -235,9 +248,10 @@ impl Detector {
     fn check_sentence(&self, sentence: &[Token], tier: Tier, patterns: &Patterns) -> Option<Tier> {
         let mut found: Option<Tier> = None;
         for start in 0..sentence.len() {
-            if patterns.matching_at(sentence, start).next().is_none()
-                || self.negated(sentence, start)
-            {
+            let Some(end) = patterns.matching_at(sentence, start).max() else {
+                continue;
+            };
+            if self.negated(sentence, start) || self.exclusions.overlaps(sentence, start..end) {
                 continue;
             }
             let counted = if self.reported(sentence, start) {
@@ -411,6 +425,7 @@ version = "test"
 negators = ["not", "never", "dont"]
 reporting = ["said", "told"]
 others = ["she", "he"]
+exclusions = ["die of embarrassment"]
 
 [[tiers]]
 id = "acute"
@@ -489,6 +504,15 @@ patterns = ["giving away my things"]
             Some(Tier::Indirect)
         );
         assert_eq!(tier("She makes me want to die."), Some(Tier::Ideation));
+    }
+
+    #[test]
+    fn an_exclusion_cancels_only_the_match_it_overlaps() {
+        assert_eq!(tier("I wanted to die of embarrassment."), None);
+        assert_eq!(
+            tier("I wanted to die of embarrassment. I still want to die."),
+            Some(Tier::Ideation)
+        );
     }
 
     #[test]
