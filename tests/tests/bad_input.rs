@@ -256,3 +256,19 @@ async fn a_data_dir_open_to_other_users_stops_the_daemon_with_the_fix() {
         "nothing was written"
     );
 }
+
+#[tokio::test]
+async fn a_page_token_that_was_never_given_out_is_refused() {
+    let (daemon, _) = unlocked_with_one_entry().await;
+    let request = v1::ListReflectionsRequest {
+        page_token: "not a token".into(),
+        ..Default::default()
+    };
+    let err = daemon
+        .timeline()
+        .list_reflections(request)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("page token"), "{}", err.message());
+}

@@ -134,12 +134,8 @@ impl Timeline {
             .map_or(Bound::Unbounded, |u| Bound::Excluded(time_key(u, 0)));
         let (lower, upper) = match (&query.after, query.order) {
             (None, _) => (lower, upper),
-            (Some(after), Order::NewestFirst) => {
-                (lower, Bound::Excluded(key_of(WHAT, after)?.to_vec()))
-            }
-            (Some(after), Order::OldestFirst) => {
-                (Bound::Excluded(key_of(WHAT, after)?.to_vec()), upper)
-            }
+            (Some(after), Order::NewestFirst) => (lower, Bound::Excluded(page_key(after)?)),
+            (Some(after), Order::OldestFirst) => (Bound::Excluded(page_key(after)?), upper),
         };
         if bounds_empty(&lower, &upper) {
             return Ok(Page {
@@ -315,6 +311,15 @@ fn seal(public: &PublicKey, key: &[u8], reflection: &Reflection) -> Result<Vec<u
 
 fn random_u128() -> Result<u128> {
     Ok(u128::from_le_bytes(crypto::random_bytes()?))
+}
+
+/// The key a page token stands for; tokens are the ids of the last reflection of a page.
+fn page_key(token: &str) -> Result<Vec<u8>> {
+    key_of(WHAT, token).map(|k| k.to_vec()).map_err(|_| {
+        Error::Invalid(
+            "the page token is not one this daemon gave out; start from the first page".into(),
+        )
+    })
 }
 
 /// The smallest (`fill` 0) key at a moment; ULIDs sort by time first.
