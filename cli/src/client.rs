@@ -73,11 +73,16 @@ fn connect_error(socket: &Path, error: &tonic::transport::Error) -> CliError {
         return CliError::new(
             ExitCode::PermissionDenied,
             format!(
-                "not allowed to open the daemon's socket at {}; it belongs to another user",
+                "not allowed to open the daemon's socket at {}; it belongs to another user; \
+                 start your own with `interluded`, or pass --socket",
                 socket.display()
             ),
         );
     }
+    not_running(socket)
+}
+
+fn not_running(socket: &Path) -> CliError {
     CliError::new(
         ExitCode::DaemonNotRunning,
         format!(
@@ -107,13 +112,7 @@ fn info_error(socket: &Path, status: &tonic::Status) -> CliError {
                 socket.display()
             ),
         ),
-        tonic::Code::Unavailable => CliError::new(
-            ExitCode::DaemonNotRunning,
-            format!(
-                "the daemon is not running at {}; start it with `interluded`",
-                socket.display()
-            ),
-        ),
+        tonic::Code::Unavailable => not_running(socket),
         _ => CliError::from_status(status),
     }
 }

@@ -15,7 +15,7 @@ use std::task::Poll;
 use anyhow::Context;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use crate::error::CliError;
+use crate::error::{CliError, ExitCode};
 
 /// Opens the editor on `initial` and returns what the user saved.
 pub async fn edit(socket: &Path, initial: &str) -> Result<String, CliError> {
@@ -27,16 +27,24 @@ pub async fn edit(socket: &Path, initial: &str) -> Result<String, CliError> {
     let command = editor.clone();
     let status = tokio::task::spawn_blocking(move || run_editor(&command, &path))
         .await
-        .context("the editor could not be waited for")?
-        .with_context(|| format!("could not start the editor `{editor}`"))?;
+        .context("the editor could not be waited for")
+        .map_err(nothing_saved)?
+        .with_context(|| format!("could not start the editor `{editor}`"))
+        .map_err(nothing_saved)?;
     if signals.told_to_stop().await {
         return Err(CliError::new(
-            crate::error::ExitCode::Failure,
+            ExitCode::Failure,
             "interrupted; nothing was saved",
         ));
     }
     check_status(&editor, status)?;
     draft.read()
+}
+
+/// A failure around the editor: the text is not lost if it comes another way.
+fn nothing_saved(error: anyhow::Error) -> CliError {
+    CliError::from(error)
+        .with_hint("nothing was saved; you can pipe the text in on standard input instead")
 }
 
 /// The directory next to the socket, if only its owner can enter it.
@@ -46,7 +54,8 @@ fn private_dir(socket: &Path) -> Result<PathBuf, CliError> {
         _ => PathBuf::from("."),
     };
     let mode = std::fs::metadata(&dir)
-        .with_context(|| format!("could not look at {}", dir.display()))?
+        .with_context(|| format!("could not look at {}", dir.display()))
+        .map_err(nothing_saved)?
         .permissions()
         .mode();
     if mode & 0o077 != 0 {
@@ -94,7 +103,7 @@ fn check_status(editor: &str, status: ExitStatus) -> Result<(), CliError> {
              or pass the text as arguments"
         ))),
         _ => Err(CliError::new(
-            crate::error::ExitCode::Failure,
+            ExitCode::Failure,
             format!("the editor `{editor}` did not finish cleanly ({status}); nothing was saved"),
         )),
     }
@@ -113,16 +122,19 @@ impl Draft {
             .create_new(true)
             .mode(0o600)
             .open(&path)
-            .with_context(|| format!("could not create a draft file in {}", dir.display()))?;
+            .with_context(|| format!("could not create a draft file in {}", dir.display()))
+            .map_err(nothing_saved)?;
         let draft = Self { path };
         file.write_all(initial.as_bytes())
-            .with_context(|| format!("could not write the draft {}", draft.path.display()))?;
+            .with_context(|| format!("could not write the draft {}", draft.path.display()))
+            .map_err(nothing_saved)?;
         Ok(draft)
     }
 
     fn read(&self) -> Result<String, CliError> {
-        Ok(std::fs::read_to_string(&self.path)
-            .with_context(|| format!("could not read the draft {}", self.path.display()))?)
+        std::fs::read_to_string(&self.path)
+            .with_context(|| format!("could not read the draft {}", self.path.display()))
+            .map_err(nothing_saved)
     }
 }
 
@@ -153,7 +165,11 @@ struct HeldSignals {
 
 impl HeldSignals {
     fn install() -> Result<Self, CliError> {
-        let hold = |kind| signal(kind).context("could not set up signal handling for the editor");
+        let hold = |kind| {
+            signal(kind)
+                .context("could not set up signal handling for the editor")
+                .map_err(nothing_saved)
+        };
         Ok(Self {
             _interrupt: hold(SignalKind::interrupt())?,
             _quit: hold(SignalKind::quit())?,

@@ -14,18 +14,19 @@ pub async fn text(words: &[String], socket: &Path, current: &str) -> Result<Stri
     let text = if !words.is_empty() {
         words.join(" ")
     } else if !std::io::stdin().is_terminal() {
-        read_stdin()?
+        read_stdin("text")?
     } else {
         editor::edit(socket, current).await?
     };
     non_empty(text)
 }
 
-fn read_stdin() -> Result<String, CliError> {
+/// All of standard input; `what` names it in the error.
+pub fn read_stdin(what: &str) -> Result<String, CliError> {
     let mut text = String::new();
     std::io::stdin()
         .read_to_string(&mut text)
-        .context("could not read the text from standard input")?;
+        .with_context(|| format!("could not read the {what} from standard input"))?;
     Ok(text)
 }
 

@@ -3,13 +3,13 @@
 //! Files and standard input give one secret per line, in the order they are asked for; a prompt
 //! asks for a new passphrase twice.
 
-use std::io::Read;
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::Context;
 
 use crate::args::SecretArgs;
 use crate::error::CliError;
+use crate::input::read_stdin;
 
 /// The daemon refuses shorter passphrases too; checking here saves a round trip and says why.
 pub const MIN_PASSPHRASE_CHARS: usize = 8;
@@ -48,19 +48,18 @@ pub struct SecretReader {
 impl SecretReader {
     pub fn open(args: &SecretArgs) -> Result<Self, CliError> {
         let (text, origin) = match (&args.passphrase_file, args.passphrase_stdin) {
-            (Some(path), _) => (read_file(path)?, path.display().to_string()),
-            (None, true) => (read_stdin()?, "standard input".to_owned()),
-            (None, false) => {
-                return Ok(Self {
-                    lines: None,
-                    origin: "the terminal".to_owned(),
-                    taken: 0,
-                });
-            }
+            (Some(path), _) => (Some(read_file(path)?), path.display().to_string()),
+            (None, true) => (Some(read_stdin("passphrase")?), "standard input".to_owned()),
+            (None, false) => (None, "the terminal".to_owned()),
         };
-        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let lines = text.map(|text| {
+            text.lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+                .into_iter()
+        });
         Ok(Self {
-            lines: Some(lines.into_iter()),
+            lines,
             origin,
             taken: 0,
         })
@@ -134,17 +133,9 @@ fn prompt_hidden(prompt: &str, what: &str) -> Result<String, CliError> {
     })
 }
 
-fn read_file(path: &PathBuf) -> Result<String, CliError> {
+fn read_file(path: &Path) -> Result<String, CliError> {
     Ok(std::fs::read_to_string(path)
         .with_context(|| format!("could not read the passphrase file {}", path.display()))?)
-}
-
-fn read_stdin() -> Result<String, CliError> {
-    let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
-        .context("could not read the passphrase from standard input")?;
-    Ok(text)
 }
 
 #[cfg(test)]

@@ -1,12 +1,17 @@
-//! The command line, as clap types, and the parsers for values people type.
+//! The command line, as clap types: the commands here, the safety-plan ones in [`safety`], and
+//! the values people type into flags, with their parsers, in [`values`].
+
+mod safety;
+mod values;
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use interlude_proto::v1::{Emotion, ReflectionKind, TermKind};
-use jiff::{Timestamp, Zoned};
+use clap::{Args, Parser, Subcommand};
+use jiff::Timestamp;
 
-use crate::time::{self, TimeError};
+pub use safety::{ExportArgs, ExportFormat, HelpNowArgs, LockedCopyArgs, OnOff, SafetyPlanCommand};
+pub use values::{EmotionArg, Kind, TermKindArg, parse_emotion, parse_tag};
+use values::{parse_bound, parse_moment};
 
 /// Capture and read your Interlude journal between therapy sessions.
 ///
@@ -307,166 +312,6 @@ pub struct VocabListArgs {
     pub kind: Option<TermKindArg>,
 }
 
-#[derive(Debug, Clone, Args)]
-pub struct HelpNowArgs {
-    /// Where to look for the readable-while-locked copy of the plan when the daemon does not
-    /// answer [default: $INTERLUDE_DATA_DIR, the config file's data_dir, or ~/.local/share/interlude]
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-
-    /// Whose crisis lines to show when the daemon does not answer, e.g. GB or en_IE.UTF-8
-    /// [default: $INTERLUDE_LOCALE, the config file's locale, or the system locale]
-    #[arg(long, value_name = "LOCALE")]
-    pub locale: Option<String>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum SafetyPlanCommand {
-    /// Show your safety plan, and whether it is readable while the vault is locked
-    Show,
-    /// Write or change your plan in $VISUAL/$EDITOR (or read Markdown from standard input)
-    Edit,
-    /// Write your plan out as Markdown or as a page to print
-    Export(ExportArgs),
-    /// Keep (on) or remove (off) an unencrypted copy of only the plan, for help-now while locked
-    ReadableWhileLocked(LockedCopyArgs),
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct ExportArgs {
-    /// Markdown (the same form `safety-plan edit` uses) or a print-friendly HTML page
-    #[arg(long, value_enum, default_value_t = ExportFormat::Markdown)]
-    pub format: ExportFormat,
-
-    /// Write to FILE instead of standard output
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ExportFormat {
-    #[value(alias = "md")]
-    Markdown,
-    Html,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct LockedCopyArgs {
-    #[arg(value_enum)]
-    pub state: OnOff,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnOff {
-    On,
-    Off,
-}
-
-/// Kinds of reflection, as typed on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Kind {
-    Note,
-    CheckIn,
-    Exercise,
-    /// An insight from a session
-    Insight,
-    Dream,
-    /// A relationship episode
-    Episode,
-}
-
-impl From<Kind> for ReflectionKind {
-    fn from(kind: Kind) -> Self {
-        match kind {
-            Kind::Note => Self::Note,
-            Kind::CheckIn => Self::CheckIn,
-            Kind::Exercise => Self::Exercise,
-            Kind::Insight => Self::SessionInsight,
-            Kind::Dream => Self::Dream,
-            Kind::Episode => Self::RelationshipEpisode,
-        }
-    }
-}
-
-/// Kinds of vocabulary term, as typed on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TermKindArg {
-    Part,
-    Anchor,
-    Trigger,
-    Value,
-    Person,
-}
-
-impl From<TermKindArg> for TermKind {
-    fn from(kind: TermKindArg) -> Self {
-        match kind {
-            TermKindArg::Part => Self::Part,
-            TermKindArg::Anchor => Self::Anchor,
-            TermKindArg::Trigger => Self::Trigger,
-            TermKindArg::Value => Self::Value,
-            TermKindArg::Person => Self::Person,
-        }
-    }
-}
-
-/// `--emotion anxious:70`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmotionArg {
-    pub name: String,
-    pub intensity: u32,
-}
-
-impl From<EmotionArg> for Emotion {
-    fn from(emotion: EmotionArg) -> Self {
-        Emotion {
-            name: emotion.name,
-            intensity: emotion.intensity,
-        }
-    }
-}
-
-/// Reads `NAME:INTENSITY`, the intensity a whole number from 0 to 100.
-pub fn parse_emotion(text: &str) -> Result<EmotionArg, String> {
-    let Some((name, intensity)) = text.rsplit_once(':') else {
-        return Err(format!(
-            "write \"{text}\" as NAME:INTENSITY with an intensity from 0 to 100, like {text}:60"
-        ));
-    };
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(format!(
-            "the emotion in \"{text}\" has no name; write NAME:INTENSITY, like anxious:70"
-        ));
-    }
-    match intensity.trim().parse::<u32>() {
-        Ok(intensity) if intensity <= 100 => Ok(EmotionArg {
-            name: name.to_owned(),
-            intensity,
-        }),
-        _ => Err(format!(
-            "the intensity in \"{text}\" must be a whole number from 0 to 100, like {name}:70"
-        )),
-    }
-}
-
-/// Tags are kept without a leading `#`, so `--tag '#work'` and `--tag work` are the same tag.
-pub fn parse_tag(text: &str) -> Result<String, String> {
-    let tag = text.trim().trim_start_matches('#').trim();
-    if tag.is_empty() {
-        return Err("a tag needs at least one character besides '#'".to_owned());
-    }
-    Ok(tag.to_owned())
-}
-
-fn parse_moment(text: &str) -> Result<Timestamp, TimeError> {
-    time::parse_moment(text, &Zoned::now())
-}
-
-fn parse_bound(text: &str) -> Result<Timestamp, TimeError> {
-    time::parse_bound(text, &Zoned::now())
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -475,85 +320,8 @@ mod tests {
     use clap::CommandFactory;
 
     #[test]
-    fn an_emotion_is_a_name_and_an_intensity() {
-        assert_eq!(
-            parse_emotion("anxious:70").unwrap(),
-            EmotionArg {
-                name: "anxious".into(),
-                intensity: 70
-            }
-        );
-        assert_eq!(parse_emotion(" raw : 0 ").unwrap().name, "raw");
-        assert_eq!(parse_emotion("flat:100").unwrap().intensity, 100);
-    }
-
-    #[test]
-    fn an_intensity_that_is_not_a_number_says_what_to_type() {
-        let error = parse_emotion("anxious:abc").unwrap_err();
-        assert!(error.contains("\"anxious:abc\""), "{error}");
-        assert!(error.contains("whole number from 0 to 100"), "{error}");
-        assert!(error.contains("anxious:70"), "{error}");
-    }
-
-    #[test]
-    fn an_intensity_above_100_or_negative_is_refused() {
-        assert!(parse_emotion("anxious:101").is_err());
-        assert!(parse_emotion("anxious:-5").is_err());
-        assert!(parse_emotion("anxious:7.5").is_err());
-    }
-
-    #[test]
-    fn an_emotion_without_intensity_or_name_is_refused() {
-        assert!(
-            parse_emotion("anxious")
-                .unwrap_err()
-                .contains("NAME:INTENSITY")
-        );
-        assert!(parse_emotion(":40").unwrap_err().contains("no name"));
-    }
-
-    #[test]
-    fn a_tag_loses_its_hash() {
-        assert_eq!(parse_tag("#work").unwrap(), "work");
-        assert_eq!(parse_tag("work").unwrap(), "work");
-        assert!(parse_tag("#").is_err());
-    }
-
-    #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn the_safety_commands_parse() {
-        let cli = Cli::try_parse_from([
-            "interlude",
-            "safety-plan",
-            "export",
-            "--format",
-            "html",
-            "-o",
-            "plan.html",
-        ])
-        .unwrap();
-        let Command::SafetyPlan(SafetyPlanCommand::Export(args)) = cli.command else {
-            panic!("not export");
-        };
-        assert_eq!(args.format, ExportFormat::Html);
-        assert_eq!(args.output, Some(PathBuf::from("plan.html")));
-        let cli = Cli::try_parse_from(["interlude", "safety-plan", "readable-while-locked", "on"])
-            .unwrap();
-        assert!(matches!(
-            cli.command,
-            Command::SafetyPlan(SafetyPlanCommand::ReadableWhileLocked(LockedCopyArgs {
-                state: OnOff::On
-            }))
-        ));
-        let cli = Cli::try_parse_from(["interlude", "help-now", "--locale", "GB"]).unwrap();
-        let Command::HelpNow(args) = cli.command else {
-            panic!("not help-now");
-        };
-        assert_eq!(args.locale.as_deref(), Some("GB"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod vocab;
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Context;
+use serde_json::json;
 
 use crate::args::{Command, SafetyPlanCommand, SessionCommand, VocabCommand};
 use crate::client::Daemon;
@@ -85,6 +86,14 @@ fn confirm(question: &str) -> Result<bool, CliError> {
         answer.trim().to_ascii_lowercase().as_str(),
         "y" | "yes"
     ))
+}
+
+/// The answer to a deletion the user declined.
+fn nothing_deleted(ctx: &Ctx, id: &str) -> Result<(), CliError> {
+    ctx.out.emit(
+        || "Nothing deleted.".to_owned(),
+        || json!({ "id": id, "deleted": false }),
+    )
 }
 
 /// Prints a line for people on stderr, leaving stdout to results.

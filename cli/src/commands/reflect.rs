@@ -3,7 +3,7 @@
 use interlude_proto::v1::{
     AddReflectionRequest, AddReflectionResponse, Emotion, ReflectionKind, SafetyPayload,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{Ctx, safety};
 use crate::args::ReflectArgs;
@@ -34,15 +34,12 @@ pub async fn reflect(ctx: &Ctx, args: ReflectArgs) -> Result<(), CliError> {
     ctx.out.emit(
         || with_payload_first(payload.as_ref(), saved_notice(&saved)),
         || {
-            let mut value = json!({
+            let saved = json!({
                 "id": saved.id,
                 "moment": time::rfc3339(saved.moment.as_ref()),
                 "sealed": saved.sealed,
             });
-            if let Some(payload) = &payload {
-                value["safety"] = shown::payload_json(payload);
-            }
-            value
+            with_payload_json(saved, payload.as_ref())
         },
     )
 }
@@ -53,6 +50,14 @@ pub fn with_payload_first(payload: Option<&SafetyPayload>, notice: String) -> St
         Some(payload) => format!("{}\n\n{notice}", shown::payload_text(payload)),
         None => notice,
     }
+}
+
+/// The JSON object with the safety payload, if any, under `safety`.
+pub fn with_payload_json(mut value: Value, payload: Option<&SafetyPayload>) -> Value {
+    if let Some(payload) = payload {
+        value["safety"] = shown::payload_json(payload);
+    }
+    value
 }
 
 fn saved_notice(saved: &AddReflectionResponse) -> String {

@@ -5,7 +5,7 @@
 //! readable-while-locked copy of the plan (when the client turned it on) and the crisis lines
 //! compiled into this program.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,10 +21,10 @@ use serde_json::{Value, json};
 use super::{Ctx, confirm, tell};
 use crate::args::{ExportArgs, ExportFormat, HelpNowArgs, OnOff};
 use crate::client::Daemon;
-use crate::editor;
 use crate::error::{CliError, ExitCode};
 use crate::output::{Output, safety};
 use crate::plan_text::{self, PlanTextError, Section};
+use crate::{editor, input};
 
 /// How long `help-now` gives the daemon, connecting included, before using its own copy.
 const DAEMON_BUDGET: Duration = Duration::from_millis(300);
@@ -229,7 +229,7 @@ pub async fn edit(ctx: &Ctx) -> Result<(), CliError> {
     let edited = if std::io::stdin().is_terminal() {
         edit_in_editor(ctx, &current).await?
     } else {
-        plan_text::parse(&read_stdin()?).map_err(CliError::invalid_input)?
+        plan_text::parse(&input::read_stdin("plan")?).map_err(CliError::invalid_input)?
     };
     if plan_text::same_items(&edited, &current) {
         return ctx.out.emit(
@@ -276,14 +276,6 @@ async fn edit_in_editor(ctx: &Ctx, current: &SafetyPlan) -> Result<SafetyPlan, C
     }
 }
 
-fn read_stdin() -> Result<String, CliError> {
-    let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
-        .context("could not read the plan from standard input")?;
-    Ok(text)
-}
-
 /// `safety-plan export`: Markdown, or a page to print with the crisis lines at the end.
 pub async fn export(ctx: &Ctx, args: &ExportArgs) -> Result<(), CliError> {
     let plan = get_plan(ctx).await?;
@@ -321,7 +313,11 @@ fn write_private(path: &Path, text: &str) -> Result<(), CliError> {
         .open(path)
         .and_then(|mut file| file.write_all(text.as_bytes()))
         .with_context(|| format!("could not write {}", path.display()))
-        .map_err(|error| CliError::from(error).with_hint("nothing was exported"))
+        .map_err(|error| {
+            CliError::from(error).with_hint(
+                "nothing was exported; choose another --output, or leave it out to print",
+            )
+        })
 }
 
 /// `safety-plan readable-while-locked on|off`.

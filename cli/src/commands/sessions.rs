@@ -6,7 +6,7 @@ use interlude_proto::v1::{
 };
 use serde_json::json;
 
-use super::{Ctx, confirm, require_terminal_to_confirm, tell};
+use super::{Ctx, confirm, nothing_deleted, require_terminal_to_confirm, tell};
 use crate::args::{DeleteArgs, SessionAddArgs, SessionEditArgs, SessionListArgs};
 use crate::error::CliError;
 use crate::output::session;
@@ -92,10 +92,7 @@ pub async fn delete(ctx: &Ctx, args: &DeleteArgs) -> Result<(), CliError> {
         let doomed = get(ctx, &args.id).await?;
         tell(&session::header(&doomed));
         if !confirm("Delete this session for good?")? {
-            return ctx.out.emit(
-                || "Nothing deleted.".to_owned(),
-                || json!({ "id": args.id, "deleted": false }),
-            );
+            return nothing_deleted(ctx, &args.id);
         }
     }
     let request = DeleteSessionRequest {

@@ -6,11 +6,11 @@ use interlude_proto::v1::{
 };
 use serde_json::json;
 
-use super::reflect::with_payload_first;
-use super::{Ctx, confirm, require_terminal_to_confirm, safety, tell};
+use super::reflect::{with_payload_first, with_payload_json};
+use super::{Ctx, confirm, nothing_deleted, require_terminal_to_confirm, safety, tell};
 use crate::args::{DeleteArgs, EditArgs, TimelineArgs};
 use crate::error::CliError;
-use crate::output::{reflection, safety as shown};
+use crate::output::reflection;
 use crate::{input, time};
 
 /// The daemon's largest page.
@@ -154,13 +154,7 @@ pub async fn edit(ctx: &Ctx, mut args: EditArgs) -> Result<(), CliError> {
                 format!("Edited.\n{}", reflection::summary(&edited)),
             )
         },
-        || {
-            let mut value = reflection::to_json(&edited);
-            if let Some(payload) = &payload {
-                value["safety"] = shown::payload_json(payload);
-            }
-            value
-        },
+        || with_payload_json(reflection::to_json(&edited), payload.as_ref()),
     )
 }
 
@@ -205,14 +199,10 @@ fn flag(on: bool, off: bool) -> Option<bool> {
 pub async fn delete(ctx: &Ctx, args: &DeleteArgs) -> Result<(), CliError> {
     if !args.yes {
         require_terminal_to_confirm()?;
-        let question = "Delete this reflection and its history for good?";
         let doomed = get(ctx, &args.id).await?;
         tell(&reflection::header(&doomed));
-        if !confirm(question)? {
-            return ctx.out.emit(
-                || "Nothing deleted.".to_owned(),
-                || json!({ "id": args.id, "deleted": false }),
-            );
+        if !confirm("Delete this reflection and its history for good?")? {
+            return nothing_deleted(ctx, &args.id);
         }
     }
     let request = DeleteReflectionRequest {

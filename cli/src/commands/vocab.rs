@@ -11,7 +11,9 @@ use crate::output::term;
 pub async fn add(ctx: &Ctx, args: VocabAddArgs) -> Result<(), CliError> {
     let word = args.word.join(" ");
     if word.trim().is_empty() {
-        return Err(CliError::invalid_input("the word is empty"));
+        return Err(CliError::invalid_input(
+            "the word is empty; write it after the kind, like `interlude vocab add part \"the critic\"`",
+        ));
     }
     let request = AddTermRequest {
         kind: TermKind::from(args.kind).into(),

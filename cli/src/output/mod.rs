@@ -61,7 +61,7 @@ pub fn snake_name(proto_name: &str, prefix: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// Indents every non-empty line by two spaces.
+/// Indents every non-empty line by `by`.
 pub fn indent(text: &str, by: &str) -> String {
     text.lines()
         .map(|line| {
@@ -71,6 +71,15 @@ pub fn indent(text: &str, by: &str) -> String {
                 format!("{by}{line}")
             }
         })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `  - first line`, later lines aligned under it.
+pub fn bullet(text: &str) -> String {
+    let mut lines = text.lines();
+    std::iter::once(format!("  - {}", lines.next().unwrap_or_default()))
+        .chain(lines.map(|line| format!("    {line}")))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -4,7 +4,7 @@
 use interlude_proto::v1::{CrisisLine, CrisisTier, SafetyPayload, SafetyPlan};
 use serde_json::{Map, Value, json};
 
-use super::snake_name;
+use super::{bullet, snake_name};
 use crate::plan_text::{self, Section};
 
 /// What help-now says first when the daemon's own words are not at hand.
@@ -59,15 +59,6 @@ pub fn sections(plan: &SafetyPlan) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n\n")
-}
-
-/// `  - first line`, later lines aligned under it.
-fn bullet(item: &str) -> String {
-    let mut lines = item.lines();
-    std::iter::once(format!("  - {}", lines.next().unwrap_or_default()))
-        .chain(lines.map(|line| format!("    {line}")))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// `Crisis lines (United Kingdom)` and one line each: `Samaritans — 116 123 (24/7)`.

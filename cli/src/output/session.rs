@@ -3,7 +3,7 @@
 use interlude_proto::v1::Session;
 use serde_json::{Value, json};
 
-use super::{count, indent};
+use super::{bullet, count, indent};
 use crate::time;
 
 /// `01JD…  Tue 19 Nov 17:00  2 insights`
@@ -32,16 +32,6 @@ pub fn list(sessions: &[Session]) -> String {
         return "No sessions logged yet. Log one with `interlude session add`.".to_owned();
     }
     sessions.iter().map(full).collect::<Vec<_>>().join("\n\n")
-}
-
-/// `  - first line` with later lines aligned under it.
-fn bullet(text: &str) -> String {
-    let mut lines = text.lines();
-    let first = lines.next().unwrap_or_default();
-    std::iter::once(format!("  - {first}"))
-        .chain(lines.map(|line| format!("    {line}")))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 pub fn to_json(session: &Session) -> Value {
