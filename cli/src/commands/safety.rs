@@ -15,13 +15,14 @@ use interlude_proto::v1::{
     CrisisTier, GetPlanRequest, HelpNowRequest, InfoRequest, SafetyPayload, SafetyPlan,
     SetLockedCopyRequest, daemon_client::DaemonClient, safety_client::SafetyClient,
 };
-use interlude_proto::{PROTOCOL_VERSION, crisis_lines, paths};
+use interlude_proto::{PROTOCOL_VERSION, crisis_lines};
 use serde_json::{Value, json};
 
 use super::{Ctx, confirm, tell};
 use crate::args::{ExportArgs, ExportFormat, HelpNowArgs, OnOff};
 use crate::client::Daemon;
 use crate::error::{CliError, ExitCode};
+use crate::local;
 use crate::output::{Output, safety};
 use crate::plan_text::{self, PlanTextError, Section};
 use crate::{editor, input};
@@ -138,40 +139,17 @@ impl Fallback {
     }
 
     fn data_dir(&self) -> PathBuf {
-        if let Some(dir) = &self.data_dir {
-            return dir.clone();
-        }
-        if env(paths::DATA_DIR_ENV).is_some() {
-            return paths::data_dir();
-        }
-        config_value("data_dir").map_or_else(paths::data_dir, PathBuf::from)
+        local::data_dir(self.data_dir.clone())
     }
 
     fn locale(&self) -> String {
         self.locale
             .clone()
             .filter(|locale| !locale.trim().is_empty())
-            .or_else(|| env(LOCALE_ENV))
-            .or_else(|| config_value("locale"))
+            .or_else(|| local::env(LOCALE_ENV))
+            .or_else(|| local::config_value("locale"))
             .unwrap_or_else(crisis_lines::system_locale)
     }
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|value| !value.trim().is_empty())
-}
-
-/// A string setting from the daemon's config file, if the file is there and readable.
-fn config_value(key: &str) -> Option<String> {
-    let text = std::fs::read_to_string(paths::config_file()).ok()?;
-    let table: toml::Table = toml::from_str(&text).ok()?;
-    table
-        .get(key)?
-        .as_str()
-        .filter(|value| !value.trim().is_empty())
-        .map(str::to_owned)
 }
 
 /// The readable-while-locked copy, if it is there, parses, and has anything in it. Items that

