@@ -393,8 +393,9 @@ mod tests {
         assert_eq!(local(&tz, next.at), "Thu 2026-06-11 09:00 BST");
     }
 
-    #[test]
-    fn across_the_spring_forward_gap_a_skipped_time_happens_just_after() {
+    /// A check-in every night at 01:30 (quiet hours moved out of the way) over two days from
+    /// `from`, in London local time.
+    fn nightly_in_london(from: &str) -> Vec<String> {
         let tz = london();
         let controls = Controls {
             quiet_start: Time::constant(23, 0, 0, 0),
@@ -408,37 +409,24 @@ mod tests {
             controls: &controls,
             tz: &tz,
         };
-        let got: Vec<_> = deliveries(&planner, at(&tz, "2026-03-28T12:00"), 2)
+        deliveries(&planner, at(&tz, from), 2)
             .into_iter()
             .map(|o| local(&tz, o.at))
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn across_the_spring_forward_gap_a_skipped_time_happens_just_after() {
         assert_eq!(
-            got,
+            nightly_in_london("2026-03-28T12:00"),
             ["Sun 2026-03-29 02:30 BST", "Mon 2026-03-30 01:30 BST"]
         );
     }
 
     #[test]
     fn across_the_autumn_fall_back_a_repeated_time_fires_once() {
-        let tz = london();
-        let controls = Controls {
-            quiet_start: Time::constant(23, 0, 0, 0),
-            quiet_end: Time::constant(0, 30, 0, 0),
-            ..Controls::default()
-        };
-        let schedules = [daily("night", 1, 30)];
-        let planner = Planner {
-            schedules: &schedules,
-            sessions: &[],
-            controls: &controls,
-            tz: &tz,
-        };
-        let got: Vec<_> = deliveries(&planner, at(&tz, "2026-10-24T12:00"), 2)
-            .into_iter()
-            .map(|o| local(&tz, o.at))
-            .collect();
         assert_eq!(
-            got,
+            nightly_in_london("2026-10-24T12:00"),
             ["Sun 2026-10-25 01:30 BST", "Mon 2026-10-26 01:30 GMT"]
         );
     }
