@@ -36,6 +36,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     if let args::Command::Models(command) = cli.command {
         return commands::models::run(command, out);
     }
+    if let args::Command::Plugin(command) = cli.command {
+        return commands::plugin::run(command, out);
+    }
     let ctx = commands::Ctx {
         daemon: client::Daemon::connect(&socket).await?,
         out,

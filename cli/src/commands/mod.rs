@@ -1,6 +1,7 @@
 //! One module per command group; each command parses nothing, asks the daemon, prints.
 
 pub mod models;
+pub mod plugin;
 mod reflect;
 pub mod safety;
 mod sessions;
@@ -50,6 +51,7 @@ pub async fn dispatch(command: Command, ctx: &Ctx) -> Result<(), CliError> {
         },
         Command::HelpNow(args) => safety::help_now(ctx.daemon.socket(), &args, ctx.out).await,
         Command::Models(command) => models::run(command, ctx.out),
+        Command::Plugin(command) => plugin::run(command, ctx.out),
         Command::SafetyPlan(command) => match command {
             SafetyPlanCommand::Show => safety::show(ctx).await,
             SafetyPlanCommand::Edit => safety::edit(ctx).await,
