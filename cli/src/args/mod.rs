@@ -80,6 +80,42 @@ pub enum PluginCommand {
         #[arg(required = true, value_name = "DIR")]
         dirs: Vec<PathBuf>,
     },
+    /// Make a signing key pair (minisign format): NAME.pub to hand out, NAME.key to keep
+    Keygen {
+        /// Where to write, without the extension
+        #[arg(long, value_name = "NAME")]
+        out: PathBuf,
+        /// Leave the secret key unencrypted (like `minisign -G -W`)
+        #[arg(long)]
+        no_password: bool,
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
+    /// Sign a file (a plugin bundle): writes FILE.minisig, verifiable with `minisign -V`
+    Sign {
+        file: PathBuf,
+        /// The secret key (NAME.key from keygen, or a minisign key)
+        #[arg(long, value_name = "KEY")]
+        key: PathBuf,
+        /// The key has no password
+        #[arg(long)]
+        no_password: bool,
+        /// Text bound into the signature, e.g. "id=cbt version=1.2.0"
+        #[arg(long, value_name = "TEXT")]
+        trusted_comment: Option<String>,
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
+    /// Check FILE.minisig (or --sig) against trusted public keys; prints the trusted comment
+    Verify {
+        file: PathBuf,
+        /// A trusted public key file (repeat for several)
+        #[arg(long = "pubkey", value_name = "PUB", required = true)]
+        pubkeys: Vec<PathBuf>,
+        /// The signature [default: FILE.minisig]
+        #[arg(long, value_name = "SIG")]
+        sig: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

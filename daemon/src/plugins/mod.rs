@@ -4,5 +4,6 @@
 
 pub mod format;
 mod load;
+pub mod signature;
 
 pub use load::{Problem, load};
