@@ -7,6 +7,7 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod model;
+pub mod models;
 pub mod plugins;
 pub mod safety;
 pub mod server;

