@@ -30,6 +30,8 @@ pub enum CryptoError {
     Open,
     #[error("the system random number generator failed: {0}")]
     Random(String),
+    #[error("deriving the key from the passphrase failed: {0}")]
+    Kdf(String),
 }
 
 pub fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
@@ -139,12 +141,12 @@ pub fn argon2id(
     iterations: u32,
 ) -> Result<Key, CryptoError> {
     let params = argon2::Params::new(memory_kib, iterations, 1, Some(KEY_LEN))
-        .map_err(|e| CryptoError::Random(format!("bad Argon2 parameters: {e}")))?;
+        .map_err(|e| CryptoError::Kdf(format!("bad Argon2 parameters: {e}")))?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut out = Zeroizing::new([0u8; KEY_LEN]);
     argon
         .hash_password_into(passphrase, salt, out.as_mut_slice())
-        .map_err(|e| CryptoError::Random(format!("Argon2 failed: {e}")))?;
+        .map_err(|e| CryptoError::Kdf(format!("Argon2 failed: {e}")))?;
     Ok(out)
 }
 
