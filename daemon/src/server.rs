@@ -146,16 +146,10 @@ impl Daemon {
         health_reporter
             .set_serving::<DaemonServer<api::DaemonService>>()
             .await;
-        let reflection_v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(interlude_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()
-            .map_err(|e| crate::error::Error::Internal(e.to_string()))?;
-        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(interlude_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1alpha()
-            .map_err(|e| crate::error::Error::Internal(e.to_string()))?;
+        let internal =
+            |e: tonic_reflection::server::Error| crate::error::Error::Internal(e.to_string());
+        let reflection_v1 = reflection().build_v1().map_err(internal)?;
+        let reflection_v1alpha = reflection().build_v1alpha().map_err(internal)?;
         let daemon = api::DaemonService {
             vault: vault.clone(),
             timeline: timeline.clone(),
@@ -194,6 +188,13 @@ impl Daemon {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Server reflection describing every service served, for tools without the proto files.
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(interlude_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
 }
 
 /// Starts a daemon and serves until `shutdown` resolves.

@@ -35,6 +35,8 @@ impl Rule {
 #[serde(deny_unknown_fields)]
 struct RulesFile {
     schema_version: u32,
+    /// Required in the file for reviewers; nothing reads it at run time.
+    #[allow(dead_code)]
     version: String,
     advice: AdviceFile,
     diagnosis: PatternsFile,
@@ -63,7 +65,6 @@ const SOFTENERS: &[&str] = &[
 ];
 
 pub struct OutputRules {
-    version: String,
     rules: Vec<(Rule, Patterns)>,
     imperatives: Vec<String>,
 }
@@ -89,7 +90,6 @@ impl OutputRules {
             )));
         }
         Ok(OutputRules {
-            version: file.version,
             rules: vec![
                 (Rule::Crisis, Patterns::parse(&file.crisis.patterns)?),
                 (Rule::Means, Patterns::parse(&file.means.patterns)?),
@@ -103,10 +103,6 @@ impl OutputRules {
             ],
             imperatives: file.advice.imperatives,
         })
-    }
-
-    pub fn version(&self) -> &str {
-        &self.version
     }
 
     /// The rule `sentence` breaks, if any.
