@@ -131,6 +131,16 @@ impl TestDaemon {
         self.daemon().lock(v1::LockRequest {}).await.unwrap();
     }
 
+    /// The reflection with `id`, which must be readable.
+    pub async fn get(&self, id: &str) -> v1::Reflection {
+        let request = v1::GetReflectionRequest { id: id.into() };
+        self.timeline()
+            .get_reflection(request)
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
     pub async fn add(&self, text: &str) -> v1::AddReflectionResponse {
         self.timeline()
             .add_reflection(note(text))

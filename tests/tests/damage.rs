@@ -89,12 +89,7 @@ async fn a_flipped_byte_reads_as_data_loss_and_the_rest_still_reads() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::DataLoss);
-    let got = daemon
-        .timeline()
-        .get_reflection(v1::GetReflectionRequest { id: fine })
-        .await
-        .unwrap()
-        .into_inner();
+    let got = daemon.get(&fine).await;
     assert_eq!(got.text, "this one is fine");
     let page = daemon
         .timeline()

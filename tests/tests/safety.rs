@@ -56,12 +56,7 @@ async fn a_frightening_entry_is_saved_as_written_flagged_and_answered_with_the_p
     assert_eq!(payload.plan.unwrap().coping_strategies, ["the lake breath"]);
     assert!(!payload.message.to_lowercase().contains("has been notified"));
 
-    let saved = daemon
-        .timeline()
-        .get_reflection(v1::GetReflectionRequest { id: added.id })
-        .await
-        .unwrap()
-        .into_inner();
+    let saved = daemon.get(&added.id).await;
     assert_eq!(saved.text, FRIGHTENING, "nothing is rewritten");
     assert!(saved.crisis);
 }

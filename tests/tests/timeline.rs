@@ -61,14 +61,7 @@ async fn a_reflection_comes_back_exactly_as_written() {
         .unwrap()
         .into_inner();
     assert!(!added.sealed);
-    let got = daemon
-        .timeline()
-        .get_reflection(v1::GetReflectionRequest {
-            id: added.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let got = daemon.get(&added.id.clone()).await;
     assert_eq!(got.id, added.id);
     assert_eq!(got.text, request.text);
     assert_eq!(got.kind(), v1::ReflectionKind::CheckIn);
@@ -271,12 +264,7 @@ async fn an_edit_keeps_the_previous_version_in_the_history() {
     assert_eq!(edited.history[0].tags, ["draft"]);
     let daemon = daemon.restart().await;
     daemon.unlock().await;
-    let got = daemon
-        .timeline()
-        .get_reflection(v1::GetReflectionRequest { id })
-        .await
-        .unwrap()
-        .into_inner();
+    let got = daemon.get(&id).await;
     assert_eq!(got, edited, "the edit is durable");
 }
 
@@ -413,12 +401,7 @@ async fn vocabulary_terms_are_recognised_in_new_reflections() {
         .add("The critic showed up; the lake breath helped a little.")
         .await
         .id;
-    let got = daemon
-        .timeline()
-        .get_reflection(v1::GetReflectionRequest { id })
-        .await
-        .unwrap()
-        .into_inner();
+    let got = daemon.get(&id).await;
     assert_eq!(got.term_ids, [critic.id.clone(), lake.id.clone()]);
     let anchors = vocab
         .list_terms(v1::ListTermsRequest {

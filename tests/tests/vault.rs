@@ -62,12 +62,7 @@ async fn a_restarted_daemon_is_locked_and_reads_say_how_to_unlock() {
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
     daemon.unlock().await;
-    let got = daemon
-        .timeline()
-        .get_reflection(v1::GetReflectionRequest { id })
-        .await
-        .unwrap()
-        .into_inner();
+    let got = daemon.get(&id).await;
     assert_eq!(got.text, "kept across restarts");
 }
 
@@ -86,12 +81,7 @@ async fn a_second_init_is_refused_and_the_first_passphrase_still_works() {
     assert_eq!(err.code(), Code::AlreadyExists);
     daemon.lock().await;
     daemon.unlock().await;
-    let got = daemon
-        .timeline()
-        .get_reflection(v1::GetReflectionRequest { id })
-        .await
-        .unwrap()
-        .into_inner();
+    let got = daemon.get(&id).await;
     assert_eq!(got.text, "before the second init");
 }
 
@@ -220,12 +210,7 @@ async fn the_recovery_key_unlocks_and_sets_a_new_passphrase() {
         })
         .await
         .unwrap();
-    let got = daemon
-        .timeline()
-        .get_reflection(v1::GetReflectionRequest { id })
-        .await
-        .unwrap()
-        .into_inner();
+    let got = daemon.get(&id).await;
     assert_eq!(got.text, "recoverable");
 }
 
@@ -287,12 +272,7 @@ async fn capture_while_locked_is_sealed_and_joins_the_timeline_at_unlock() {
     let daemon = daemon.restart().await;
     let unlocked = daemon.unlock().await;
     assert_eq!(unlocked.unsealed, 1);
-    let got = daemon
-        .timeline()
-        .get_reflection(v1::GetReflectionRequest { id: added.id })
-        .await
-        .unwrap()
-        .into_inner();
+    let got = daemon.get(&added.id).await;
     assert_eq!(got.text, "11 pm and the critic is loud");
     assert_eq!(
         got.term_ids.len(),
