@@ -9,6 +9,7 @@ const PROTOS: &[&str] = &[
     "proto/interlude/v1/sessions.proto",
     "proto/interlude/v1/vocabulary.proto",
     "proto/interlude/v1/safety.proto",
+    "proto/interlude/v1/checkins.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use interlude_proto::PROTOCOL_VERSION;
 use interlude_proto::v1::{
-    InfoRequest, InfoResponse, daemon_client::DaemonClient, safety_client::SafetyClient,
+    InfoRequest, InfoResponse, check_ins_client::CheckInsClient, daemon_client::DaemonClient, safety_client::SafetyClient,
     sessions_client::SessionsClient, timeline_client::TimelineClient,
     vocabulary_client::VocabularyClient,
 };
@@ -53,6 +53,10 @@ impl Daemon {
 
     pub fn timeline(&self) -> TimelineClient<Channel> {
         TimelineClient::new(self.channel.clone())
+    }
+
+    pub fn checkins(&self) -> CheckInsClient<Channel> {
+        CheckInsClient::new(self.channel.clone())
     }
 
     pub fn sessions(&self) -> SessionsClient<Channel> {

@@ -33,6 +33,13 @@ pub struct Config {
     /// Which crisis lines to show, e.g. `GB` or `en_IE.UTF-8`; by default the system locale's
     /// country, else an international list.
     pub locale: Option<String>,
+    /// Show check-ins as desktop notifications (off: frontends and `interlude checkin` only).
+    pub notifications: bool,
+    /// Show the check-in's question on the notification instead of a generic line. Lock
+    /// screens and notification history are outside Interlude's encryption.
+    pub notification_shows_prompt: bool,
+    /// What "Check in" on a notification runs; `{id}` becomes the check-in's id.
+    pub checkin_command: Vec<String>,
 }
 
 impl Default for Config {
@@ -48,6 +55,11 @@ impl Default for Config {
             log: "info".into(),
             cache_mib: 8,
             locale: None,
+            notifications: true,
+            notification_shows_prompt: false,
+            checkin_command: ["x-terminal-emulator", "-e", "interlude", "checkin", "{id}"]
+                .map(String::from)
+                .to_vec(),
         }
     }
 }

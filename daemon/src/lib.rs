@@ -6,6 +6,7 @@ pub mod checkins;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod events;
 pub mod model;
 pub mod models;
 pub mod plugins;

@@ -66,6 +66,11 @@ pub struct Reflection {
     pub answers: Vec<Answer>,
     pub crisis: bool,
     pub history: Vec<Revision>,
+    /// For an answered check-in: the question it answered (absent in records from before).
+    #[serde(default)]
+    pub prompt_id: String,
+    #[serde(default)]
+    pub prompt: String,
 }
 
 /// What a client sends to add a reflection.
@@ -82,6 +87,9 @@ pub struct NewReflection {
     pub plugin_id: String,
     pub exercise_id: String,
     pub answers: Vec<Answer>,
+    /// For an answered check-in: the question it answered.
+    pub prompt_id: String,
+    pub prompt: String,
 }
 
 /// Fields of an edit; `None` leaves a field as it is.

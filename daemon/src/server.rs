@@ -7,6 +7,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use interlude_proto::v1::check_ins_server::CheckInsServer;
 use interlude_proto::v1::daemon_server::DaemonServer;
 use interlude_proto::v1::safety_server::SafetyServer;
 use interlude_proto::v1::sessions_server::SessionsServer;
@@ -19,7 +20,9 @@ use tonic::transport::server::UdsConnectInfo;
 use tonic::{Request, Status};
 
 use crate::api;
+use crate::checkins::{self, CheckIns};
 use crate::config::Config;
+use crate::events::Events;
 use crate::model::Limits;
 use crate::safety::{Detector, Safety};
 use crate::store::{Store, StoreError};
@@ -65,6 +68,8 @@ pub struct Daemon {
     vault: Arc<Vault>,
     timeline: Timeline,
     safety: Arc<Safety>,
+    checkins: CheckIns,
+    events: Events,
     notices: Vec<String>,
     _instance_lock: File,
 }
@@ -109,6 +114,14 @@ impl Daemon {
             &data_dir,
             &locale,
         ));
+        let events = Events::new();
+        let checkins = CheckIns::new(
+            store.clone(),
+            vault.clone(),
+            timeline.clone(),
+            events.clone(),
+            Vec::new(),
+        );
         let listener = bind_private(&socket)?;
         tracing::info!(socket = %socket.display(), data_dir = %data_dir.display(), "ready");
         Ok(Daemon {
@@ -119,6 +132,8 @@ impl Daemon {
             vault,
             timeline,
             safety,
+            checkins,
+            events,
             notices: store_notices.iter().map(ToString::to_string).collect(),
             _instance_lock: instance_lock,
         })
@@ -139,6 +154,8 @@ impl Daemon {
             vault,
             timeline,
             safety,
+            checkins,
+            events,
             notices,
             _instance_lock,
         } = self;
@@ -157,7 +174,11 @@ impl Daemon {
             socket: socket.clone(),
             notices,
         };
-        let idle_lock = tokio::spawn(vault.clone().run_idle_lock());
+        let background = [
+            tokio::spawn(vault.clone().run_idle_lock()),
+            tokio::spawn(checkins::publish_vault_changes(vault.clone(), events.clone())),
+            tokio::spawn(checkins::run(checkins.clone(), delivery(&config))),
+        ];
         let served = Server::builder()
             .layer(tonic::service::InterceptorLayer::new(same_user_only))
             .add_service(health)
@@ -167,15 +188,23 @@ impl Daemon {
             .add_service(TimelineServer::new(api::TimelineService {
                 timeline: timeline.clone(),
                 safety: safety.clone(),
+                events,
+            }))
+            .add_service(CheckInsServer::new(api::CheckInsService {
+                checkins: checkins.clone(),
+                safety: safety.clone(),
             }))
             .add_service(SafetyServer::new(api::SafetyService { safety }))
             .add_service(SessionsServer::new(api::SessionsService {
                 timeline: timeline.clone(),
+                checkins,
             }))
             .add_service(VocabularyServer::new(api::VocabularyService { timeline }))
             .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
             .await;
-        idle_lock.abort();
+        for task in background {
+            task.abort();
+        }
         vault.lock();
         let _ = std::fs::remove_file(&socket);
         let closed = tokio::task::spawn_blocking(move || store.close())
@@ -187,6 +216,17 @@ impl Daemon {
         closed?;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// How check-ins reach the client, from the config.
+fn delivery(config: &Config) -> checkins::Delivery {
+    checkins::Delivery {
+        notifier: config
+            .notifications
+            .then(|| Arc::new(checkins::notifier::Desktop) as Arc<dyn checkins::notifier::Notifier>),
+        show_prompt: config.notification_shows_prompt,
+        command: config.checkin_command.clone(),
     }
 }
 

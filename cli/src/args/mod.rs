@@ -1,6 +1,7 @@
 //! The command line, as clap types: the commands here, the safety-plan ones in [`safety`], and
 //! the values people type into flags, with their parsers, in [`values`].
 
+mod checkin;
 mod safety;
 mod values;
 
@@ -9,6 +10,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use jiff::Timestamp;
 
+pub use checkin::{CheckinArgs, CheckinCommand, ScheduleAddArgs, ScheduleCommand};
 pub use safety::{ExportArgs, ExportFormat, HelpNowArgs, LockedCopyArgs, OnOff, SafetyPlanCommand};
 pub use values::{EmotionArg, Kind, TermKindArg, parse_emotion, parse_tag};
 use values::{parse_bound, parse_moment};
@@ -56,6 +58,8 @@ pub enum Command {
     /// Log therapy sessions and what you want to keep from them
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Answer a check-in, see what waits, and choose when check-ins come
+    Checkin(CheckinArgs),
     /// Your own words for your parts, anchors, triggers, values and people
     #[command(subcommand)]
     Vocab(VocabCommand),

@@ -1,5 +1,6 @@
 //! One module per command group; each command parses nothing, asks the daemon, prints.
 
+mod checkin;
 pub mod models;
 pub mod plugin;
 mod reflect;
@@ -44,6 +45,7 @@ pub async fn dispatch(command: Command, ctx: &Ctx) -> Result<(), CliError> {
             SessionCommand::Edit(args) => sessions::edit(ctx, args).await,
             SessionCommand::Delete(args) => sessions::delete(ctx, &args).await,
         },
+        Command::Checkin(args) => checkin::run(ctx, args).await,
         Command::Vocab(command) => match command {
             VocabCommand::Add(args) => vocab::add(ctx, args).await,
             VocabCommand::List(args) => vocab::list(ctx, &args).await,

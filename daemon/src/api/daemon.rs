@@ -35,11 +35,7 @@ impl Daemon for DaemonService {
         &self,
         _: Request<v1::StatusRequest>,
     ) -> Result<Response<v1::StatusResponse>, Status> {
-        let vault = match self.vault.state() {
-            VaultState::Uninitialised => v1::VaultState::Uninitialised,
-            VaultState::Locked => v1::VaultState::Locked,
-            VaultState::Unlocked => v1::VaultState::Unlocked,
-        };
+        let vault = vault_state_to(self.vault.state());
         Ok(Response::new(v1::StatusResponse {
             vault: vault.into(),
             data_dir: self.data_dir.display().to_string(),
@@ -112,5 +108,13 @@ impl Daemon for DaemonService {
         self.vault.change_passphrase(&current, &new).await?;
         tracing::info!("passphrase changed");
         Ok(Response::new(v1::ChangePassphraseResponse {}))
+    }
+}
+
+pub fn vault_state_to(state: VaultState) -> v1::VaultState {
+    match state {
+        VaultState::Uninitialised => v1::VaultState::Uninitialised,
+        VaultState::Locked => v1::VaultState::Locked,
+        VaultState::Unlocked => v1::VaultState::Unlocked,
     }
 }

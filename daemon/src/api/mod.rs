@@ -1,12 +1,14 @@
 //! The gRPC services: one file per service, proto ⇄ domain conversion only. The work happens in
 //! `vault` and `timeline`.
 
+mod checkins;
 mod daemon;
 mod safety;
 mod sessions;
 mod timeline;
 mod vocabulary;
 
+pub use checkins::CheckInsService;
 pub use daemon::DaemonService;
 pub use safety::SafetyService;
 pub use sessions::SessionsService;

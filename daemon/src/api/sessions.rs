@@ -5,11 +5,14 @@ use interlude_proto::v1::sessions_server::Sessions;
 use tonic::{Request, Response, Status};
 
 use super::{millis_from, timestamp};
+use crate::checkins::CheckIns;
 use crate::model;
 use crate::timeline::{SessionEdit, Timeline};
 
 pub struct SessionsService {
     pub timeline: Timeline,
+    /// Told of every change: check-ins come 24 and 72 hours after a session.
+    pub checkins: CheckIns,
 }
 
 #[tonic::async_trait]
@@ -23,6 +26,7 @@ impl Sessions for SessionsService {
             .timeline
             .add_session(millis_from(r.held_at), r.insights, r.note)
             .await?;
+        self.checkins.sessions_changed().await;
         Ok(Response::new(session_to(session)))
     }
 
@@ -60,9 +64,9 @@ impl Sessions for SessionsService {
             insights: r.insights.map(|i| i.values),
             note: r.note,
         };
-        Ok(Response::new(session_to(
-            self.timeline.edit_session(&r.id, edit).await?,
-        )))
+        let session = self.timeline.edit_session(&r.id, edit).await?;
+        self.checkins.sessions_changed().await;
+        Ok(Response::new(session_to(session)))
     }
 
     async fn delete_session(
@@ -72,6 +76,7 @@ impl Sessions for SessionsService {
         self.timeline
             .delete_session(&request.into_inner().id)
             .await?;
+        self.checkins.sessions_changed().await;
         Ok(Response::new(v1::DeleteSessionResponse {}))
     }
 }

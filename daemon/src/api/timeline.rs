@@ -6,14 +6,16 @@ use tonic::{Request, Response, Status};
 
 use super::safety::payload_to;
 use super::{kind_from, kind_to, millis_from, timestamp};
+use crate::events::{Event, Events};
 use crate::model::{self, NewReflection, Order, ReflectionEdit, ReflectionQuery};
 use crate::safety::Safety;
-use crate::timeline::Timeline;
+use crate::timeline::{Added, Timeline};
 use std::sync::Arc;
 
 pub struct TimelineService {
     pub timeline: Timeline,
     pub safety: Arc<Safety>,
+    pub events: Events,
 }
 
 #[tonic::async_trait]
@@ -33,6 +35,8 @@ impl TimelineApi for TimelineService {
             moment: millis_from(r.moment),
             plugin_id: r.plugin_id,
             exercise_id: r.exercise_id,
+            prompt_id: String::new(),
+            prompt: String::new(),
             answers: r
                 .answers
                 .into_iter()
@@ -42,16 +46,13 @@ impl TimelineApi for TimelineService {
                 })
                 .collect(),
         };
+        let kind = new.kind;
         let added = self.timeline.add_reflection(new).await?;
-        let safety = added
-            .crisis
-            .map(|tier| payload_to(self.safety.payload(Some(tier))));
-        Ok(Response::new(v1::AddReflectionResponse {
-            id: added.id,
-            moment: timestamp(added.moment),
-            sealed: added.sealed,
-            safety,
-        }))
+        self.events.publish(Event::ReflectionAdded {
+            added: added.clone(),
+            kind,
+        });
+        Ok(Response::new(added_to(added, &self.safety)))
     }
 
     async fn get_reflection(
@@ -125,7 +126,7 @@ impl TimelineApi for TimelineService {
     }
 }
 
-fn emotion_from(e: v1::Emotion) -> model::Emotion {
+pub fn emotion_from(e: v1::Emotion) -> model::Emotion {
     model::Emotion {
         name: e.name,
         intensity: e.intensity,
@@ -136,6 +137,19 @@ fn emotion_to(e: model::Emotion) -> v1::Emotion {
     v1::Emotion {
         name: e.name,
         intensity: e.intensity,
+    }
+}
+
+/// What a client hears back after adding a reflection: the safety payload when the crisis check
+/// fired.
+pub fn added_to(added: Added, safety: &Safety) -> v1::AddReflectionResponse {
+    v1::AddReflectionResponse {
+        id: added.id,
+        moment: timestamp(added.moment),
+        sealed: added.sealed,
+        safety: added
+            .crisis
+            .map(|tier| payload_to(safety.payload(Some(tier)))),
     }
 }
 
@@ -154,6 +168,8 @@ fn reflection_to(r: model::Reflection) -> v1::Reflection {
         private: r.private,
         plugin_id: r.plugin_id,
         exercise_id: r.exercise_id,
+        prompt_id: r.prompt_id,
+        prompt: r.prompt,
         answers: r
             .answers
             .into_iter()

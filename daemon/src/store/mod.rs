@@ -34,17 +34,20 @@ pub enum Tree {
     Vocabulary = 4,
     /// The encrypted safety plan.
     Safety = 5,
+    /// The check-in scheduler's state, sealed to the vault's public key.
+    CheckIns = 6,
 }
 
 impl Tree {
     /// In id order: `ALL[id]` is the tree with that id.
-    const ALL: [Tree; 6] = [
+    const ALL: [Tree; 7] = [
         Tree::Meta,
         Tree::Reflections,
         Tree::Sealed,
         Tree::Sessions,
         Tree::Vocabulary,
         Tree::Safety,
+        Tree::CheckIns,
     ];
 
     pub fn name(self) -> &'static str {
@@ -55,6 +58,7 @@ impl Tree {
             Tree::Sessions => "sessions",
             Tree::Vocabulary => "vocabulary",
             Tree::Safety => "safety",
+            Tree::CheckIns => "checkins",
         }
     }
 

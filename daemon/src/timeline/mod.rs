@@ -3,6 +3,7 @@
 //! how it reaches the disk.
 
 mod reflections;
+pub use reflections::Added;
 mod sessions;
 pub use sessions::SessionEdit;
 mod vocabulary;

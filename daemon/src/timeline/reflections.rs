@@ -21,6 +21,7 @@ pub const MAX_PAGE: usize = 1000;
 pub const DEFAULT_PAGE: usize = 50;
 
 /// What adding a reflection reports back.
+#[derive(Debug, Clone)]
 pub struct Added {
     pub id: String,
     pub moment: model::Millis,
@@ -61,6 +62,8 @@ impl Timeline {
             private: new.private,
             plugin_id: new.plugin_id,
             exercise_id: new.exercise_id,
+            prompt_id: new.prompt_id,
+            prompt: new.prompt,
             answers: new.answers,
             crisis: crisis.is_some(),
             history: Vec::new(),

@@ -1,0 +1,49 @@
+//! What happens in the daemon, for anyone watching (a tray app, a web page, the check-in
+//! notifier). Events carry ids and states, never the client's text.
+
+use tokio::sync::broadcast;
+
+use crate::checkins::Pending;
+use crate::timeline::Added;
+use crate::model::Kind;
+use crate::vault::VaultState;
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    CheckInDue(Pending),
+    ReflectionAdded { added: Added, kind: Kind },
+    Vault(VaultState),
+}
+
+/// A broadcast of [`Event`]s. A watcher that falls far behind misses the oldest events rather
+/// than slowing the daemon down.
+#[derive(Clone)]
+pub struct Events {
+    sender: broadcast::Sender<Event>,
+}
+
+/// How many events a slow watcher may fall behind before it misses some.
+const BACKLOG: usize = 64;
+
+impl Events {
+    pub fn new() -> Events {
+        Events {
+            sender: broadcast::channel(BACKLOG).0,
+        }
+    }
+
+    /// Nobody watching is fine: the event is simply dropped.
+    pub fn publish(&self, event: Event) {
+        let _ = self.sender.send(event);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.sender.subscribe()
+    }
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Events::new()
+    }
+}
