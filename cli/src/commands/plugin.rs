@@ -335,6 +335,7 @@ fn install_bundle(
         Outcome::New => "Installed".to_string(),
         Outcome::Upgraded { from } => format!("Upgraded from {from} to"),
         Outcome::AlreadyInstalled => "Already installed, unchanged:".to_string(),
+        Outcome::Replaced => "Replaced an unreadable copy with".to_string(),
     };
     out.emit(
         || format!("{what} {} {} (signed by key {}). The daemon picks it up when it next starts.", installed.id, installed.version, installed.key_id),
@@ -342,7 +343,7 @@ fn install_bundle(
             "id": installed.id,
             "version": installed.version.to_string(),
             "key_id": installed.key_id,
-            "outcome": match installed.outcome { Outcome::New => "new", Outcome::Upgraded { .. } => "upgraded", Outcome::AlreadyInstalled => "unchanged" },
+            "outcome": match installed.outcome { Outcome::New => "new", Outcome::Upgraded { .. } => "upgraded", Outcome::AlreadyInstalled => "unchanged", Outcome::Replaced => "replaced" },
             "dir": installed.dir.display().to_string(),
         }),
     )
@@ -401,11 +402,18 @@ fn list(place: &PluginPlace, out: Output) -> Result<(), CliError> {
     let keys = TrustStore::new(paths.trusted_keys())
         .list()
         .map_err(trust_error)?;
+    let signer_name = |key_id: &str| {
+        keys.iter()
+            .find(|k| k.key_id == key_id)
+            .map_or(format!("{key_id} (no longer trusted)"), |k| {
+                format!("{} ({key_id})", k.name)
+            })
+    };
     let origin = |origin: &Origin| match origin {
         Origin::BuiltIn => "built-in".to_string(),
         Origin::Installed { dir, overrides } => {
             let signer = install::signer(dir)
-                .map(|k| format!(", signed by {k}"))
+                .map(|k| format!(", signed by {}", signer_name(&k)))
                 .unwrap_or_default();
             let over = if *overrides {
                 ", overrides the built-in"
@@ -478,8 +486,12 @@ fn settings_error(error: SettingsError) -> CliError {
 
 fn install_error(error: InstallError) -> CliError {
     match error {
+        // The untrusted-key message already says what to do.
+        InstallError::Signature(signature::SignatureError::UntrustedKey { .. }) => {
+            CliError::new(ExitCode::PermissionDenied, error)
+        }
         InstallError::Signature(_) => CliError::new(ExitCode::PermissionDenied, error)
-            .with_hint("install only bundles from someone you trust; `interlude plugin list` shows the trusted keys"),
+            .with_hint("ask for the bundle and its .minisig again; do not install a bundle that fails its check"),
         InstallError::Trust(e) => trust_error(e),
         InstallError::Bundle(e) => bundle_error(e),
         InstallError::NotInstalled(_) => CliError::new(ExitCode::NotFound, error),

@@ -148,3 +148,82 @@ fn user_plugin_dirs(plugin_dir: &Path, problems: &mut Vec<Problem>) -> Vec<PathB
 pub fn knows(catalog: &Catalog, id: &str) -> bool {
     is_valid_id(id) && (catalog.get(id).is_some() || catalog.disabled.iter().any(|d| d == id))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Writes a minimal valid plugin `id` at `version` into `dir`.
+    fn write_plugin(dir: &Path, id: &str, version: &str) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(
+            dir.join("plugin.toml"),
+            format!(
+                "schema_version = 1\n[plugin]\nid = \"{id}\"\nname = \"N\"\nversion = \"{version}\"\nmodality = \"other\"\nauthors = []\ndescription = \"D\"\nlicence = \"L\"\n"
+            ),
+        )
+        .unwrap();
+    }
+
+    fn ids(catalog: &Catalog) -> Vec<&str> {
+        catalog.plugins.iter().map(Entry::id).collect()
+    }
+
+    #[test]
+    fn with_no_plugin_directory_the_built_ins_are_in_effect() {
+        let dir = tempfile::tempdir().unwrap();
+        let found = catalog(&dir.path().join("missing"), &Settings::default());
+        assert_eq!(ids(&found), ["act", "cbt", "dbt", "psychodynamic"]);
+        assert!(found.problems.is_empty(), "{:?}", found.problems);
+        assert!(found.plugins.iter().all(|e| e.origin == Origin::BuiltIn));
+    }
+
+    #[test]
+    fn a_user_plugin_overrides_a_built_in_and_disabling_hides_it() {
+        let dir = tempfile::tempdir().unwrap();
+        write_plugin(&dir.path().join("cbt"), "cbt", "7.0.0");
+        write_plugin(&dir.path().join("extra"), "extra", "1.0.0");
+        std::fs::create_dir(dir.path().join(".staging-123")).unwrap();
+        let found = catalog(dir.path(), &Settings::default());
+        assert_eq!(ids(&found), ["act", "cbt", "dbt", "extra", "psychodynamic"]);
+        let cbt = found.get("cbt").unwrap();
+        assert_eq!(cbt.plugin.meta.version.get_ref(), "7.0.0");
+        assert!(matches!(
+            cbt.origin,
+            Origin::Installed {
+                overrides: true,
+                ..
+            }
+        ));
+
+        let mut settings = Settings::default();
+        settings.set_enabled("cbt", false).unwrap();
+        settings.set_enabled("extra", false).unwrap();
+        let found = catalog(dir.path(), &settings);
+        assert_eq!(ids(&found), ["act", "dbt", "psychodynamic"]);
+        assert_eq!(found.disabled, ["cbt", "extra"]);
+    }
+
+    #[test]
+    fn a_broken_or_misnamed_user_plugin_is_reported_and_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        write_plugin(&dir.path().join("cbt"), "cbt", "not-a-version");
+        write_plugin(&dir.path().join("wrong-name"), "other-id", "1.0.0");
+        let found = catalog(dir.path(), &Settings::default());
+        // The built-in CBT stays in effect when its override is broken.
+        assert_eq!(ids(&found), ["act", "cbt", "dbt", "psychodynamic"]);
+        assert_eq!(found.get("cbt").unwrap().origin, Origin::BuiltIn);
+        assert_eq!(found.problems.len(), 2, "{:?}", found.problems);
+        assert!(
+            found.problems[0]
+                .to_string()
+                .contains("cbt/plugin.toml:5:11")
+        );
+        assert!(
+            found.problems[1]
+                .message
+                .contains("rename the directory to `other-id`")
+        );
+    }
+}

@@ -87,6 +87,8 @@ pub enum Outcome {
     Upgraded { from: Version },
     /// The same version with the same files was there already; nothing changed.
     AlreadyInstalled,
+    /// It replaced a plugin of the same id whose version could not be read (a broken one).
+    Replaced,
 }
 
 #[derive(Debug, Clone)]
@@ -186,9 +188,7 @@ fn stage_and_swap(
         .map_err(io("write", &provenance))?;
     let outcome = match installed {
         Some(from) => Outcome::Upgraded { from },
-        None if target.exists() => Outcome::Upgraded {
-            from: Version(0, 0, 0),
-        },
+        None if target.exists() => Outcome::Replaced,
         None => Outcome::New,
     };
     swap_into_place(plugin_dir, staging, target)?;
