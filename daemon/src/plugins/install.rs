@@ -153,6 +153,7 @@ fn stage_and_swap(
     installed: Option<Version>,
 ) -> Result<Outcome, InstallError> {
     create_private_dir(plugin_dir).map_err(io("create", plugin_dir))?;
+    sweep_leftovers(plugin_dir);
     let staging = TempDir::create(plugin_dir.join(format!(".staging-{}", unique_suffix())))
         .map_err(io("create a staging directory in", plugin_dir))?;
     bundle::unpack(bundle, staging.path())?;
@@ -226,11 +227,34 @@ pub fn remove(paths: &PluginPaths, id: &str) -> Result<PathBuf, InstallError> {
     if !target.is_dir() {
         return Err(InstallError::NotInstalled(id.to_string()));
     }
+    sweep_leftovers(&plugin_dir);
     let doomed = plugin_dir.join(format!(".removing-{}", unique_suffix()));
     std::fs::rename(&target, &doomed).map_err(io("remove", &target))?;
     sync_dir(&plugin_dir).map_err(io("sync", &plugin_dir))?;
     std::fs::remove_dir_all(&doomed).map_err(io("remove", &doomed))?;
     Ok(target)
+}
+
+/// How old a staging or removal directory must be before it is taken for a leftover.
+const LEFTOVER_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Staging and removal directories left by an install or remove that was killed midway: hidden,
+/// so never read as plugins, and swept once they are an hour old (a live one is seconds old).
+fn sweep_leftovers(plugin_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(plugin_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = name.starts_with(".staging-") || name.starts_with(".removing-");
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > LEFTOVER_AGE));
+        if ours && stale {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Who signed an installed plugin, if it came from a bundle.
@@ -287,4 +311,29 @@ fn files_under(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn leftovers_of_a_killed_install_are_swept_once_old_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join(".staging-1-aa");
+        let fresh = dir.path().join(".removing-2-bb");
+        let plugin = dir.path().join("tiny");
+        for d in [&old, &fresh, &plugin] {
+            std::fs::create_dir(d).unwrap();
+        }
+        let two_hours_ago = std::time::SystemTime::now() - 2 * LEFTOVER_AGE;
+        std::fs::File::open(&old)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+        sweep_leftovers(dir.path());
+        assert!(!old.exists());
+        assert!(fresh.exists() && plugin.exists());
+    }
 }
