@@ -190,3 +190,100 @@ fn keygen_never_overwrites_and_keeps_the_secret_key_private() {
     );
     assert_eq!(again.status.code(), Some(6));
 }
+
+/// A therapist without Interlude's signing commands: `tar` and `minisign` make a bundle that
+/// installs.
+#[test]
+fn a_bundle_made_with_tar_and_signed_by_minisign_installs() {
+    if !minisign_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        Command::new(bin("interlude"))
+            .args(args)
+            .env("INTERLUDE_DATA_DIR", &data)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    ok(run(&["plugin", "new", "grounding"]));
+    ok(Command::new("tar")
+        .args(["-czf", "grounding.tar.gz", "-C", "grounding", "."])
+        .current_dir(dir.path())
+        .output()
+        .unwrap());
+    ok(Command::new("minisign")
+        .args(["-G", "-W", "-p", "m.pub", "-s", "m.key"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap());
+    ok(Command::new("minisign")
+        .args([
+            "-S",
+            "-s",
+            "m.key",
+            "-m",
+            "grounding.tar.gz",
+            "-t",
+            "interlude-plugin id=grounding version=0.1.0",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap());
+    ok(run(&[
+        "plugin",
+        "trust",
+        "m.pub",
+        "--name",
+        "minisign user",
+    ]));
+    let said = ok(run(&["plugin", "install", "grounding.tar.gz"]));
+    assert!(said.contains("Installed grounding 0.1.0"), "{said}");
+    assert!(
+        data.join("plugins/grounding/exercises/notice.toml")
+            .is_file()
+    );
+}
+
+#[test]
+fn minisign_verifies_a_bundle_packed_by_interlude() {
+    if !minisign_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    ok(interlude(
+        &["plugin", "keygen", "--out", "therapist", "--no-password"],
+        dir.path(),
+    ));
+    ok(interlude(&["plugin", "new", "grounding"], dir.path()));
+    ok(interlude(
+        &[
+            "plugin",
+            "pack",
+            "grounding",
+            "--key",
+            "therapist.key",
+            "--no-password",
+        ],
+        dir.path(),
+    ));
+    let said = ok(Command::new("minisign")
+        .args(["-V", "-m", "grounding-0.1.0.tar.gz", "-p", "therapist.pub"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap());
+    assert!(
+        said.contains("interlude-plugin id=grounding version=0.1.0"),
+        "{said}"
+    );
+    // And the standard tools unpack it to the plugin's files.
+    std::fs::create_dir(dir.path().join("unpacked")).unwrap();
+    ok(Command::new("tar")
+        .args(["-xzf", "grounding-0.1.0.tar.gz", "-C", "unpacked"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap());
+    ok(interlude(&["plugin", "lint", "unpacked"], dir.path()));
+}

@@ -1,7 +1,9 @@
-//! The command line, as clap types: the commands here, the safety-plan ones in [`safety`], and
-//! the values people type into flags, with their parsers, in [`values`].
+//! The command line, as clap types: the commands here, the safety-plan ones in [`safety`], the
+//! plugin ones in [`plugin`], and the values people type into flags, with their parsers, in
+//! [`values`].
 
 mod checkin;
+mod plugin;
 mod safety;
 mod values;
 
@@ -11,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use jiff::Timestamp;
 
 pub use checkin::{CheckinArgs, CheckinCommand, ScheduleAddArgs, ScheduleCommand};
+pub use plugin::{ModalityArg, PluginCommand, PluginPlace};
 pub use safety::{ExportArgs, ExportFormat, HelpNowArgs, LockedCopyArgs, OnOff, SafetyPlanCommand};
 pub use values::{EmotionArg, Kind, TermKindArg, parse_emotion, parse_tag};
 use values::{parse_bound, parse_moment};
@@ -74,52 +77,6 @@ pub enum Command {
     /// Modality plugins: check one before you sign or install it
     #[command(subcommand)]
     Plugin(PluginCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum PluginCommand {
-    /// Check plugin directories against the format (plugins/README.md); every problem with its place
-    Lint {
-        /// Plugin directories
-        #[arg(required = true, value_name = "DIR")]
-        dirs: Vec<PathBuf>,
-    },
-    /// Make a signing key pair (minisign format): NAME.pub to hand out, NAME.key to keep
-    Keygen {
-        /// Where to write, without the extension
-        #[arg(long, value_name = "NAME")]
-        out: PathBuf,
-        /// Leave the secret key unencrypted (like `minisign -G -W`)
-        #[arg(long)]
-        no_password: bool,
-        #[command(flatten)]
-        secret: SecretArgs,
-    },
-    /// Sign a file (a plugin bundle): writes FILE.minisig, verifiable with `minisign -V`
-    Sign {
-        file: PathBuf,
-        /// The secret key (NAME.key from keygen, or a minisign key)
-        #[arg(long, value_name = "KEY")]
-        key: PathBuf,
-        /// The key has no password
-        #[arg(long)]
-        no_password: bool,
-        /// Text bound into the signature, e.g. "id=cbt version=1.2.0"
-        #[arg(long, value_name = "TEXT")]
-        trusted_comment: Option<String>,
-        #[command(flatten)]
-        secret: SecretArgs,
-    },
-    /// Check FILE.minisig (or --sig) against trusted public keys; prints the trusted comment
-    Verify {
-        file: PathBuf,
-        /// A trusted public key file (repeat for several)
-        #[arg(long = "pubkey", value_name = "PUB", required = true)]
-        pubkeys: Vec<PathBuf>,
-        /// The signature [default: FILE.minisig]
-        #[arg(long, value_name = "SIG")]
-        sig: Option<PathBuf>,
-    },
 }
 
 #[derive(Debug, Subcommand)]

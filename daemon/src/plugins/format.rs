@@ -179,3 +179,44 @@ pub struct Plugin {
     pub checkins: Vec<CheckIn>,
     pub patterns: Vec<Pattern>,
 }
+
+/// An id as plugins use them: lowercase words joined by hyphens. Plugin ids also name
+/// directories, so nothing else (no `/`, no `.`) ever gets through.
+pub fn is_valid_id(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !text.starts_with('-')
+        && !text.ends_with('-')
+}
+
+/// A plugin version, `major.minor.patch`, compared number by number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version(pub u64, pub u64, pub u64);
+
+impl Version {
+    pub fn parse(text: &str) -> Option<Version> {
+        let mut parts = text.split('.').map(|p| {
+            (!p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+                .then(|| p.parse::<u64>().ok())
+                .flatten()
+        });
+        let version = Version(parts.next()??, parts.next()??, parts.next()??);
+        parts.next().is_none().then_some(version)
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+impl Meta {
+    /// The version; a loaded plugin's always parses (`load` checks it).
+    pub fn parsed_version(&self) -> Version {
+        Version::parse(self.version.get_ref()).unwrap_or(Version(0, 0, 0))
+    }
+}

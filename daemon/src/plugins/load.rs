@@ -41,18 +41,95 @@ const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// Loads the plugin in `dir`, or every problem found in it.
 pub fn load(dir: &Path) -> Result<Plugin, Vec<Problem>> {
+    load_from(&Files::Dir(dir))
+}
+
+/// Where a plugin's files are read from: a directory, or the copy embedded in the binary.
+pub(crate) enum Files<'a> {
+    Dir(&'a Path),
+    /// `shown` names the plugin in problems; `files` are (relative path with `/`, text).
+    Embedded {
+        shown: &'a Path,
+        files: &'a [(&'static str, &'static str)],
+    },
+}
+
+impl Files<'_> {
+    fn path(&self, relative: &str) -> PathBuf {
+        match self {
+            Files::Dir(dir) => dir.join(relative),
+            Files::Embedded { shown, .. } => shown.join(relative),
+        }
+    }
+
+    fn read(&self, relative: &str) -> std::io::Result<String> {
+        match self {
+            Files::Dir(dir) => std::fs::read_to_string(dir.join(relative)),
+            Files::Embedded { files, .. } => files
+                .iter()
+                .find(|(name, _)| *name == relative)
+                .map(|(_, text)| text.to_string())
+                .ok_or_else(|| std::io::ErrorKind::NotFound.into()),
+        }
+    }
+
+    fn exists(&self, relative: &str) -> bool {
+        match self {
+            Files::Dir(dir) => dir.join(relative).exists(),
+            Files::Embedded { files, .. } => files.iter().any(|(name, _)| *name == relative),
+        }
+    }
+
+    /// The entries of a directory (`""` for the plugin itself) as (name, is a regular file), or
+    /// `None` when it cannot be read.
+    fn list(&self, relative: &str) -> Option<Vec<(String, bool)>> {
+        match self {
+            Files::Dir(dir) => {
+                let entries = std::fs::read_dir(dir.join(relative)).ok()?;
+                Some(
+                    entries
+                        .flatten()
+                        .map(|e| {
+                            let is_file = e.file_type().is_ok_and(|t| t.is_file());
+                            (e.file_name().to_string_lossy().into_owned(), is_file)
+                        })
+                        .collect(),
+                )
+            }
+            Files::Embedded { files, .. } => {
+                let prefix = if relative.is_empty() {
+                    String::new()
+                } else {
+                    format!("{relative}/")
+                };
+                let mut names: Vec<(String, bool)> = files
+                    .iter()
+                    .filter_map(|(name, _)| name.strip_prefix(prefix.as_str()))
+                    .map(|rest| match rest.split_once('/') {
+                        Some((dir, _)) => (dir.to_string(), false),
+                        None => (rest.to_string(), true),
+                    })
+                    .collect();
+                names.dedup();
+                (!names.is_empty() || relative.is_empty()).then_some(names)
+            }
+        }
+    }
+}
+
+pub(crate) fn load_from(files: &Files) -> Result<Plugin, Vec<Problem>> {
     let mut problems = Vec::new();
-    check_layout(dir, &mut problems);
-    let plugin: Option<(Source, PluginFile)> = parse(&dir.join("plugin.toml"), &mut problems);
+    check_layout(files, &mut problems);
+    let plugin: Option<(Source, PluginFile)> = parse(files, "plugin.toml", &mut problems);
     let mut exercises = Vec::new();
-    for path in toml_files(&dir.join("exercises"), &mut problems) {
-        if let Some(parsed) = parse::<ExerciseFile>(&path, &mut problems) {
+    for name in toml_files(files, "exercises", &mut problems) {
+        if let Some(parsed) = parse::<ExerciseFile>(files, &name, &mut problems) {
             exercises.push(parsed);
         }
     }
-    let prompts = parse_optional::<PromptsFile>(&dir.join("prompts.toml"), &mut problems);
-    let checkins = parse_optional::<CheckInsFile>(&dir.join("checkins.toml"), &mut problems);
-    let patterns = parse_optional::<PatternsFile>(&dir.join("patterns.toml"), &mut problems);
+    let prompts = parse_optional::<PromptsFile>(files, "prompts.toml", &mut problems);
+    let checkins = parse_optional::<CheckInsFile>(files, "checkins.toml", &mut problems);
+    let patterns = parse_optional::<PatternsFile>(files, "patterns.toml", &mut problems);
     let Some((plugin_source, plugin)) = plugin else {
         return Err(problems);
     };
@@ -146,8 +223,13 @@ impl Source {
     }
 }
 
-fn parse<T: DeserializeOwned>(path: &Path, problems: &mut Vec<Problem>) -> Option<(Source, T)> {
-    let text = match std::fs::read_to_string(path) {
+fn parse<T: DeserializeOwned>(
+    files: &Files,
+    relative: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<(Source, T)> {
+    let path = files.path(relative);
+    let text = match files.read(relative) {
         Ok(text) => text,
         Err(err) => {
             let message = if err.kind() == std::io::ErrorKind::NotFound {
@@ -156,7 +238,7 @@ fn parse<T: DeserializeOwned>(path: &Path, problems: &mut Vec<Problem>) -> Optio
                 format!("could not read it: {err}")
             };
             problems.push(Problem {
-                file: path.to_path_buf(),
+                file: path,
                 line: 1,
                 column: 1,
                 message,
@@ -164,10 +246,7 @@ fn parse<T: DeserializeOwned>(path: &Path, problems: &mut Vec<Problem>) -> Optio
             return None;
         }
     };
-    let source = Source {
-        path: path.to_path_buf(),
-        text,
-    };
+    let source = Source { path, text };
     match toml::from_str::<T>(&source.text) {
         Ok(value) => Some((source, value)),
         Err(err) => {
@@ -179,11 +258,12 @@ fn parse<T: DeserializeOwned>(path: &Path, problems: &mut Vec<Problem>) -> Optio
 }
 
 fn parse_optional<T: DeserializeOwned>(
-    path: &Path,
+    files: &Files,
+    relative: &str,
     problems: &mut Vec<Problem>,
 ) -> Option<(Source, T)> {
-    if path.exists() {
-        parse(path, problems)
+    if files.exists(relative) {
+        parse(files, relative, problems)
     } else {
         None
     }
@@ -230,10 +310,10 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// Only the documented files: a misnamed one would otherwise be ignored without a word.
-fn check_layout(dir: &Path, problems: &mut Vec<Problem>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+fn check_layout(files: &Files, problems: &mut Vec<Problem>) {
+    let Some(entries) = files.list("") else {
         problems.push(Problem {
-            file: dir.to_path_buf(),
+            file: files.path(""),
             line: 1,
             column: 1,
             message: "is not a readable directory".into(),
@@ -244,8 +324,7 @@ fn check_layout(dir: &Path, problems: &mut Vec<Problem>) {
         .into_iter()
         .chain(OPTIONAL_FILES)
         .collect();
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
+    for (name, _) in entries {
         if known.contains(&name.as_str()) || name == "README.md" || name.starts_with('.') {
             continue;
         }
@@ -253,7 +332,7 @@ fn check_layout(dir: &Path, problems: &mut Vec<Problem>) {
             .map(|g| format!("; did you mean `{g}`?"))
             .unwrap_or_default();
         problems.push(Problem {
-            file: entry.path(),
+            file: files.path(&name),
             line: 1,
             column: 1,
             message: format!(
@@ -264,28 +343,27 @@ fn check_layout(dir: &Path, problems: &mut Vec<Problem>) {
     }
 }
 
-fn toml_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+/// The relative paths of the `.toml` files in `dir`, sorted.
+fn toml_files(files: &Files, dir: &str, problems: &mut Vec<Problem>) -> Vec<String> {
+    let Some(entries) = files.list(dir) else {
         return Vec::new();
     };
-    let mut files: Vec<PathBuf> = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.extension().is_some_and(|e| e == "toml")
-            && entry.file_type().is_ok_and(|t| t.is_file())
-        {
-            files.push(path);
+    let mut found = Vec::new();
+    for (name, is_file) in entries {
+        let relative = format!("{dir}/{name}");
+        if name.ends_with(".toml") && is_file {
+            found.push(relative);
         } else {
             problems.push(Problem {
-                file: path,
+                file: files.path(&relative),
                 line: 1,
                 column: 1,
                 message: "only .toml files, one exercise each, belong in exercises/".into(),
             });
         }
     }
-    files.sort();
-    files
+    found.sort();
+    found
 }
 
 /// Ids seen so far of one kind.
@@ -331,24 +409,13 @@ impl Checker {
 
     fn id(&mut self, source: &Source, id: &Spanned<String>) {
         let text = id.get_ref();
-        let valid = !text.is_empty()
-            && text
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            && !text.starts_with('-')
-            && !text.ends_with('-');
-        if !valid {
+        if !super::format::is_valid_id(text) {
             self.at(source, id.span(), format!("`{text}` is not a valid id: use lowercase words joined by hyphens, like `thought-record`"));
         }
     }
 
     fn version(&mut self, source: &Source, version: &Spanned<String>) {
-        let parts: Vec<&str> = version.get_ref().split('.').collect();
-        if parts.len() != 3
-            || !parts
-                .iter()
-                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
-        {
+        if super::format::Version::parse(version.get_ref()).is_none() {
             self.at(
                 source,
                 version.span(),

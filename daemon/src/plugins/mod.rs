@@ -1,9 +1,20 @@
 //! Modality plugins: the declarative format (`plugins/README.md`), loading a plugin directory and
-//! reporting every problem with its file, line and column. Signing, install and the registry
-//! come with the rest of the plugins work.
+//! reporting every problem with its file, line and column; the built-ins embedded in the binary;
+//! signed bundles, the trust store, install and remove; and the catalog of plugins in effect.
 
+pub mod builtin;
+pub mod bundle;
+pub mod catalog;
+mod files;
 pub mod format;
+pub mod install;
 mod load;
+pub mod paths;
+pub mod scaffold;
+pub mod settings;
 pub mod signature;
+pub mod trust;
 
+pub use catalog::{Catalog, Origin, catalog, catalog_in};
 pub use load::{Problem, load};
+pub use paths::PluginPaths;

@@ -87,6 +87,22 @@ pub fn verify(data: &[u8], signature: &str, trusted: &[String]) -> Result<String
         })
 }
 
+/// A public key's id (as minisign prints it) and its base64 line, from a `.pub` file's text.
+pub fn public_key_id(text: &str) -> Result<(String, String), SignatureError> {
+    let key = parse_public_key(text)?;
+    Ok((key_id(key.keynum()), key.to_base64()))
+}
+
+/// The id of the key a signature claims to be made with (not yet checked).
+pub fn signer_key_id(signature: &str) -> Result<String, SignatureError> {
+    SignatureBox::from_string(signature)
+        .map(|s| key_id(s.keynum()))
+        .map_err(|e| SignatureError::Malformed {
+            what: "signature",
+            reason: e.to_string(),
+        })
+}
+
 /// A `.pub` file's text, or the bare base64 line.
 fn parse_public_key(text: &str) -> Result<PublicKey, SignatureError> {
     let parsed = match text.lines().count() {

@@ -1,0 +1,147 @@
+//! `interlude plugin …`: writing, signing, trusting, installing and choosing modality plugins.
+//! Every one works without the daemon, on the files in the data directory.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::SecretArgs;
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Check plugin directories against the format (plugins/README.md); every problem with its place
+    Lint {
+        /// Plugin directories
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+    },
+    /// Start a new plugin: a directory ID/ with a plugin.toml and one exercise that lint clean
+    New {
+        /// The plugin's id: lowercase words joined by hyphens, like `sleep-diary`
+        id: String,
+        #[arg(long, value_enum, default_value = "other")]
+        modality: ModalityArg,
+        /// Where to make it
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Make a signing key pair (minisign format): NAME.pub to hand out, NAME.key to keep
+    Keygen {
+        /// Where to write, without the extension
+        #[arg(long, value_name = "NAME")]
+        out: PathBuf,
+        /// Leave the secret key unencrypted (like `minisign -G -W`)
+        #[arg(long)]
+        no_password: bool,
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
+    /// Lint a plugin directory, pack it into ID-VERSION.tar.gz and sign it (ID-VERSION.tar.gz.minisig)
+    Pack {
+        /// The plugin directory
+        dir: PathBuf,
+        /// The secret key (NAME.key from keygen, or a minisign key)
+        #[arg(long, value_name = "KEY")]
+        key: PathBuf,
+        /// The key has no password
+        #[arg(long)]
+        no_password: bool,
+        /// Where to write the bundle [default: ./ID-VERSION.tar.gz]
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
+    /// Sign a file: writes FILE.minisig, verifiable with `minisign -V` (for bundles, use pack)
+    Sign {
+        file: PathBuf,
+        /// The secret key (NAME.key from keygen, or a minisign key)
+        #[arg(long, value_name = "KEY")]
+        key: PathBuf,
+        /// The key has no password
+        #[arg(long)]
+        no_password: bool,
+        /// Text bound into the signature, e.g. "interlude-plugin id=cbt version=1.2.0"
+        #[arg(long, value_name = "TEXT")]
+        trusted_comment: Option<String>,
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
+    /// Check FILE.minisig (or --sig) against trusted public keys; prints the trusted comment
+    Verify {
+        file: PathBuf,
+        /// A trusted public key file (repeat for several)
+        #[arg(long = "pubkey", value_name = "PUB", required = true)]
+        pubkeys: Vec<PathBuf>,
+        /// The signature [default: FILE.minisig]
+        #[arg(long, value_name = "SIG")]
+        sig: Option<PathBuf>,
+    },
+    /// Trust a public key (a minisign .pub file): bundles it signed can be installed
+    Trust {
+        #[arg(value_name = "PUBKEY_FILE")]
+        pubkey: PathBuf,
+        /// Whose key it is, as `plugin list` will show it [default: the file's comment]
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        place: PluginPlace,
+    },
+    /// Stop trusting a key (installed plugins it signed stay installed)
+    Untrust {
+        #[arg(value_name = "KEYID")]
+        key_id: String,
+        #[command(flatten)]
+        place: PluginPlace,
+    },
+    /// Verify a signed bundle against the trusted keys and install it
+    Install {
+        #[arg(value_name = "BUNDLE")]
+        bundle: PathBuf,
+        /// The signature [default: BUNDLE.minisig]
+        #[arg(long, value_name = "SIG")]
+        sig: Option<PathBuf>,
+        #[command(flatten)]
+        place: PluginPlace,
+    },
+    /// Remove an installed plugin (a built-in of the same id comes back)
+    Remove {
+        id: String,
+        #[command(flatten)]
+        place: PluginPlace,
+    },
+    /// The plugins in effect, the ones turned off, problems, and the trusted keys
+    List {
+        #[command(flatten)]
+        place: PluginPlace,
+    },
+    /// Turn a plugin on again
+    Enable {
+        id: String,
+        #[command(flatten)]
+        place: PluginPlace,
+    },
+    /// Turn a plugin off, built-in or installed, without removing it
+    Disable {
+        id: String,
+        #[command(flatten)]
+        place: PluginPlace,
+    },
+}
+
+/// Which data directory's plugins, keys and settings.
+#[derive(Debug, Clone, Args)]
+pub struct PluginPlace {
+    /// The data directory [default: $INTERLUDE_DATA_DIR, the config file's data_dir, or ~/.local/share/interlude]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModalityArg {
+    Cbt,
+    Dbt,
+    Act,
+    Psychodynamic,
+    Other,
+}
