@@ -23,6 +23,7 @@ use crate::api;
 use crate::checkins::{self, CheckIns};
 use crate::config::Config;
 use crate::events::Events;
+use crate::plugins::{self, Catalog};
 use crate::model::Limits;
 use crate::safety::{Detector, Safety};
 use crate::store::{Store, StoreError};
@@ -70,6 +71,8 @@ pub struct Daemon {
     safety: Arc<Safety>,
     checkins: CheckIns,
     events: Events,
+    /// The plugins in effect, read once at start.
+    catalog: Arc<Catalog>,
     notices: Vec<String>,
     _instance_lock: File,
 }
@@ -114,13 +117,18 @@ impl Daemon {
             &data_dir,
             &locale,
         ));
+        let catalog = Arc::new(plugins::catalog_in(&plugins::PluginPaths::new(&data_dir)));
+        for problem in &catalog.problems {
+            // Located messages about plugin files; no client text.
+            tracing::warn!(%problem, "a plugin was skipped");
+        }
         let events = Events::new();
         let checkins = CheckIns::new(
             store.clone(),
             vault.clone(),
             timeline.clone(),
             events.clone(),
-            Vec::new(),
+            checkins::from_catalog(&catalog),
         );
         let listener = bind_private(&socket)?;
         tracing::info!(socket = %socket.display(), data_dir = %data_dir.display(), "ready");
@@ -134,6 +142,7 @@ impl Daemon {
             safety,
             checkins,
             events,
+            catalog,
             notices: store_notices.iter().map(ToString::to_string).collect(),
             _instance_lock: instance_lock,
         })
@@ -156,6 +165,7 @@ impl Daemon {
             safety,
             checkins,
             events,
+            catalog: _,
             notices,
             _instance_lock,
         } = self;

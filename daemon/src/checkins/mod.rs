@@ -14,7 +14,7 @@ mod state;
 mod wake;
 
 pub use runner::{Delivery, run};
-pub use sources::{Origin, Source};
+pub use sources::{Origin, Source, from_catalog};
 pub use state::{Pending, StoredWhen};
 
 use std::sync::Arc;

@@ -104,7 +104,8 @@ impl Planner<'_> {
     ) -> Option<Occurrence> {
         let mut candidates = self.placed_between(day_before(since), now);
         candidates.retain(|o| o.at > since && o.at <= now);
-        let latest = candidates.into_iter().max_by_key(|o| o.at)?;
+        // Of several due at the same moment, the first schedule's wins.
+        let latest = candidates.into_iter().rev().max_by_key(|o| o.at)?;
         self.room_on_day(latest.at, delivered).then_some(latest)
     }
 

@@ -2,8 +2,9 @@
 //! window where insight is kept or lost), enabled plugins, and the client's own.
 
 use super::schedule::When;
-use super::state::OwnSchedule;
+use super::state::{self, OwnSchedule};
 use crate::error::Result;
+use crate::plugins::{Catalog, catalog, format};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -65,4 +66,81 @@ pub fn own(schedule: &OwnSchedule) -> Result<Source> {
         },
         on_by_default: true,
     })
+}
+
+/// The check-ins of the plugins in effect. A built-in plugin's schedules start off (the client
+/// turns on the ones of their modality); a plugin the client installed, usually from their
+/// therapist, starts with its schedules on.
+pub fn from_catalog(catalog: &Catalog) -> Vec<Source> {
+    catalog
+        .plugins
+        .iter()
+        .flat_map(|entry| {
+            let plugin = &entry.plugin;
+            let installed = entry.origin != catalog::Origin::BuiltIn;
+            plugin.checkins.iter().filter_map(move |checkin| {
+                let when = plugin_when(checkin)?;
+                let (prompt_id, prompt) = plugin_prompt(plugin, checkin);
+                Some(Source {
+                    id: format!("{}/{}", entry.id(), checkin.id.get_ref()),
+                    when,
+                    origin: Origin::Plugin,
+                    plugin_id: entry.id().to_string(),
+                    prompt_id,
+                    prompt,
+                    on_by_default: installed,
+                })
+            })
+        })
+        .collect()
+}
+
+fn plugin_when(checkin: &format::CheckIn) -> Option<When> {
+    let time = |t: &str| state::parse_time(t).ok();
+    if let Some(hours) = checkin.after_session_hours {
+        return Some(When::AfterSession {
+            hours: i64::from(hours),
+        });
+    }
+    if let Some(at) = &checkin.daily {
+        return Some(When::Daily {
+            at: time(at.get_ref())?,
+        });
+    }
+    let days = checkin.weekdays.as_ref()?;
+    Some(When::Weekdays {
+        days: days
+            .iter()
+            .filter_map(|d| state::parse_weekday(d.get_ref()).ok())
+            .collect(),
+        at: time(checkin.at.as_ref()?.get_ref())?,
+    })
+}
+
+/// The check-in's question. Vocabulary references stay generic: the client's words are
+/// encrypted, and a question may be shown while the vault is locked.
+fn plugin_prompt(plugin: &format::Plugin, checkin: &format::CheckIn) -> (String, String) {
+    let prompt = checkin.prompt.as_ref().and_then(|id| {
+        plugin
+            .prompts
+            .iter()
+            .find(|p| p.id.get_ref() == id.get_ref())
+    });
+    let exercise = checkin.exercise.as_ref().and_then(|id| {
+        plugin
+            .exercises
+            .iter()
+            .find(|e| e.id.get_ref() == id.get_ref())
+    });
+    match (prompt, exercise) {
+        (Some(p), _) => (
+            p.id.get_ref().clone(),
+            p.text
+                .get_ref()
+                .replace("{anchor}", "your anchor")
+                .replace("{part}", "a part of you"),
+        ),
+        (None, Some(e)) => (e.id.get_ref().clone(), format!("A moment for: {}", e.title)),
+        (None, None) => (String::new(), NEUTRAL_PROMPT.into()),
+    }
 }
