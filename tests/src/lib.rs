@@ -9,6 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use interlude_daemon::{Config, Daemon};
+use interlude_proto::v1::check_ins_client::CheckInsClient;
 use interlude_proto::v1::daemon_client::DaemonClient;
 use interlude_proto::v1::sessions_client::SessionsClient;
 use interlude_proto::v1::timeline_client::TimelineClient;
@@ -26,6 +27,8 @@ pub fn test_config(root: &Path) -> Config {
     config.socket = Some(root.join("run").join("interluded.sock"));
     config.kdf_memory_kib = 1024;
     config.kdf_iterations = 1;
+    // An in-process daemon shares the test's environment: never pop up on a developer's desktop.
+    config.notifications = false;
     config
 }
 
@@ -104,6 +107,10 @@ impl TestDaemon {
 
     pub fn vocabulary(&self) -> VocabularyClient<Channel> {
         VocabularyClient::new(self.channel.clone())
+    }
+
+    pub fn checkins(&self) -> CheckInsClient<Channel> {
+        CheckInsClient::new(self.channel.clone())
     }
 
     /// Creates the vault with [`PASSPHRASE`]; it is unlocked afterwards. Returns the recovery key.
@@ -214,6 +221,8 @@ pub fn bin(name: &str) -> PathBuf {
 /// The real `interluded` binary with its own directory, config, log file and temp dir.
 pub struct RealDaemon {
     pub root: tempfile::TempDir,
+    /// Extra environment for the process (the environment is otherwise cleared).
+    pub env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -227,7 +236,11 @@ impl RealDaemon {
         )
         .unwrap();
         std::fs::create_dir_all(root.path().join("tmp")).unwrap();
-        RealDaemon { root, child: None }
+        RealDaemon {
+            root,
+            env: Vec::new(),
+            child: None,
+        }
     }
 
     pub fn start() -> RealDaemon {
@@ -274,6 +287,7 @@ impl RealDaemon {
             .env("HOME", self.root.path())
             .env("TMPDIR", self.tmp_dir())
             .env("INTERLUDE_CONFIG", self.root.path().join("config.toml"))
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

@@ -257,12 +257,11 @@ impl CheckIns {
         }
     }
 
-    /// What waits for an answer and when the next check-in comes. Works without loaded state
-    /// (then nothing is scheduled yet).
+    /// What waits for an answer and when the next check-in comes. Before the first unlock since
+    /// the daemon started, nothing is scheduled yet, and it says so.
     pub async fn pending(&self) -> Result<PendingView> {
         let loaded = self.inner.loaded.lock().await;
         let Some(loaded) = loaded.as_ref() else {
-            self.inner.vault.keys()?;
             return Ok(PendingView {
                 pending: None,
                 next_at: None,
@@ -382,6 +381,7 @@ impl CheckIns {
         self.update(|state| {
             state.controls.snoozed_until = None;
             state.controls.paused_through = None;
+            lapse_until_now(state);
             Ok(())
         })
         .await
@@ -405,6 +405,7 @@ impl CheckIns {
             controls.quiet_start = start.clone().unwrap_or(controls.quiet_start.clone());
             controls.quiet_end = end.clone().unwrap_or(controls.quiet_end.clone());
             controls.daily_cap = edit.daily_cap.unwrap_or(controls.daily_cap);
+            lapse_until_now(state);
             Ok(())
         })
         .await
@@ -577,6 +578,12 @@ fn delivered(state: &State) -> Vec<Timestamp> {
         .iter()
         .filter_map(|&ms| Timestamp::from_millisecond(ms).ok())
         .collect()
+}
+
+/// What the old rules kept back (a pause, the cap, quiet hours) has lapsed: looser rules apply
+/// from now on, never to the past.
+fn lapse_until_now(state: &mut State) {
+    state.looked_at = Some(now_millis().max(state.looked_at.unwrap_or(0)));
 }
 
 fn live_pending(state: &State, now: Millis) -> Option<&Pending> {
