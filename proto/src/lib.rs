@@ -2,6 +2,7 @@
 //! connect helper shared by the daemon, the CLI and the tests.
 
 pub mod crisis_lines;
+pub mod models;
 pub mod paths;
 
 /// Generated code for package `interlude.v1`.
