@@ -40,6 +40,9 @@ impl Source {
     }
 }
 
+/// Reflection keys, then session keys.
+pub type Sources = (Vec<[u8; 16]>, Vec<[u8; 16]>);
+
 /// One text to embed, with where its vector goes.
 #[derive(Debug, Clone)]
 pub struct ToEmbed {
@@ -153,7 +156,7 @@ impl Timeline {
 
     /// Reflections and sessions that have no vector yet (a session counts when its first insight
     /// has none).
-    pub fn missing_vectors(&self) -> Result<(Vec<[u8; 16]>, Vec<[u8; 16]>)> {
+    pub fn missing_vectors(&self) -> Result<Sources> {
         let missing = |tree: Tree, vector_key: fn(&[u8; 16]) -> Vec<u8>| -> Result<Vec<[u8; 16]>> {
             let mut out = Vec::new();
             for item in self.store.range(tree, .., false) {
@@ -174,7 +177,7 @@ impl Timeline {
     }
 
     /// Every reflection and session key, for a full rebuild.
-    pub fn all_sources(&self) -> Result<(Vec<[u8; 16]>, Vec<[u8; 16]>)> {
+    pub fn all_sources(&self) -> Result<Sources> {
         let keys_of = |tree: Tree| -> Result<Vec<[u8; 16]>> {
             let mut out = Vec::new();
             for item in self.store.range(tree, .., false) {
