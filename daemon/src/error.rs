@@ -32,6 +32,8 @@ pub enum Error {
     Store(#[from] StoreError),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    Models(#[from] crate::models::ModelError),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -11,6 +11,7 @@ pub mod model;
 pub mod models;
 pub mod plugins;
 pub mod safety;
+pub mod search;
 pub mod server;
 pub mod store;
 pub mod timeline;

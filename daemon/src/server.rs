@@ -23,11 +23,13 @@ use crate::api;
 use crate::checkins::{self, CheckIns};
 use crate::config::Config;
 use crate::events::Events;
-use crate::plugins::{self, Catalog};
 use crate::model::Limits;
+use crate::models::Models;
+use crate::plugins::{self, Catalog};
 use crate::safety::{Detector, Safety};
+use crate::search::Search;
 use crate::store::{Store, StoreError};
-use crate::timeline::Timeline;
+use crate::timeline::{Changed, Timeline};
 use crate::vault::Vault;
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +75,9 @@ pub struct Daemon {
     events: Events,
     /// The plugins in effect, read once at start.
     catalog: Arc<Catalog>,
+    /// Meaning search, background indexing and resurfacing (the embedder behind it).
+    search: Search,
+    changes: tokio::sync::mpsc::UnboundedReceiver<Changed>,
     notices: Vec<String>,
     _instance_lock: File,
 }
@@ -107,7 +112,15 @@ impl Daemon {
         let detector = Arc::new(
             Detector::builtin().map_err(|e| crate::error::Error::Internal(e.to_string()))?,
         );
-        let timeline = Timeline::new(store.clone(), vault.clone(), limits, detector.clone());
+        let (changes_tx, changes) = tokio::sync::mpsc::unbounded_channel();
+        let timeline = Timeline::new(store.clone(), vault.clone(), limits, detector.clone())
+            .with_changes(changes_tx);
+        let models = Models::start(config.model_settings()).map_err(|e| StartError::Io {
+            action: "start the model thread for",
+            path: config.data_dir.clone(),
+            source: e,
+        })?;
+        let search = Search::new(timeline.clone(), models, vault.clone());
         let locale = config.locale();
         let safety = Arc::new(Safety::new(
             detector,
@@ -143,6 +156,8 @@ impl Daemon {
             checkins,
             events,
             catalog,
+            search,
+            changes,
             notices: store_notices.iter().map(ToString::to_string).collect(),
             _instance_lock: instance_lock,
         })
@@ -166,6 +181,8 @@ impl Daemon {
             checkins,
             events,
             catalog: _,
+            search,
+            changes,
             notices,
             _instance_lock,
         } = self;
@@ -186,8 +203,12 @@ impl Daemon {
         };
         let background = [
             tokio::spawn(vault.clone().run_idle_lock()),
-            tokio::spawn(checkins::publish_vault_changes(vault.clone(), events.clone())),
+            tokio::spawn(checkins::publish_vault_changes(
+                vault.clone(),
+                events.clone(),
+            )),
             tokio::spawn(checkins::run(checkins.clone(), delivery(&config))),
+            tokio::spawn(crate::search::run(search.clone(), changes)),
         ];
         let served = Server::builder()
             .layer(tonic::service::InterceptorLayer::new(same_user_only))
@@ -199,6 +220,7 @@ impl Daemon {
                 timeline: timeline.clone(),
                 safety: safety.clone(),
                 events,
+                search,
             }))
             .add_service(CheckInsServer::new(api::CheckInsService {
                 checkins: checkins.clone(),
@@ -232,9 +254,9 @@ impl Daemon {
 /// How check-ins reach the client, from the config.
 fn delivery(config: &Config) -> checkins::Delivery {
     checkins::Delivery {
-        notifier: config
-            .notifications
-            .then(|| Arc::new(checkins::notifier::Desktop) as Arc<dyn checkins::notifier::Notifier>),
+        notifier: config.notifications.then(|| {
+            Arc::new(checkins::notifier::Desktop) as Arc<dyn checkins::notifier::Notifier>
+        }),
         show_prompt: config.notification_shows_prompt,
         command: config.checkin_command.clone(),
     }

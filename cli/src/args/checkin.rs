@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 
-use super::values::{parse_emotion, EmotionArg};
+use super::values::{EmotionArg, parse_emotion};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -136,9 +136,8 @@ pub fn parse_minutes(text: &str) -> Result<u32, String> {
 
 /// "48h", "2d", "24".
 fn parse_hours(text: &str) -> Result<u32, String> {
-    let minutes = parse_minutes(text).map_err(|_| {
-        format!("expected hours like 24h, 48h or 3d, got {text:?}")
-    })?;
+    let minutes = parse_minutes(text)
+        .map_err(|_| format!("expected hours like 24h, 48h or 3d, got {text:?}"))?;
     let whole_number = text.trim().parse::<u32>();
     match whole_number {
         Ok(hours) => Ok(hours),

@@ -5,6 +5,7 @@
 mod checkin;
 mod plugin;
 mod safety;
+mod search;
 mod values;
 
 use std::path::PathBuf;
@@ -15,6 +16,7 @@ use jiff::Timestamp;
 pub use checkin::{CheckinArgs, CheckinCommand, ScheduleAddArgs, ScheduleCommand};
 pub use plugin::{ModalityArg, PluginCommand, PluginPlace};
 pub use safety::{ExportArgs, ExportFormat, HelpNowArgs, LockedCopyArgs, OnOff, SafetyPlanCommand};
+pub use search::SearchArgs;
 pub use values::{EmotionArg, Kind, TermKindArg, parse_emotion, parse_tag};
 use values::{parse_bound, parse_moment};
 
@@ -52,6 +54,8 @@ pub enum Command {
     Reflect(ReflectArgs),
     /// List reflections, newest first
     Timeline(TimelineArgs),
+    /// Find reflections by meaning and by words, best first
+    Search(SearchArgs),
     /// Show one reflection in full, with its earlier versions
     Show(IdArg),
     /// Change a reflection; the previous version is kept in its history
@@ -90,6 +94,8 @@ pub enum ModelsCommand {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// Recompute every stored vector in the background (needs the daemon, unlocked)
+    Reindex,
     /// Show what is installed: sizes and whether each file matches its pinned checksum
     Status {
         /// The data directory [default: as for fetch]

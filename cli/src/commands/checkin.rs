@@ -2,10 +2,10 @@
 //! No counts of missed check-ins anywhere: a missed one simply lapses.
 
 use interlude_proto::v1::{
-    AddScheduleRequest, Controls, DismissRequest, Emotion, GetControlsRequest,
-    ListPendingRequest, ListSchedulesRequest, PauseRequest, PendingCheckIn,
-    RemoveScheduleRequest, RespondRequest, ResumeRequest, Schedule, ScheduleOrigin,
-    SetControlsRequest, SetScheduleEnabledRequest, SnoozeRequest, Weekly, When, when,
+    AddScheduleRequest, Controls, DismissRequest, Emotion, GetControlsRequest, ListPendingRequest,
+    ListSchedulesRequest, PauseRequest, PendingCheckIn, RemoveScheduleRequest, RespondRequest,
+    ResumeRequest, Schedule, ScheduleOrigin, SetControlsRequest, SetScheduleEnabledRequest,
+    SnoozeRequest, Weekly, When, when,
 };
 use serde_json::{Value, json};
 
@@ -30,7 +30,9 @@ async fn command_run(ctx: &Ctx, command: CheckinCommand) -> Result<(), CliError>
         CheckinCommand::Schedule(command) => return schedule(ctx, command).await,
         CheckinCommand::NotNow { id } => {
             client
-                .dismiss(DismissRequest { checkin_id: id.clone() })
+                .dismiss(DismissRequest {
+                    checkin_id: id.clone(),
+                })
                 .await?;
             return ctx.out.emit(
                 || "Let go. Nothing else is recorded.".to_owned(),
@@ -178,38 +180,39 @@ async fn respond(
 
 async fn schedule(ctx: &Ctx, command: ScheduleCommand) -> Result<(), CliError> {
     let mut client = ctx.daemon.checkins();
-    let changed = match command {
-        ScheduleCommand::List => {
-            let schedules = client
-                .list_schedules(ListSchedulesRequest {})
-                .await?
-                .into_inner()
-                .schedules;
-            return ctx.out.emit(
+    let changed =
+        match command {
+            ScheduleCommand::List => {
+                let schedules = client
+                    .list_schedules(ListSchedulesRequest {})
+                    .await?
+                    .into_inner()
+                    .schedules;
+                return ctx.out.emit(
                 || schedules.iter().map(schedule_text).collect::<Vec<_>>().join("\n"),
                 || json!({ "schedules": schedules.iter().map(schedule_json).collect::<Vec<_>>() }),
             );
+            }
+            ScheduleCommand::Add(args) => client.add_schedule(add_request(args)).await?,
+            ScheduleCommand::Remove { id } => {
+                client
+                    .remove_schedule(RemoveScheduleRequest { id: id.clone() })
+                    .await?;
+                return ctx.out.emit(
+                    || format!("Removed {id}."),
+                    || json!({ "id": id, "removed": true }),
+                );
+            }
+            ScheduleCommand::On { id } => {
+                let request = SetScheduleEnabledRequest { id, enabled: true };
+                client.set_schedule_enabled(request).await?
+            }
+            ScheduleCommand::Off { id } => {
+                let request = SetScheduleEnabledRequest { id, enabled: false };
+                client.set_schedule_enabled(request).await?
+            }
         }
-        ScheduleCommand::Add(args) => client.add_schedule(add_request(args)).await?,
-        ScheduleCommand::Remove { id } => {
-            client
-                .remove_schedule(RemoveScheduleRequest { id: id.clone() })
-                .await?;
-            return ctx.out.emit(
-                || format!("Removed {id}."),
-                || json!({ "id": id, "removed": true }),
-            );
-        }
-        ScheduleCommand::On { id } => {
-            let request = SetScheduleEnabledRequest { id, enabled: true };
-            client.set_schedule_enabled(request).await?
-        }
-        ScheduleCommand::Off { id } => {
-            let request = SetScheduleEnabledRequest { id, enabled: false };
-            client.set_schedule_enabled(request).await?
-        }
-    }
-    .into_inner();
+        .into_inner();
     ctx.out
         .emit(|| schedule_text(&changed), || schedule_json(&changed))
 }

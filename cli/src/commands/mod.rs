@@ -5,6 +5,7 @@ pub mod models;
 pub mod plugin;
 mod reflect;
 pub mod safety;
+mod search;
 mod sessions;
 mod timeline;
 mod vault;
@@ -35,6 +36,7 @@ pub async fn dispatch(command: Command, ctx: &Ctx) -> Result<(), CliError> {
         Command::Passphrase(args) => vault::change_passphrase(ctx, &args).await,
         Command::Reflect(args) => reflect::reflect(ctx, args).await,
         Command::Timeline(args) => timeline::list(ctx, &args).await,
+        Command::Search(args) => search::search(ctx, &args).await,
         Command::Show(args) => timeline::show(ctx, &args.id).await,
         Command::Edit(args) => timeline::edit(ctx, args).await,
         Command::Delete(args) => timeline::delete(ctx, &args).await,
@@ -52,6 +54,7 @@ pub async fn dispatch(command: Command, ctx: &Ctx) -> Result<(), CliError> {
             VocabCommand::Remove(args) => vocab::remove(ctx, &args.id).await,
         },
         Command::HelpNow(args) => safety::help_now(ctx.daemon.socket(), &args, ctx.out).await,
+        Command::Models(crate::args::ModelsCommand::Reindex) => search::reindex(ctx).await,
         Command::Models(command) => models::run(command, ctx.out),
         Command::Plugin(command) => plugin::run(command, ctx.out),
         Command::SafetyPlan(command) => match command {

@@ -17,6 +17,9 @@ pub fn run(command: ModelsCommand, out: Output) -> Result<(), CliError> {
             status(&data_dir, out)
         }
         ModelsCommand::Status { data_dir } => status(&local::data_dir(data_dir), out),
+        ModelsCommand::Reindex => Err(CliError::invalid_input(
+            "`interlude models reindex` asks the daemon; it is not a local command",
+        )),
     }
 }
 
@@ -48,7 +51,7 @@ fn status(data_dir: &std::path::Path, out: Output) -> Result<(), CliError> {
                     text.push_str(&format!("  {:<34} {:>9}  {check}\n", file.name, size));
                 }
             }
-            text.push_str("\nLoaded: no (the daemon does not load models yet)\n");
+            text.push_str("\nThe daemon loads the embedder on first use and drops it after 5 idle minutes (config: models_idle_unload_minutes).\n");
             text
         },
         || {

@@ -1,13 +1,14 @@
 //! `reflect`: capture a moment. One round trip after Info, and it works while locked.
 
 use interlude_proto::v1::{
-    AddReflectionRequest, AddReflectionResponse, Emotion, ReflectionKind, SafetyPayload,
+    AddReflectionRequest, AddReflectionResponse, Emotion, ReflectionKind, Resurfaced, SafetyPayload,
 };
 use serde_json::{Value, json};
 
 use super::{Ctx, safety};
 use crate::args::ReflectArgs;
 use crate::error::CliError;
+use crate::output::indent;
 use crate::output::safety as shown;
 use crate::{input, time};
 
@@ -32,12 +33,22 @@ pub async fn reflect(ctx: &Ctx, args: ReflectArgs) -> Result<(), CliError> {
     // When the check noticed something, the client's plan and the lines come first.
     let payload = saved.safety.clone().map(safety::complete);
     ctx.out.emit(
-        || with_payload_first(payload.as_ref(), saved_notice(&saved)),
+        || {
+            let notice = saved_notice(&saved) + &resurfaced_text(&saved.resurfaced);
+            with_payload_first(payload.as_ref(), notice)
+        },
         || {
             let saved = json!({
                 "id": saved.id,
                 "moment": time::rfc3339(saved.moment.as_ref()),
                 "sealed": saved.sealed,
+                "resurfaced": saved.resurfaced.iter().map(|r| json!({
+                    "id": r.id,
+                    "moment": time::rfc3339(r.moment.as_ref()),
+                    "text": r.text,
+                    "similarity": r.similarity,
+                    "from_session": r.from_session,
+                })).collect::<Vec<_>>(),
             });
             with_payload_json(saved, payload.as_ref())
         },
@@ -70,6 +81,28 @@ fn saved_notice(saved: &AddReflectionResponse) -> String {
     } else {
         format!("Saved.  {}  {when}", saved.id)
     }
+}
+
+/// Earlier entries this one resembles, in the client's own words, under the confirmation.
+fn resurfaced_text(resurfaced: &[Resurfaced]) -> String {
+    resurfaced
+        .iter()
+        .map(|r| {
+            let day = r
+                .moment
+                .as_ref()
+                .and_then(time::from_proto)
+                .map(|t| t.to_zoned(jiff::tz::TimeZone::system()))
+                .and_then(|z| jiff::fmt::strtime::format("%-d %B", &z).ok())
+                .unwrap_or_else(|| "an earlier day".into());
+            let place = if r.from_session {
+                " (kept from a session)"
+            } else {
+                ""
+            };
+            format!("\n\nYou wrote on {day}{place}:\n{}", indent(&r.text, "  "))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use tonic::Status;
 
 use crate::error::Error;
 use crate::model::{self, Millis};
+use crate::models::ModelError;
 use crate::store::StoreError;
 
 impl From<Error> for Status {
@@ -34,6 +35,10 @@ impl From<Error> for Status {
             Error::Damaged { .. } => Status::data_loss(message),
             Error::Store(StoreError::NotDurable(_)) => Status::resource_exhausted(message),
             Error::Store(StoreError::Closed) => Status::unavailable(message),
+            Error::Models(ModelError::Absent { .. } | ModelError::Refused { .. }) => {
+                Status::failed_precondition(message)
+            }
+            Error::Models(_) => Status::internal(message),
             Error::Store(_) | Error::Crypto(_) | Error::Internal(_) => {
                 tracing::error!(error = %message, "request failed");
                 Status::internal(message)

@@ -9,6 +9,7 @@ use super::{kind_from, kind_to, millis_from, timestamp};
 use crate::events::{Event, Events};
 use crate::model::{self, NewReflection, Order, ReflectionEdit, ReflectionQuery};
 use crate::safety::Safety;
+use crate::search::{Resurfaced, Search, SearchQuery};
 use crate::timeline::{Added, Timeline};
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ pub struct TimelineService {
     pub timeline: Timeline,
     pub safety: Arc<Safety>,
     pub events: Events,
+    pub search: Search,
 }
 
 #[tonic::async_trait]
@@ -47,12 +49,23 @@ impl TimelineApi for TimelineService {
                 .collect(),
         };
         let kind = new.kind;
+        let text = new.text.clone();
         let added = self.timeline.add_reflection(new).await?;
         self.events.publish(Event::ReflectionAdded {
             added: added.clone(),
             kind,
         });
-        Ok(Response::new(added_to(added, &self.safety)))
+        let id = added.id.clone();
+        let mut response = added_to(added, &self.safety);
+        // Saved and durable already; resurfacing only adds to the answer, within a bounded wait.
+        response.resurfaced = self
+            .search
+            .resurface(&id, &text)
+            .await
+            .into_iter()
+            .map(resurfaced_to)
+            .collect();
+        Ok(Response::new(response))
     }
 
     async fn get_reflection(
@@ -115,6 +128,59 @@ impl TimelineApi for TimelineService {
         Ok(Response::new(reflection_to(reflection)))
     }
 
+    async fn search(
+        &self,
+        request: Request<v1::SearchRequest>,
+    ) -> Result<Response<v1::SearchResponse>, Status> {
+        let r = request.into_inner();
+        let query = SearchQuery {
+            text: r.query,
+            window: ReflectionQuery {
+                since: millis_from(r.since),
+                until: millis_from(r.until),
+                kind: kind_from(r.kind)?,
+                tag: Some(r.tag).filter(|t| !t.is_empty()),
+                bring_to_session: None,
+                private: None,
+                limit: 0,
+                after: None,
+                order: Order::NewestFirst,
+            },
+            limit: r.limit as usize,
+        };
+        let found = self.search.search(query).await?;
+        Ok(Response::new(v1::SearchResponse {
+            results: found
+                .hits
+                .into_iter()
+                .map(|h| v1::SearchResult {
+                    id: h.id,
+                    moment: timestamp(h.moment),
+                    kind: kind_to(h.kind).into(),
+                    snippet: h.snippet,
+                    score: h.score,
+                    meaning: h.meaning,
+                    words: h.words,
+                })
+                .collect(),
+            words_only: found.words_only,
+            notice: found.notice,
+            not_indexed: found.not_indexed as u32,
+            indexing: found.indexing as u32,
+            damaged_ids: found.damaged,
+        }))
+    }
+
+    async fn reindex(
+        &self,
+        _: Request<v1::ReindexRequest>,
+    ) -> Result<Response<v1::ReindexResponse>, Status> {
+        let queued = self.search.reindex()?;
+        Ok(Response::new(v1::ReindexResponse {
+            queued: queued as u32,
+        }))
+    }
+
     async fn delete_reflection(
         &self,
         request: Request<v1::DeleteReflectionRequest>,
@@ -150,6 +216,17 @@ pub fn added_to(added: Added, safety: &Safety) -> v1::AddReflectionResponse {
         safety: added
             .crisis
             .map(|tier| payload_to(safety.payload(Some(tier)))),
+        resurfaced: Vec::new(),
+    }
+}
+
+fn resurfaced_to(r: Resurfaced) -> v1::Resurfaced {
+    v1::Resurfaced {
+        id: r.id,
+        moment: timestamp(r.moment),
+        text: r.text,
+        similarity: r.similarity,
+        from_session: r.from_session,
     }
 }
 

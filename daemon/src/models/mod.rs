@@ -1,6 +1,236 @@
-//! Local models on the CPU (candle). So far: the embedder. Worker threads, lazy loading, idle
-//! unloading, the generator and search come with the rest of the models work.
+//! Local models on the CPU (candle). The embedder lives on its own thread: inference never runs on
+//! the async runtime, the model loads on first use and is dropped again after an idle period, so
+//! an idle daemon stays small. Callers hold a cheap [`Models`] handle and await answers.
 
 pub mod embedder;
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::oneshot;
+
 pub use embedder::Embedder;
+
+/// The files a BERT-family embedder directory must hold.
+const EMBEDDER_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ModelError {
+    #[error(
+        "the embedding model is not installed (looked in {}); run `interlude models fetch`",
+        dir.display()
+    )]
+    Absent { dir: PathBuf },
+    #[error(
+        "the embedding model in {} was refused: {reason}; run `interlude models fetch` to reinstall it",
+        dir.display()
+    )]
+    Refused { dir: PathBuf, reason: String },
+    #[error("the embedding model failed: {0}")]
+    Failed(String),
+    #[error("the model worker has stopped; restart the daemon")]
+    Stopped,
+}
+
+/// Where the embedder comes from and how long it stays loaded.
+#[derive(Debug, Clone)]
+pub struct ModelSettings {
+    pub embedder_dir: PathBuf,
+    /// Check the files against the pinned SHA-256 sums of the default model (off for a model the
+    /// user pointed the config at: we know no sums for it).
+    pub pinned: bool,
+    pub idle_unload: Duration,
+}
+
+/// A cheap, cloneable handle on the embedder thread.
+#[derive(Clone)]
+pub struct Models {
+    jobs: mpsc::Sender<Job>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    settings: ModelSettings,
+    loaded: AtomicBool,
+}
+
+type Reply = oneshot::Sender<Result<Vec<Vec<f32>>, ModelError>>;
+
+struct Job {
+    texts: Vec<String>,
+    reply: Reply,
+}
+
+impl Models {
+    /// Starts the (idle, empty) embedder thread. Nothing is read from disk until first use.
+    pub fn start(settings: ModelSettings) -> std::io::Result<Models> {
+        let (jobs, inbox) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            settings,
+            loaded: AtomicBool::new(false),
+        });
+        let worker = shared.clone();
+        std::thread::Builder::new()
+            .name("interlude-embedder".into())
+            .spawn(move || serve(&worker, &inbox))?;
+        Ok(Models { jobs, shared })
+    }
+
+    /// The model's files are present (not yet checked or loaded).
+    pub fn installed(&self) -> bool {
+        let dir = &self.shared.settings.embedder_dir;
+        EMBEDDER_FILES.iter().all(|f| dir.join(f).is_file())
+    }
+
+    pub fn loaded(&self) -> bool {
+        self.shared.loaded.load(Ordering::Relaxed)
+    }
+
+    pub fn embedder_dir(&self) -> &Path {
+        &self.shared.settings.embedder_dir
+    }
+
+    /// One unit-length vector per text, computed on the embedder thread (loading it if needed).
+    pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, ModelError> {
+        if !self.installed() {
+            return Err(ModelError::Absent {
+                dir: self.shared.settings.embedder_dir.clone(),
+            });
+        }
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job { texts, reply })
+            .map_err(|_| ModelError::Stopped)?;
+        answer.await.map_err(|_| ModelError::Stopped)?
+    }
+}
+
+/// The embedder thread: waits for jobs, loads on the first one, unloads after `idle_unload`
+/// without any. Ends when every handle is gone.
+fn serve(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
+    let mut embedder: Option<Embedder> = None;
+    let mut checked: Option<Checked> = None;
+    loop {
+        let job = if embedder.is_some() {
+            match inbox.recv_timeout(shared.settings.idle_unload) {
+                Ok(job) => job,
+                Err(RecvTimeoutError::Timeout) => {
+                    embedder = None;
+                    shared.loaded.store(false, Ordering::Relaxed);
+                    tracing::info!("embedding model unloaded after being idle");
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        } else {
+            match inbox.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            }
+        };
+        if embedder.is_none() {
+            match load(&shared.settings, &mut checked) {
+                Ok(loaded) => {
+                    embedder = Some(loaded);
+                    shared.loaded.store(true, Ordering::Relaxed);
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "the embedding model could not be loaded");
+                    let _ = job.reply.send(Err(err));
+                    continue;
+                }
+            }
+        }
+        // A caller that stopped waiting (a bounded resurfacing) still warmed the model up.
+        if job.reply.is_closed() {
+            continue;
+        }
+        let result = match &embedder {
+            Some(model) => {
+                let texts: Vec<&str> = job.texts.iter().map(String::as_str).collect();
+                model
+                    .embed(&texts)
+                    .map_err(|e| ModelError::Failed(e.to_string()))
+            }
+            None => Err(ModelError::Stopped),
+        };
+        let _ = job.reply.send(result);
+    }
+}
+
+/// What the last checksum check saw, so that reloading after an idle unload does not hash 90 MB
+/// again unless the file changed.
+#[derive(PartialEq)]
+struct Checked {
+    modified: SystemTime,
+    len: u64,
+}
+
+fn load(settings: &ModelSettings, checked: &mut Option<Checked>) -> Result<Embedder, ModelError> {
+    let dir = &settings.embedder_dir;
+    if !EMBEDDER_FILES.iter().all(|f| dir.join(f).is_file()) {
+        return Err(ModelError::Absent { dir: dir.clone() });
+    }
+    if settings.pinned {
+        let weights = std::fs::metadata(dir.join("model.safetensors")).ok();
+        let now = weights.and_then(|m| {
+            Some(Checked {
+                modified: m.modified().ok()?,
+                len: m.len(),
+            })
+        });
+        if now.is_none() || *checked != now {
+            verify_pinned(dir)?;
+            *checked = now;
+        }
+    }
+    let started = std::time::Instant::now();
+    let embedder = Embedder::load(dir).map_err(|e| ModelError::Refused {
+        dir: dir.clone(),
+        reason: e.to_string(),
+    })?;
+    tracing::info!(
+        millis = started.elapsed().as_millis() as u64,
+        "embedding model loaded"
+    );
+    Ok(embedder)
+}
+
+/// Every file of the default embedder must match its pinned SHA-256: a damaged or swapped file
+/// would silently give wrong vectors.
+fn verify_pinned(dir: &Path) -> Result<(), ModelError> {
+    let refused = |reason: String| ModelError::Refused {
+        dir: dir.to_path_buf(),
+        reason,
+    };
+    let model = interlude_proto::models::DEFAULT_MODELS
+        .iter()
+        .find(|m| m.id == interlude_proto::models::EMBEDDER_ID)
+        .ok_or_else(|| refused("no pinned checksums are known".into()))?;
+    for file in model.files {
+        let path = dir.join(file.name);
+        let sum = sha256_of(&path).map_err(|e| refused(format!("{}: {e}", path.display())))?;
+        if sum != file.sha256 {
+            return Err(refused(format!(
+                "{} does not match its pinned SHA-256 (damaged or replaced)",
+                file.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn sha256_of(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}

@@ -36,11 +36,14 @@ pub enum Tree {
     Safety = 5,
     /// The check-in scheduler's state, sealed to the vault's public key.
     CheckIns = 6,
+    /// Derived, rebuildable embeddings: reflection ULID (16 bytes) or session ULID + insight
+    /// index (18 bytes) → encrypted vector.
+    Vectors = 7,
 }
 
 impl Tree {
     /// In id order: `ALL[id]` is the tree with that id.
-    const ALL: [Tree; 7] = [
+    const ALL: [Tree; 8] = [
         Tree::Meta,
         Tree::Reflections,
         Tree::Sealed,
@@ -48,6 +51,7 @@ impl Tree {
         Tree::Vocabulary,
         Tree::Safety,
         Tree::CheckIns,
+        Tree::Vectors,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,6 +63,7 @@ impl Tree {
             Tree::Vocabulary => "vocabulary",
             Tree::Safety => "safety",
             Tree::CheckIns => "checkins",
+            Tree::Vectors => "vectors",
         }
     }
 

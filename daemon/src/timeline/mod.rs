@@ -6,6 +6,7 @@ mod reflections;
 pub use reflections::Added;
 mod sessions;
 pub use sessions::SessionEdit;
+pub mod vectors;
 mod vocabulary;
 
 use std::sync::Arc;
@@ -28,6 +29,21 @@ pub struct Timeline {
     limits: Limits,
     /// Runs on every reflection before it is saved.
     crisis_check: Arc<Detector>,
+    /// Told about every reflection or session written or deleted, so derived data (vectors)
+    /// can follow. Unset until the daemon wires the indexer in.
+    changes: Option<tokio::sync::mpsc::UnboundedSender<Changed>>,
+    /// Held while vectors are written and while their source is deleted, so that a vector
+    /// computed from a reflection can never land after that reflection's deletion.
+    vector_writes: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// What changed, by key (never by content).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Changed {
+    Reflection([u8; 16]),
+    ReflectionDeleted([u8; 16]),
+    Session([u8; 16]),
+    SessionDeleted([u8; 16]),
 }
 
 impl Timeline {
@@ -42,6 +58,20 @@ impl Timeline {
             vault,
             limits,
             crisis_check,
+            changes: None,
+            vector_writes: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// Sends every later change to `changes` (see [`Changed`]).
+    pub fn with_changes(mut self, changes: tokio::sync::mpsc::UnboundedSender<Changed>) -> Self {
+        self.changes = Some(changes);
+        self
+    }
+
+    fn changed(&self, change: Changed) {
+        if let Some(changes) = &self.changes {
+            let _ = changes.send(change);
         }
     }
 

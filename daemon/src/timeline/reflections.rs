@@ -5,7 +5,7 @@ use std::ops::Bound;
 use x25519_dalek::PublicKey;
 use zeroize::Zeroizing;
 
-use super::{Timeline, decrypt_record, encrypt_record, id_of, key_of};
+use super::{Changed, Timeline, decrypt_record, encrypt_record, id_of, key_of};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::model::{
@@ -97,6 +97,9 @@ impl Timeline {
             }
         );
         self.store.commit(vec![op]).await?;
+        if !sealed {
+            self.changed(Changed::Reflection(key));
+        }
         Ok(Added {
             id: reflection.id,
             moment,
@@ -219,6 +222,7 @@ impl Timeline {
                 value,
             }])
             .await?;
+        self.changed(Changed::Reflection(key));
         Ok(reflection)
     }
 
@@ -235,6 +239,9 @@ impl Timeline {
                 id: id.to_string(),
             });
         }
+        // Its vector goes in the same commit; the guard keeps a vector being computed right now
+        // from landing after it.
+        let _guard = self.vector_writes.lock().await;
         self.erase(vec![
             Op::Delete {
                 tree: Tree::Reflections,
@@ -244,8 +251,14 @@ impl Timeline {
                 tree: Tree::Sealed,
                 key: key.to_vec(),
             },
+            Op::Delete {
+                tree: Tree::Vectors,
+                key: key.to_vec(),
+            },
         ])
-        .await
+        .await?;
+        self.changed(Changed::ReflectionDeleted(key));
+        Ok(())
     }
 
     /// Reflections captured while locked and not yet opened.
@@ -287,7 +300,19 @@ impl Timeline {
         }
         let joined = ops.len() / 2;
         if joined > 0 {
+            let keys: Vec<Vec<u8>> = ops
+                .iter()
+                .filter_map(|op| match op {
+                    Op::Put { key, .. } => Some(key.clone()),
+                    Op::Delete { .. } => None,
+                })
+                .collect();
             self.store.commit(ops).await?;
+            for key in keys {
+                if let Ok(key) = <[u8; 16]>::try_from(key.as_slice()) {
+                    self.changed(Changed::Reflection(key));
+                }
+            }
             tracing::info!(count = joined, "sealed reflections joined the timeline");
         }
         Ok(joined)

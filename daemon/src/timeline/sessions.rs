@@ -1,6 +1,6 @@
 //! Therapy sessions the client logs and what they want to keep from each.
 
-use super::{Timeline, decrypt_record, encrypt_record, key_of};
+use super::{Changed, Timeline, decrypt_record, encrypt_record, key_of};
 use crate::error::{Error, Result, invalid};
 use crate::model::{Millis, Session, check_range, now_millis};
 use crate::store::{Op, Tree};
@@ -43,6 +43,7 @@ impl Timeline {
                 value,
             }])
             .await?;
+        self.changed(Changed::Session(id.to_bytes()));
         Ok(session)
     }
 
@@ -98,24 +99,31 @@ impl Timeline {
         self.check_session(&session.insights, &session.note)?;
         let key = key_of(WHAT, id)?;
         let value = encrypt_record(&keys, Tree::Sessions, &key, &session)?;
-        self.store
-            .commit(vec![Op::Put {
-                tree: Tree::Sessions,
-                key: key.to_vec(),
-                value,
-            }])
-            .await?;
+        // The insights' old vectors go with the old insights; the indexer computes new ones.
+        let _guard = self.vector_writes.lock().await;
+        let mut ops = self.insight_vector_deletes(&key)?;
+        ops.push(Op::Put {
+            tree: Tree::Sessions,
+            key: key.to_vec(),
+            value,
+        });
+        self.store.commit(ops).await?;
+        self.changed(Changed::Session(key));
         Ok(session)
     }
 
     pub async fn delete_session(&self, id: &str) -> Result<()> {
         self.get_session(id)?;
         let key = key_of(WHAT, id)?;
-        self.erase(vec![Op::Delete {
+        let _guard = self.vector_writes.lock().await;
+        let mut ops = self.insight_vector_deletes(&key)?;
+        ops.push(Op::Delete {
             tree: Tree::Sessions,
             key: key.to_vec(),
-        }])
-        .await
+        });
+        self.erase(ops).await?;
+        self.changed(Changed::SessionDeleted(key));
+        Ok(())
     }
 
     fn check_session(&self, insights: &[String], note: &str) -> Result<()> {

@@ -39,6 +39,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "bench/vector_search.rs"]
+mod vector_search;
+
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -244,10 +247,13 @@ fn run(args: &Args) -> Result<()> {
     let crisis = crisis_check_cost(counts.sequential_adds)?;
     report.crisis(&crisis, &raw);
 
+    let search = vector_search::measure(100_000, if args.quick { 50 } else { 500 });
+
     progress(&format!("done in {:.0} s", started.elapsed().as_secs_f64()));
     drop(runtime);
 
     println!("{}", report.markdown(&env));
+    println!("\n{}", search.markdown());
     if let Some(path) = &args.json {
         let value = json!({ "environment": env.json(), "results": report.json });
         std::fs::write(path, serde_json::to_string_pretty(&value)? + "\n")

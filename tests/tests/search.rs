@@ -1,0 +1,278 @@
+//! Search by meaning and words, background indexing, resurfacing of kept insights, and what
+//! happens without (or with a damaged) embedding model. Real weights, fetched once by the harness.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use interlude_daemon::models::Embedder;
+use interlude_daemon::models::embedder::cosine;
+use interlude_daemon::search::RESURFACE_THRESHOLD;
+use interlude_daemon::store::{Store, StoreOptions, Tree};
+use interlude_e2e::{TestDaemon, files_containing, install_models, ulid_key};
+use interlude_proto::v1;
+
+/// Written for this test: an insight kept from a session, then entries that say the same thing
+/// in other words, and entries about something else.
+const INSIGHT: &str = "When I feel criticised at work I assume I am about to be fired.";
+const PARAPHRASES: &[&str] = &[
+    "My boss commented on my report and I was sure I would lose my job.",
+    "Any feedback from my manager makes me panic that I'll be let go.",
+    "A colleague pointed out a mistake and I spiralled into thinking they'd fire me.",
+];
+const UNRELATED: &[&str] = &[
+    "Made soup with the kids and we watched a film together.",
+    "The garden needs weeding; the tomatoes are finally ripening.",
+    "Went for a long swim this morning, the water was cold.",
+    "I had a strange dream about a train that never arrived.",
+];
+
+#[test]
+fn the_resurfacing_threshold_separates_paraphrases_from_unrelated_entries() {
+    let data = tempfile::tempdir().unwrap();
+    let Some(models) = install_models(data.path()) else {
+        return;
+    };
+    let embedder = Embedder::load(&models.join("all-MiniLM-L6-v2")).unwrap();
+    let insight = &embedder.embed(&[INSIGHT]).unwrap()[0];
+    let score = |texts: &[&str]| -> Vec<f32> {
+        embedder
+            .embed(texts)
+            .unwrap()
+            .iter()
+            .map(|v| cosine(insight, v))
+            .collect()
+    };
+    let related = score(PARAPHRASES);
+    let unrelated = score(UNRELATED);
+    eprintln!("paraphrases {related:?}\nunrelated {unrelated:?}\nthreshold {RESURFACE_THRESHOLD}");
+    let lowest_related = related.iter().copied().fold(1.0, f32::min);
+    let highest_unrelated = unrelated.iter().copied().fold(-1.0, f32::max);
+    assert!(lowest_related >= RESURFACE_THRESHOLD, "{related:?}");
+    assert!(
+        highest_unrelated < RESURFACE_THRESHOLD - 0.1,
+        "{unrelated:?}"
+    );
+}
+
+const TIMELINE: &[(&str, &str)] = &[
+    (
+        "sleep",
+        "Lay awake until 3am again, my mind racing about money.",
+    ),
+    (
+        "sister",
+        "Phoned my sister; we argued about who looks after mum at Christmas.",
+    ),
+    (
+        "run",
+        "Ran 5k along the canal and felt properly calm for the first time this week.",
+    ),
+    (
+        "dentist",
+        "Cancelled the dentist appointment because the waiting room makes me panic.",
+    ),
+    (
+        "garden",
+        "Pottered in the garden, planted bulbs, quiet afternoon.",
+    ),
+    (
+        "meeting",
+        "Froze in the team meeting when asked to present the figures.",
+    ),
+];
+
+async fn wait_until_indexed(daemon: &TestDaemon) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let found = search(daemon, "anything").await;
+        assert!(!found.words_only, "{}", found.notice);
+        if found.not_indexed == 0 && found.indexing == 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "indexing did not finish");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn search(daemon: &TestDaemon, query: &str) -> v1::SearchResponse {
+    daemon
+        .timeline()
+        .search(v1::SearchRequest {
+            query: query.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn add_session(daemon: &TestDaemon, insights: &[&str]) -> String {
+    daemon
+        .sessions()
+        .add_session(v1::AddSessionRequest {
+            insights: insights.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_ranks_by_meaning_resurfaces_kept_insights_and_keeps_vectors_encrypted() {
+    let daemon = TestDaemon::start().await;
+    let Some(_) = install_models(daemon.data_dir()) else {
+        return;
+    };
+    daemon.init().await;
+    let mut ids = std::collections::HashMap::new();
+    for (name, text) in TIMELINE {
+        ids.insert(*name, daemon.add(text).await.id);
+    }
+    add_session(
+        &daemon,
+        &[INSIGHT, "Breathing out slowly helps before I speak up."],
+    )
+    .await;
+    wait_until_indexed(&daemon).await;
+
+    // Meaning: the first three share no word with the entry they should find first; the last
+    // shares one ("present"), where words and meaning add up.
+    for (query, want) in [
+        ("insomnia and worrying about finances", "sleep"),
+        ("family conflict over the holidays", "sister"),
+        ("exercise made me relaxed", "run"),
+        ("nervous presenting to my team", "meeting"),
+    ] {
+        let found = search(&daemon, query).await;
+        let first = found.results.first().map(|r| r.id.clone());
+        assert_eq!(
+            first.as_ref(),
+            Some(&ids[want]),
+            "{query:?}: {:?}",
+            found.results
+        );
+    }
+    // Words still count, and filters apply.
+    let found = search(&daemon, "dentist").await;
+    assert_eq!(found.results[0].id, ids["dentist"]);
+    assert!(found.results[0].snippet.contains("dentist"));
+
+    // Resurfacing: a paraphrase of the kept insight brings it back, in the client's own words.
+    let added = daemon.add(PARAPHRASES[0]).await;
+    eprintln!("resurfaced: {:?}", added.resurfaced);
+    assert_eq!(added.resurfaced.len(), 1, "{:?}", added.resurfaced);
+    assert_eq!(added.resurfaced[0].text, INSIGHT);
+    assert!(added.resurfaced[0].from_session);
+    assert!(added.resurfaced[0].similarity >= RESURFACE_THRESHOLD);
+    let unrelated = daemon.add(UNRELATED[1]).await;
+    assert!(
+        unrelated.resurfaced.is_empty(),
+        "{:?}",
+        unrelated.resurfaced
+    );
+
+    // Deleting a reflection deletes its vector.
+    let doomed = ids["garden"].clone();
+    daemon
+        .timeline()
+        .delete_reflection(v1::DeleteReflectionRequest { id: doomed.clone() })
+        .await
+        .unwrap();
+    let found = search(&daemon, "planting bulbs in the garden").await;
+    assert!(found.results.iter().all(|r| r.id != doomed));
+
+    let (root, config) = daemon.stop().await;
+    let data_dir = config.data_dir.clone();
+    // At rest: neither the text nor the raw floats of its vector appear in any file.
+    let models = data_dir.join("models").join("all-MiniLM-L6-v2");
+    let vector = Embedder::load(&models)
+        .unwrap()
+        .embed(&[TIMELINE[0].1])
+        .unwrap()
+        .remove(0);
+    let floats: Vec<u8> = vector[..8].iter().flat_map(|x| x.to_le_bytes()).collect();
+    let db_files = |needle: &[u8]| {
+        files_containing(&data_dir, needle)
+            .into_iter()
+            .filter(|p| !p.starts_with(data_dir.join("models")))
+            .collect::<Vec<_>>()
+    };
+    assert!(db_files(&floats).is_empty(), "plaintext vector on disk");
+    assert!(db_files(b"3am again").is_empty(), "plaintext text on disk");
+    let (store, _) = Store::open(&data_dir, &StoreOptions::default()).unwrap();
+    assert!(
+        store
+            .get(Tree::Vectors, &ulid_key(&ids["sleep"]))
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .get(Tree::Vectors, &ulid_key(&doomed))
+            .unwrap()
+            .is_none()
+    );
+    store.close().unwrap();
+    drop(root);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_models_search_uses_words_and_says_how_to_fetch_them() {
+    let daemon = TestDaemon::start().await;
+    daemon.init().await;
+    let id = daemon.add("Lay awake until 3am again.").await.id;
+    let added = daemon.add("Still awake, counting sheep.").await;
+    assert!(added.resurfaced.is_empty());
+    let found = search(&daemon, "awake").await;
+    assert!(found.words_only);
+    assert!(
+        found.notice.contains("interlude models fetch"),
+        "{}",
+        found.notice
+    );
+    assert_eq!(found.results.len(), 2);
+    assert!(found.results.iter().any(|r| r.id == id));
+    let err = daemon
+        .timeline()
+        .reindex(v1::ReindexRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::FailedPrecondition);
+    assert!(
+        err.message().contains("interlude models fetch"),
+        "{}",
+        err.message()
+    );
+    let empty = daemon
+        .timeline()
+        .search(v1::SearchRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(empty.code(), tonic::Code::InvalidArgument);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupted_model_file_is_refused() {
+    let daemon = TestDaemon::start().await;
+    let Some(models) = install_models(daemon.data_dir()) else {
+        return;
+    };
+    let weights = models.join("all-MiniLM-L6-v2").join("model.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&weights, bytes).unwrap();
+    daemon.init().await;
+    daemon.add("Lay awake until 3am again.").await;
+    let found = search(&daemon, "awake").await;
+    assert!(found.words_only);
+    assert!(
+        found.notice.contains("refused") && found.notice.contains("SHA-256"),
+        "{}",
+        found.notice
+    );
+    assert_eq!(found.results.len(), 1);
+}
