@@ -245,6 +245,7 @@ pub fn load(store: &Store, keys: &Keys) -> Result<State> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
