@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use interlude_proto::v1::check_ins_server::CheckInsServer;
 use interlude_proto::v1::daemon_server::DaemonServer;
+use interlude_proto::v1::practice_server::PracticeServer;
 use interlude_proto::v1::safety_server::SafetyServer;
 use interlude_proto::v1::sessions_server::SessionsServer;
 use interlude_proto::v1::timeline_server::TimelineServer;
@@ -23,8 +24,9 @@ use crate::api;
 use crate::checkins::{self, CheckIns};
 use crate::config::Config;
 use crate::events::Events;
-use crate::plugins::{self, Catalog};
 use crate::model::Limits;
+use crate::plugins::{self, Catalog};
+use crate::practice::Practice;
 use crate::safety::{Detector, Safety};
 use crate::store::{Store, StoreError};
 use crate::timeline::Timeline;
@@ -101,9 +103,7 @@ impl Daemon {
             config.kdf(),
             config.idle_lock(),
         )?);
-        let limits = Limits {
-            max_text_bytes: config.max_text_kib * 1024,
-        };
+        let limits = limits(&config);
         let detector = Arc::new(
             Detector::builtin().map_err(|e| crate::error::Error::Internal(e.to_string()))?,
         );
@@ -165,7 +165,7 @@ impl Daemon {
             safety,
             checkins,
             events,
-            catalog: _,
+            catalog,
             notices,
             _instance_lock,
         } = self;
@@ -186,7 +186,10 @@ impl Daemon {
         };
         let background = [
             tokio::spawn(vault.clone().run_idle_lock()),
-            tokio::spawn(checkins::publish_vault_changes(vault.clone(), events.clone())),
+            tokio::spawn(checkins::publish_vault_changes(
+                vault.clone(),
+                events.clone(),
+            )),
             tokio::spawn(checkins::run(checkins.clone(), delivery(&config))),
         ];
         let served = Server::builder()
@@ -198,16 +201,23 @@ impl Daemon {
             .add_service(TimelineServer::new(api::TimelineService {
                 timeline: timeline.clone(),
                 safety: safety.clone(),
-                events,
+                events: events.clone(),
             }))
             .add_service(CheckInsServer::new(api::CheckInsService {
                 checkins: checkins.clone(),
                 safety: safety.clone(),
             }))
-            .add_service(SafetyServer::new(api::SafetyService { safety }))
+            .add_service(SafetyServer::new(api::SafetyService {
+                safety: safety.clone(),
+            }))
             .add_service(SessionsServer::new(api::SessionsService {
                 timeline: timeline.clone(),
                 checkins,
+            }))
+            .add_service(PracticeServer::new(api::PracticeService {
+                practice: Practice::new(catalog, timeline.clone(), limits(&config)),
+                safety: safety.clone(),
+                events: events.clone(),
             }))
             .add_service(VocabularyServer::new(api::VocabularyService { timeline }))
             .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
@@ -229,12 +239,18 @@ impl Daemon {
     }
 }
 
+fn limits(config: &Config) -> Limits {
+    Limits {
+        max_text_bytes: config.max_text_kib * 1024,
+    }
+}
+
 /// How check-ins reach the client, from the config.
 fn delivery(config: &Config) -> checkins::Delivery {
     checkins::Delivery {
-        notifier: config
-            .notifications
-            .then(|| Arc::new(checkins::notifier::Desktop) as Arc<dyn checkins::notifier::Notifier>),
+        notifier: config.notifications.then(|| {
+            Arc::new(checkins::notifier::Desktop) as Arc<dyn checkins::notifier::Notifier>
+        }),
         show_prompt: config.notification_shows_prompt,
         command: config.checkin_command.clone(),
     }
