@@ -4,8 +4,8 @@
 use tokio::sync::broadcast;
 
 use crate::checkins::Pending;
-use crate::model::Kind;
 use crate::timeline::Added;
+use crate::model::Kind;
 use crate::vault::VaultState;
 
 #[derive(Debug, Clone)]

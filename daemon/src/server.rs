@@ -24,9 +24,9 @@ use crate::api;
 use crate::checkins::{self, CheckIns};
 use crate::config::Config;
 use crate::events::Events;
-use crate::model::Limits;
 use crate::plugins::{self, Catalog};
 use crate::practice::Practice;
+use crate::model::Limits;
 use crate::safety::{Detector, Safety};
 use crate::store::{Store, StoreError};
 use crate::timeline::Timeline;
@@ -186,10 +186,7 @@ impl Daemon {
         };
         let background = [
             tokio::spawn(vault.clone().run_idle_lock()),
-            tokio::spawn(checkins::publish_vault_changes(
-                vault.clone(),
-                events.clone(),
-            )),
+            tokio::spawn(checkins::publish_vault_changes(vault.clone(), events.clone())),
             tokio::spawn(checkins::run(checkins.clone(), delivery(&config))),
         ];
         let served = Server::builder()
@@ -248,9 +245,9 @@ fn limits(config: &Config) -> Limits {
 /// How check-ins reach the client, from the config.
 fn delivery(config: &Config) -> checkins::Delivery {
     checkins::Delivery {
-        notifier: config.notifications.then(|| {
-            Arc::new(checkins::notifier::Desktop) as Arc<dyn checkins::notifier::Notifier>
-        }),
+        notifier: config
+            .notifications
+            .then(|| Arc::new(checkins::notifier::Desktop) as Arc<dyn checkins::notifier::Notifier>),
         show_prompt: config.notification_shows_prompt,
         command: config.checkin_command.clone(),
     }

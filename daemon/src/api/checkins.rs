@@ -149,7 +149,10 @@ impl CheckInsApi for CheckInsService {
 
     type WatchStream = EventStream;
 
-    async fn watch(&self, _: Request<v1::WatchRequest>) -> Result<Response<EventStream>, Status> {
+    async fn watch(
+        &self,
+        _: Request<v1::WatchRequest>,
+    ) -> Result<Response<EventStream>, Status> {
         // Subscribe before reading the current state so no change falls in between.
         let events = BroadcastStream::new(self.checkins.events().subscribe());
         let now = Event::Vault(self.checkins.vault().state());

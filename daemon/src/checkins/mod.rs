@@ -279,7 +279,12 @@ impl CheckIns {
 
     /// Saves the answer as a reflection of kind check-in, linked to its question. Works while
     /// the vault is locked (the reflection is sealed until the next unlock).
-    pub async fn respond(&self, id: &str, text: String, emotions: Vec<Emotion>) -> Result<Added> {
+    pub async fn respond(
+        &self,
+        id: &str,
+        text: String,
+        emotions: Vec<Emotion>,
+    ) -> Result<Added> {
         let pending = self.take_pending(id).await?;
         let added = self
             .inner
@@ -420,10 +425,7 @@ impl CheckIns {
     }
 
     /// Changes the state durably, then in memory: a failed write changes nothing.
-    async fn update(
-        &self,
-        change: impl FnOnce(&mut State) -> Result<()>,
-    ) -> Result<StoredControls> {
+    async fn update(&self, change: impl FnOnce(&mut State) -> Result<()>) -> Result<StoredControls> {
         let mut guard = self.loaded_or_load().await?;
         let loaded = guard.as_mut().ok_or(Error::Locked)?;
         let mut next = loaded.state.clone();
@@ -463,7 +465,11 @@ impl CheckIns {
         let planned = planner
             .next_after(now, &delivered(&loaded.state))
             .map(|o| o.at);
-        let returning = loaded.state.snoozed.as_ref().and(controls.snoozed_until);
+        let returning = loaded
+            .state
+            .snoozed
+            .as_ref()
+            .and(controls.snoozed_until);
         Ok([planned, returning].into_iter().flatten().min())
     }
 
@@ -491,11 +497,7 @@ impl CheckIns {
         let snooze_over = controls.snoozed_until.is_none_or(|until| until <= now);
         let mut next = state.clone();
         next.looked_at = Some(now.as_millisecond());
-        let returning = if snooze_over {
-            next.snoozed.take()
-        } else {
-            None
-        };
+        let returning = if snooze_over { next.snoozed.take() } else { None };
         let delivery = match planned {
             Some(occurrence) => {
                 let source = self.source(state, &occurrence.schedule_id)?;
@@ -527,9 +529,7 @@ impl CheckIns {
         self.inner.store.commit(vec![op]).await?;
         loaded.state = next;
         drop(guard);
-        self.inner
-            .events
-            .publish(Event::CheckInDue(pending.clone()));
+        self.inner.events.publish(Event::CheckInDue(pending.clone()));
         Ok(Some(pending))
     }
 

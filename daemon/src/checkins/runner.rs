@@ -100,10 +100,7 @@ async fn show(
             .await
             .map(drop)
             .map_err(|e| e.to_string()),
-        Choice::NotNow => checkins
-            .dismiss(&pending.id)
-            .await
-            .map_err(|e| e.to_string()),
+        Choice::NotNow => checkins.dismiss(&pending.id).await.map_err(|e| e.to_string()),
         Choice::Dismissed => Ok(()),
     };
     if let Err(err) = outcome {

@@ -107,11 +107,7 @@ impl StoredWhen {
                 parsed.sort_by_key(|d| d.to_monday_zero_offset());
                 parsed.dedup();
                 StoredWhen::Weekly {
-                    days: parsed
-                        .into_iter()
-                        .map(weekday_name)
-                        .map(String::from)
-                        .collect(),
+                    days: parsed.into_iter().map(weekday_name).map(String::from).collect(),
                     at: hh_mm(parse_time(&at)?),
                 }
             }
@@ -159,7 +155,11 @@ impl StoredControls {
             snoozed_until: self
                 .snoozed_until
                 .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()),
-            paused_through: self.paused_through.as_deref().map(parse_date).transpose()?,
+            paused_through: self
+                .paused_through
+                .as_deref()
+                .map(parse_date)
+                .transpose()?,
         })
     }
 }
@@ -250,20 +250,10 @@ mod tests {
     #[test]
     fn times_weekdays_and_dates_are_read_leniently_and_refused_clearly() {
         assert_eq!(hh_mm(parse_time("9:05").unwrap()), "09:05");
-        assert!(
-            parse_time("25:00")
-                .unwrap_err()
-                .to_string()
-                .contains("08:30")
-        );
+        assert!(parse_time("25:00").unwrap_err().to_string().contains("08:30"));
         assert!(parse_time("noon").is_err());
         assert_eq!(parse_weekday("Thursday").unwrap(), Weekday::Thursday);
-        assert!(
-            parse_weekday("someday")
-                .unwrap_err()
-                .to_string()
-                .contains("mon")
-        );
+        assert!(parse_weekday("someday").unwrap_err().to_string().contains("mon"));
         assert!(parse_date("2026-02-30").is_err());
     }
 
