@@ -10,6 +10,7 @@ const PROTOS: &[&str] = &[
     "proto/interlude/v1/vocabulary.proto",
     "proto/interlude/v1/safety.proto",
     "proto/interlude/v1/checkins.proto",
+    "proto/interlude/v1/practice.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use interlude_proto::PROTOCOL_VERSION;
 use interlude_proto::v1::{
-    InfoRequest, InfoResponse, check_ins_client::CheckInsClient, daemon_client::DaemonClient,
-    safety_client::SafetyClient, sessions_client::SessionsClient, timeline_client::TimelineClient,
+    InfoRequest, InfoResponse, check_ins_client::CheckInsClient, daemon_client::DaemonClient, practice_client::PracticeClient, safety_client::SafetyClient,
+    sessions_client::SessionsClient, timeline_client::TimelineClient,
     vocabulary_client::VocabularyClient,
 };
 use tonic::transport::Channel;
@@ -65,6 +65,10 @@ impl Daemon {
 
     pub fn vocabulary(&self) -> VocabularyClient<Channel> {
         VocabularyClient::new(self.channel.clone())
+    }
+
+    pub fn practice(&self) -> PracticeClient<Channel> {
+        PracticeClient::new(self.channel.clone())
     }
 
     pub fn safety(&self) -> SafetyClient<Channel> {

@@ -10,6 +10,7 @@ pub mod events;
 pub mod model;
 pub mod models;
 pub mod plugins;
+pub mod practice;
 pub mod safety;
 pub mod search;
 pub mod server;

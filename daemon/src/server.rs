@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use interlude_proto::v1::check_ins_server::CheckInsServer;
 use interlude_proto::v1::daemon_server::DaemonServer;
+use interlude_proto::v1::practice_server::PracticeServer;
 use interlude_proto::v1::safety_server::SafetyServer;
 use interlude_proto::v1::sessions_server::SessionsServer;
 use interlude_proto::v1::timeline_server::TimelineServer;
@@ -23,6 +24,7 @@ use crate::api;
 use crate::checkins::{self, CheckIns};
 use crate::config::Config;
 use crate::events::Events;
+use crate::practice::Practice;
 use crate::model::Limits;
 use crate::models::Models;
 use crate::plugins::{self, Catalog};
@@ -106,9 +108,7 @@ impl Daemon {
             config.kdf(),
             config.idle_lock(),
         )?);
-        let limits = Limits {
-            max_text_bytes: config.max_text_kib * 1024,
-        };
+        let limits = limits(&config);
         let detector = Arc::new(
             Detector::builtin().map_err(|e| crate::error::Error::Internal(e.to_string()))?,
         );
@@ -180,7 +180,7 @@ impl Daemon {
             safety,
             checkins,
             events,
-            catalog: _,
+            catalog,
             search,
             changes,
             notices,
@@ -219,17 +219,24 @@ impl Daemon {
             .add_service(TimelineServer::new(api::TimelineService {
                 timeline: timeline.clone(),
                 safety: safety.clone(),
-                events,
+                events: events.clone(),
                 search,
             }))
             .add_service(CheckInsServer::new(api::CheckInsService {
                 checkins: checkins.clone(),
                 safety: safety.clone(),
             }))
-            .add_service(SafetyServer::new(api::SafetyService { safety }))
+            .add_service(SafetyServer::new(api::SafetyService {
+                safety: safety.clone(),
+            }))
             .add_service(SessionsServer::new(api::SessionsService {
                 timeline: timeline.clone(),
                 checkins,
+            }))
+            .add_service(PracticeServer::new(api::PracticeService {
+                practice: Practice::new(catalog, timeline.clone(), limits(&config)),
+                safety: safety.clone(),
+                events: events.clone(),
             }))
             .add_service(VocabularyServer::new(api::VocabularyService { timeline }))
             .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
@@ -248,6 +255,12 @@ impl Daemon {
         closed?;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+fn limits(config: &Config) -> Limits {
+    Limits {
+        max_text_bytes: config.max_text_kib * 1024,
     }
 }
 

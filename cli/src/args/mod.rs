@@ -4,6 +4,7 @@
 
 mod checkin;
 mod plugin;
+mod practice;
 mod safety;
 mod search;
 mod values;
@@ -15,6 +16,7 @@ use jiff::Timestamp;
 
 pub use checkin::{CheckinArgs, CheckinCommand, ScheduleAddArgs, ScheduleCommand};
 pub use plugin::{ModalityArg, PluginCommand, PluginPlace};
+pub use practice::{PracticeArgs, StateArg};
 pub use safety::{ExportArgs, ExportFormat, HelpNowArgs, LockedCopyArgs, OnOff, SafetyPlanCommand};
 pub use search::SearchArgs;
 pub use values::{EmotionArg, Kind, TermKindArg, parse_emotion, parse_tag};
@@ -67,6 +69,10 @@ pub enum Command {
     Session(SessionCommand),
     /// Answer a check-in, see what waits, and choose when check-ins come
     Checkin(CheckinArgs),
+    /// Run an exercise from your plugins one question at a time, or list them
+    Practice(PracticeArgs),
+    /// For a hard moment: your anchor, then one short exercise (works while locked)
+    Now,
     /// Your own words for your parts, anchors, triggers, values and people
     #[command(subcommand)]
     Vocab(VocabCommand),

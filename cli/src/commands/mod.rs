@@ -3,6 +3,8 @@
 mod checkin;
 pub mod models;
 pub mod plugin;
+mod practice;
+mod runner;
 mod reflect;
 pub mod safety;
 mod search;
@@ -48,6 +50,8 @@ pub async fn dispatch(command: Command, ctx: &Ctx) -> Result<(), CliError> {
             SessionCommand::Delete(args) => sessions::delete(ctx, &args).await,
         },
         Command::Checkin(args) => checkin::run(ctx, args).await,
+        Command::Practice(args) => practice::practice(ctx, args).await,
+        Command::Now => practice::now(ctx).await,
         Command::Vocab(command) => match command {
             VocabCommand::Add(args) => vocab::add(ctx, args).await,
             VocabCommand::List(args) => vocab::list(ctx, &args).await,

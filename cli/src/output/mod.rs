@@ -23,6 +23,10 @@ impl Output {
         Self { json }
     }
 
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
     /// Prints the human text or the JSON object; only the chosen one is built.
     pub fn emit(
         &self,

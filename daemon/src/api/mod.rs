@@ -3,6 +3,7 @@
 
 mod checkins;
 mod daemon;
+mod practice;
 mod safety;
 mod sessions;
 mod timeline;
@@ -10,6 +11,7 @@ mod vocabulary;
 
 pub use checkins::CheckInsService;
 pub use daemon::DaemonService;
+pub use practice::PracticeService;
 pub use safety::SafetyService;
 pub use sessions::SessionsService;
 pub use timeline::TimelineService;

@@ -1,0 +1,154 @@
+//! A finished run as a reflection: the structured answers as given, a readable text of questions
+//! and answers (what the timeline shows, what search and the crisis check read), and the
+//! emotions named in emotion steps.
+
+use super::run::Given;
+use super::script::Script;
+use super::value::emotions_in;
+use crate::model::{Answer, Emotion, MAX_EMOTIONS};
+use crate::plugins::format::StepKind;
+
+/// The tag on a reflection saved from an abandoned run.
+pub const DRAFT_TAG: &str = "draft";
+
+/// "Thought record" then each question with its answer, indented.
+pub fn text(script: &Script, given: &[Given<'_>], draft: bool) -> String {
+    let mut text = if draft {
+        format!("{} (draft, not finished)", script.title)
+    } else {
+        script.title.clone()
+    };
+    for g in given {
+        text.push_str("\n\n");
+        text.push_str(&g.step.prompt);
+        for line in shown_value(g).lines() {
+            text.push_str("\n  ");
+            text.push_str(line);
+        }
+    }
+    text
+}
+
+/// How an answer reads: emotions as "anxious 70", lists as bullet points.
+fn shown_value(g: &Given<'_>) -> String {
+    match g.step.kind {
+        StepKind::Emotion => emotions_in(g.value)
+            .map(|(name, intensity)| format!("{name} {intensity}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        StepKind::List | StepKind::MultiChoice => g
+            .value
+            .lines()
+            .map(|l| format!("- {l}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        StepKind::Scale => format!("{} (of {}–{})", g.value, g.step.min, g.step.max),
+        _ => g.value.to_owned(),
+    }
+}
+
+pub fn answers(given: &[Given<'_>]) -> Vec<Answer> {
+    given
+        .iter()
+        .map(|g| Answer {
+            step_id: g.step.id.clone(),
+            value: g.value.to_owned(),
+        })
+        .collect()
+}
+
+/// Each emotion once, as first named: a later re-rating stays in the answers, while the
+/// reflection's emotions say how the moment itself felt.
+pub fn emotions(given: &[Given<'_>]) -> Vec<Emotion> {
+    let mut found: Vec<Emotion> = Vec::new();
+    let named = given
+        .iter()
+        .filter(|g| g.step.kind == StepKind::Emotion)
+        .flat_map(|g| emotions_in(g.value));
+    for (name, intensity) in named {
+        if found.len() < MAX_EMOTIONS && !found.iter().any(|e| e.name.eq_ignore_ascii_case(name)) {
+            found.push(Emotion {
+                name: name.to_owned(),
+                intensity,
+            });
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::practice::script::ScriptStep;
+
+    fn step(id: &str, kind: StepKind, prompt: &str) -> ScriptStep {
+        ScriptStep {
+            id: id.into(),
+            kind,
+            prompt: prompt.into(),
+            required: false,
+            shows: None,
+            options: Vec::new(),
+            branch: Vec::new(),
+            min: 0,
+            max: 100,
+            labels: Vec::new(),
+            vocabulary: None,
+            seconds: 0,
+        }
+    }
+
+    #[test]
+    fn a_run_reads_as_questions_and_answers() {
+        let feel = step("feel", StepKind::Emotion, "What do you feel?");
+        let again = step("again", StepKind::Emotion, "And now?");
+        let facts = step("facts", StepKind::List, "What fits?");
+        let rate = step("rate", StepKind::Scale, "How much?");
+        let given = [
+            Given {
+                step: &feel,
+                value: "anxious:70\nlow:20",
+            },
+            Given {
+                step: &facts,
+                value: "one\ntwo",
+            },
+            Given {
+                step: &rate,
+                value: "40",
+            },
+            Given {
+                step: &again,
+                value: "Anxious:30\nrelief:10",
+            },
+        ];
+        let script = Script {
+            plugin_id: "cbt".into(),
+            exercise_id: "x".into(),
+            title: "Thought record".into(),
+            steps: Vec::new(),
+        };
+        assert_eq!(
+            text(&script, &given, false),
+            "Thought record\n\nWhat do you feel?\n  anxious 70, low 20\n\nWhat fits?\n  - one\n  - two\n\nHow much?\n  40 (of 0–100)\n\nAnd now?\n  Anxious 30, relief 10"
+        );
+        assert!(
+            text(&script, &given[..1], true)
+                .starts_with("Thought record (draft, not finished)\n\n")
+        );
+        let names: Vec<_> = emotions(&given)
+            .into_iter()
+            .map(|e| (e.name, e.intensity))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("anxious".into(), 70),
+                ("low".into(), 20),
+                ("relief".into(), 10)
+            ]
+        );
+        assert_eq!(answers(&given)[1].value, "one\ntwo");
+    }
+}

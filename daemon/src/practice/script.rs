@@ -1,0 +1,164 @@
+//! An exercise as a run needs it: owned, with every reference already resolved to a step index.
+//! The plugin format keeps source spans for error messages; a run needs none of that, and owning
+//! its script means a run never borrows the catalog.
+
+use std::sync::Arc;
+
+use crate::plugins::Catalog;
+use crate::plugins::format::{Exercise, Modality, State, StepKind};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    pub plugin_id: String,
+    pub exercise_id: String,
+    pub title: String,
+    pub steps: Vec<ScriptStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptStep {
+    pub id: String,
+    pub kind: StepKind,
+    pub prompt: String,
+    pub required: bool,
+    /// The index of the earlier step whose answer stays in view.
+    pub shows: Option<usize>,
+    pub options: Vec<String>,
+    /// On a choice: the answer and the index of the later step it leads to.
+    pub branch: Vec<(String, usize)>,
+    pub min: i64,
+    pub max: i64,
+    pub labels: Vec<String>,
+    pub vocabulary: Option<String>,
+    pub seconds: u32,
+}
+
+/// One line of the exercise list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub plugin_id: String,
+    pub plugin_name: String,
+    pub modality: Modality,
+    pub exercise_id: String,
+    pub title: String,
+    pub summary: String,
+    pub state: State,
+    pub minutes: u32,
+    pub step_count: usize,
+}
+
+/// The exercises of the plugins in effect that match the filters, by plugin then exercise id.
+/// A `state` filter includes the exercises declared `any`: they suit every state.
+pub fn list(catalog: &Catalog, modality: Option<Modality>, state: Option<State>) -> Vec<Listed> {
+    let mut found: Vec<Listed> = catalog
+        .plugins
+        .iter()
+        .filter(|entry| modality.is_none_or(|m| entry.plugin.meta.modality == m))
+        .flat_map(|entry| {
+            entry.plugin.exercises.iter().map(|exercise| Listed {
+                plugin_id: entry.id().to_owned(),
+                plugin_name: entry.plugin.meta.name.clone(),
+                modality: entry.plugin.meta.modality,
+                exercise_id: exercise.id.get_ref().clone(),
+                title: exercise.title.clone(),
+                summary: exercise.summary.clone(),
+                state: exercise.state,
+                minutes: exercise.minutes,
+                step_count: exercise.steps.len(),
+            })
+        })
+        .filter(|listed| state.is_none_or(|s| listed.state == s || listed.state == State::Any))
+        .collect();
+    found.sort_by(|a, b| (&a.plugin_id, &a.exercise_id).cmp(&(&b.plugin_id, &b.exercise_id)));
+    found
+}
+
+/// The script of one exercise, when the catalog has it.
+pub fn find(catalog: &Catalog, plugin_id: &str, exercise_id: &str) -> Option<Arc<Script>> {
+    let entry = catalog.get(plugin_id)?;
+    let exercise = entry
+        .plugin
+        .exercises
+        .iter()
+        .find(|e| e.id.get_ref() == exercise_id)?;
+    Some(Arc::new(script_of(plugin_id, exercise)))
+}
+
+fn script_of(plugin_id: &str, exercise: &Exercise) -> Script {
+    let index_of = |id: &str| exercise.steps.iter().position(|s| s.id.get_ref() == id);
+    let steps = exercise
+        .steps
+        .iter()
+        .map(|step| ScriptStep {
+            id: step.id.get_ref().clone(),
+            kind: *step.kind.get_ref(),
+            prompt: step.prompt.clone(),
+            required: step.required,
+            // The loader has checked that these name earlier (`shows`) and later (`goto`)
+            // steps; a reference that somehow does not resolve is simply left out.
+            shows: step.shows.as_ref().and_then(|s| index_of(s.get_ref())),
+            options: step.options.clone(),
+            branch: step
+                .branch
+                .iter()
+                .filter_map(|b| Some((b.when.get_ref().clone(), index_of(b.goto.get_ref())?)))
+                .collect(),
+            min: step.min.unwrap_or(0),
+            max: step.max.unwrap_or(0),
+            labels: step.labels.clone(),
+            vocabulary: step.vocabulary.as_ref().map(|v| v.get_ref().clone()),
+            seconds: step.seconds.unwrap_or(0),
+        })
+        .collect();
+    Script {
+        plugin_id: plugin_id.to_owned(),
+        exercise_id: exercise.id.get_ref().clone(),
+        title: exercise.title.clone(),
+        steps,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn built_ins() -> Catalog {
+        let dir = tempfile::tempdir().unwrap();
+        crate::plugins::catalog(&dir.path().join("none"), &Default::default())
+    }
+
+    #[test]
+    fn a_state_filter_includes_exercises_for_any_state() {
+        let catalog = built_ins();
+        let activated = list(&catalog, None, Some(State::Activated));
+        assert!(
+            activated
+                .iter()
+                .any(|l| l.exercise_id == "quick-thought-record")
+        );
+        assert!(activated.iter().any(|l| l.state == State::Any));
+        assert!(activated.iter().all(|l| l.state != State::Reflective));
+        let cbt = list(&catalog, Some(Modality::Cbt), None);
+        assert!(!cbt.is_empty() && cbt.iter().all(|l| l.plugin_id == "cbt"));
+    }
+
+    #[test]
+    fn references_become_indices() {
+        let script = find(&built_ins(), "act", "committed-action").unwrap();
+        let willing = script.steps.iter().find(|s| s.id == "willing").unwrap();
+        let reminder = script
+            .steps
+            .iter()
+            .position(|s| s.id == "reminder")
+            .unwrap();
+        assert_eq!(willing.branch, [("Yes".to_owned(), reminder)]);
+        let barriers = script
+            .steps
+            .iter()
+            .position(|s| s.id == "barriers")
+            .unwrap();
+        assert_eq!(willing.shows, Some(barriers));
+        assert!(find(&built_ins(), "act", "no-such").is_none());
+    }
+}
