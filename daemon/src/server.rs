@@ -28,7 +28,7 @@ use crate::practice::Practice;
 use crate::model::Limits;
 use crate::models::Models;
 use crate::plugins::{self, Catalog};
-use crate::safety::{Detector, Safety};
+use crate::safety::{CrisisCheck, Detector, Meaning, Safety};
 use crate::search::Search;
 use crate::store::{Store, StoreError};
 use crate::timeline::{Changed, Timeline};
@@ -74,6 +74,7 @@ pub struct Daemon {
     timeline: Timeline,
     safety: Arc<Safety>,
     checkins: CheckIns,
+    crisis_check: Arc<CrisisCheck>,
     events: Events,
     /// The plugins in effect, read once at start.
     catalog: Arc<Catalog>,
@@ -112,14 +113,21 @@ impl Daemon {
         let detector = Arc::new(
             Detector::builtin().map_err(|e| crate::error::Error::Internal(e.to_string()))?,
         );
-        let (changes_tx, changes) = tokio::sync::mpsc::unbounded_channel();
-        let timeline = Timeline::new(store.clone(), vault.clone(), limits, detector.clone())
-            .with_changes(changes_tx);
         let models = Models::start(config.model_settings()).map_err(|e| StartError::Io {
             action: "start the model thread for",
             path: config.data_dir.clone(),
             source: e,
         })?;
+        let crisis_check = Arc::new(CrisisCheck {
+            lexicon: detector.clone(),
+            meaning: Some(
+                Meaning::builtin(models.clone())
+                    .map_err(|e| crate::error::Error::Internal(e.to_string()))?,
+            ),
+        });
+        let (changes_tx, changes) = tokio::sync::mpsc::unbounded_channel();
+        let timeline = Timeline::new(store.clone(), vault.clone(), limits, crisis_check.clone())
+            .with_changes(changes_tx);
         let search = Search::new(timeline.clone(), models, vault.clone());
         let locale = config.locale();
         let safety = Arc::new(Safety::new(
@@ -154,6 +162,7 @@ impl Daemon {
             timeline,
             safety,
             checkins,
+            crisis_check,
             events,
             catalog,
             search,
@@ -179,6 +188,7 @@ impl Daemon {
             timeline,
             safety,
             checkins,
+            crisis_check,
             events,
             catalog,
             search,
@@ -203,6 +213,7 @@ impl Daemon {
         };
         let background = [
             tokio::spawn(vault.clone().run_idle_lock()),
+            tokio::spawn(crisis_check.keep_warm(vault.clone())),
             tokio::spawn(checkins::publish_vault_changes(
                 vault.clone(),
                 events.clone(),

@@ -2,6 +2,7 @@
 //! client's safety plan. Interlude is not a crisis service: nothing here tells anyone anything.
 
 pub mod detect;
+pub mod meaning;
 pub mod output;
 mod plan;
 
@@ -9,6 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use detect::{Detector, Finding, Tier};
+pub use meaning::Meaning;
 pub use plan::Plans;
 
 use interlude_proto::crisis_lines::{self, Region};
@@ -16,6 +18,46 @@ use interlude_proto::crisis_lines::{self, Region};
 use crate::model::{Limits, SafetyPlan};
 use crate::store::Store;
 use crate::vault::Vault;
+
+/// The crisis check run on everything the client writes, before it is saved: the phrase list,
+/// then the meaning signal on the sentences the list found nothing in.
+pub struct CrisisCheck {
+    pub lexicon: Arc<Detector>,
+    /// `None` where no embedding model can ever be used (tests of the list alone).
+    pub meaning: Option<Meaning>,
+}
+
+impl CrisisCheck {
+    /// The most severe tier in any of `texts`, or `None`.
+    pub async fn check(&self, texts: &[&str]) -> Option<Tier> {
+        let listed = texts
+            .iter()
+            .filter_map(|t| self.lexicon.check(t))
+            .map(|f| f.tier)
+            .max();
+        let Some(meaning) = self.meaning.as_ref().filter(|_| listed != Some(Tier::Acute)) else {
+            return listed;
+        };
+        let unmatched = texts
+            .iter()
+            .flat_map(|t| self.lexicon.unmatched_sentences(t))
+            .collect();
+        listed.max(meaning.tier(unmatched).await)
+    }
+
+    /// Readies the meaning signal at every unlock, so that a write rarely waits for the model to
+    /// load (an idle daemon stays small: nothing loads before the client is here). Runs until
+    /// the daemon stops.
+    pub async fn keep_warm(self: Arc<Self>, vault: Arc<Vault>) {
+        let Some(meaning) = &self.meaning else { return };
+        let mut changes = vault.subscribe();
+        while changes.changed().await.is_ok() {
+            if *changes.borrow_and_update() == crate::vault::VaultState::Unlocked {
+                meaning.warm_up().await;
+            }
+        }
+    }
+}
 
 /// What to show the client: their plan (when readable) and the lines, in calm words.
 pub struct Payload {

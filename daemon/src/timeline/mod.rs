@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::model::Limits;
-use crate::safety::Detector;
+use crate::safety::CrisisCheck;
 use crate::store::{Op, SCHEMA_VERSION, Store, Tree};
 use crate::vault::{Keys, Vault};
 
@@ -28,7 +28,7 @@ pub struct Timeline {
     vault: Arc<Vault>,
     limits: Limits,
     /// Runs on every reflection before it is saved.
-    crisis_check: Arc<Detector>,
+    crisis_check: Arc<CrisisCheck>,
     /// Told about every reflection or session written or deleted, so derived data (vectors)
     /// can follow. Unset until the daemon wires the indexer in.
     changes: Option<tokio::sync::mpsc::UnboundedSender<Changed>>,
@@ -51,7 +51,7 @@ impl Timeline {
         store: Store,
         vault: Arc<Vault>,
         limits: Limits,
-        crisis_check: Arc<Detector>,
+        crisis_check: Arc<CrisisCheck>,
     ) -> Timeline {
         Timeline {
             store,

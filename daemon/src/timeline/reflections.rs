@@ -43,7 +43,7 @@ impl Timeline {
     /// the vault is locked the reflection is sealed to the vault's public key.
     pub async fn add_reflection(&self, new: NewReflection) -> Result<Added> {
         self.limits.check_new(&new)?;
-        let crisis = self.crisis_in(&new.text, &new.answers);
+        let crisis = self.crisis_in(&new.text, &new.answers).await;
         let now = now_millis();
         let moment = new.moment.unwrap_or(now);
         let id = ulid::Ulid::from_parts(moment as u64, random_u128()?);
@@ -194,7 +194,7 @@ impl Timeline {
         });
         if let Some(text) = edit.text {
             reflection.term_ids = model::mentioned_terms(&text, &self.all_terms(&keys)?);
-            reflection.crisis = self.crisis_in(&text, &reflection.answers).is_some();
+            reflection.crisis = self.crisis_in(&text, &reflection.answers).await.is_some();
             reflection.text = text;
         }
         if let Some(tags) = edit.tags {
@@ -321,12 +321,11 @@ impl Timeline {
 
 impl Timeline {
     /// Runs the crisis check over the text and every structured answer, before anything is saved.
-    fn crisis_in(&self, text: &str, answers: &[model::Answer]) -> Option<Tier> {
-        std::iter::once(text)
+    async fn crisis_in(&self, text: &str, answers: &[model::Answer]) -> Option<Tier> {
+        let texts: Vec<&str> = std::iter::once(text)
             .chain(answers.iter().map(|a| a.value.as_str()))
-            .filter_map(|t| self.crisis_check.check(t))
-            .map(|finding| finding.tier)
-            .max()
+            .collect();
+        self.crisis_check.check(&texts).await
     }
 }
 
