@@ -33,8 +33,9 @@ impl Drop for Desktop {
 }
 
 impl Desktop {
-    /// A private session bus and an X display; dunst too when `with_dunst`.
-    fn start(dir: &Path, with_dunst: bool) -> Desktop {
+    /// A private session bus and an X display; dunst too when `pick` says which action its menu
+    /// picks.
+    fn start(dir: &Path, pick: Option<&str>) -> Desktop {
         let bus_path = dir.join("bus");
         let bus = format!("unix:path={}", bus_path.display());
         let dbus = Command::new("dbus-daemon")
@@ -42,13 +43,21 @@ impl Desktop {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        let display = free_display();
-        let xvfb = Command::new("Xvfb")
-            .args([display.as_str(), "-nolisten", "tcp", "-screen", "0", "800x600x24"])
-            .stdout(Stdio::null())
+        // Xvfb picks a free display itself and writes its number to stdout: no race between
+        // tests running at once.
+        let mut xvfb = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-nolisten", "tcp", "-screen", "0", "800x600x24"])
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        let mut number = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(xvfb.stdout.take().unwrap()),
+            &mut number,
+        )
+        .unwrap();
+        let display = format!(":{}", number.trim());
         let mut desktop = Desktop {
             children: vec![dbus, xvfb],
             bus,
@@ -58,20 +67,20 @@ impl Desktop {
         wait_for("the session bus", || bus_path.exists());
         let socket = format!("/tmp/.X11-unix/X{}", &desktop.display[1..]);
         wait_for("the X display", || Path::new(&socket).exists());
-        if with_dunst {
-            desktop.start_dunst();
+        if let Some(action) = pick {
+            desktop.start_dunst(action);
         }
         desktop
     }
 
-    fn start_dunst(&mut self) {
+    fn start_dunst(&mut self, action: &str) {
         // dunst asks its "dmenu" which action to run; this one records what it was offered and
-        // picks "Snooze 1h", as a client would.
+        // picks `action`, as a client would.
         let menu = self.dir.join("menu.sh");
         std::fs::write(
             &menu,
             format!(
-                "#!/bin/sh\ntee {offered} | grep -m1 'Snooze 1h'\n",
+                "#!/bin/sh\ntee {offered} | grep -m1 '{action}'\n",
                 offered = self.dir.join("offered").display()
             ),
         )
@@ -101,6 +110,30 @@ impl Desktop {
         wait_for("dunst on the bus", || self.dunstctl(&["is-paused"]).is_some());
     }
 
+    /// Opens the context menu of the notification shown (as a middle click would) and waits for
+    /// the menu script to pick; returns what the menu offered. `dunstctl context` only asks:
+    /// dunst runs the menu on its own time.
+    fn pick_in_menu(&self) -> String {
+        self.dunstctl(&["context"]);
+        let offered = self.dir.join("offered");
+        wait_for("dunst's menu", || {
+            std::fs::read_to_string(&offered).is_ok_and(|o| o.contains("Not now"))
+        });
+        std::fs::read_to_string(&offered).unwrap()
+    }
+
+    /// Waits for dunst to show `n` notifications.
+    fn wait_displayed(&self, n: usize) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if self.dunstctl(&["count", "displayed"]) == Some(n.to_string()) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+
     fn env(&self) -> Vec<(String, String)> {
         vec![
             ("DBUS_SESSION_BUS_ADDRESS".into(), self.bus.clone()),
@@ -118,13 +151,6 @@ impl Desktop {
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
     }
-}
-
-fn free_display() -> String {
-    (40..99)
-        .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
-        .map(|n| format!(":{n}"))
-        .unwrap()
 }
 
 fn wait_for(what: &str, ready: impl Fn() -> bool) {
@@ -149,9 +175,13 @@ fn desktop_tools() -> bool {
     ok
 }
 
-/// The real daemon on `desktop`'s bus, with a vault and no quiet hours.
-async fn daemon_on(desktop: &Desktop) -> (RealDaemon, CheckInsClient<Channel>) {
+/// The real daemon on `desktop`'s bus, with a vault and no quiet hours; `config` is added to its
+/// config file.
+async fn daemon_on(desktop: &Desktop, config: &str) -> (RealDaemon, CheckInsClient<Channel>) {
     let mut daemon = RealDaemon::prepare();
+    let path = daemon.root.path().join("config.toml");
+    let text = std::fs::read_to_string(&path).unwrap() + config + "\n";
+    std::fs::write(&path, text).unwrap();
     daemon.env = desktop.env();
     daemon.spawn();
     daemon.wait_ready(Duration::from_secs(30));
@@ -192,20 +222,11 @@ async fn a_due_check_in_reaches_dunst_with_generic_text_and_snoozing_there_resch
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let desktop = Desktop::start(dir.path(), true);
-    let (daemon, mut checkins) = daemon_on(&desktop).await;
+    let desktop = Desktop::start(dir.path(), Some("Snooze 1h"));
+    let (daemon, mut checkins) = daemon_on(&desktop, "").await;
     check_in_due_in(&daemon, 1000).await;
 
-    let shown = tokio::task::block_in_place(|| {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if desktop.dunstctl(&["count", "displayed"]).as_deref() == Some("1") {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        false
-    });
+    let shown = tokio::task::block_in_place(|| desktop.wait_displayed(1));
     assert!(shown, "dunst shows the check-in:\n{}", daemon.log());
     let waiting = checkins
         .list_pending(v1::ListPendingRequest {})
@@ -216,15 +237,7 @@ async fn a_due_check_in_reaches_dunst_with_generic_text_and_snoozing_there_resch
     assert_eq!(waiting.len(), 1);
 
     // The client opens the notification's menu and picks "Snooze 1h".
-    // `dunstctl context` only asks; dunst runs the menu on its own time.
-    let offered = tokio::task::block_in_place(|| {
-        desktop.dunstctl(&["context"]);
-        let offered = dir.path().join("offered");
-        wait_for("dunst's menu", || {
-            std::fs::read_to_string(&offered).is_ok_and(|o| o.contains("Not now"))
-        });
-        std::fs::read_to_string(&offered).unwrap()
-    });
+    let offered = tokio::task::block_in_place(|| desktop.pick_in_menu());
     for action in ["Check in", "Snooze 1h", "Not now"] {
         assert!(offered.contains(action), "{action:?} offered in {offered:?}");
     }
@@ -268,8 +281,8 @@ async fn without_a_notification_server_check_ins_still_wait_and_the_daemon_says_
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let desktop = Desktop::start(dir.path(), false);
-    let (daemon, mut checkins) = daemon_on(&desktop).await;
+    let desktop = Desktop::start(dir.path(), None);
+    let (daemon, mut checkins) = daemon_on(&desktop, "").await;
     check_in_due_in(&daemon, 500).await;
     check_in_due_in(&daemon, 2500).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -289,4 +302,39 @@ async fn without_a_notification_server_check_ins_still_wait_and_the_daemon_says_
     );
     let status = daemon.cli(&["status"]);
     assert!(status.status.success(), "the daemon keeps running");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_in_on_a_notification_runs_the_client_s_command_with_the_check_in_s_id() {
+    if !desktop_tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start(dir.path(), Some("Check in"));
+    let opened = dir.path().join("opened");
+    let command = format!(
+        "checkin_command = [\"sh\", \"-c\", \"echo {{id}} > {}\"]",
+        opened.display()
+    );
+    let (daemon, mut checkins) = daemon_on(&desktop, &command).await;
+    check_in_due_in(&daemon, 1000).await;
+    assert!(
+        tokio::task::block_in_place(|| desktop.wait_displayed(1)),
+        "dunst shows the check-in:\n{}",
+        daemon.log()
+    );
+    let waiting = checkins
+        .list_pending(v1::ListPendingRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .pending;
+    tokio::task::block_in_place(|| {
+        desktop.pick_in_menu();
+        wait_for("the check-in command", || {
+            std::fs::read_to_string(&opened).is_ok_and(|t| !t.trim().is_empty())
+        });
+    });
+    let id = std::fs::read_to_string(&opened).unwrap();
+    assert_eq!(id.trim(), waiting[0].id, "the command got the check-in's id");
 }
