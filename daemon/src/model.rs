@@ -90,6 +90,9 @@ pub struct NewReflection {
     /// For an answered check-in: the question it answered.
     pub prompt_id: String,
     pub prompt: String,
+    /// A crisis tier the exercise's own rules found in a structured answer (a rating the crisis
+    /// check cannot read as words); the check's own finding is added to it.
+    pub raised: Option<crate::safety::Tier>,
 }
 
 /// Fields of an edit; `None` leaves a field as it is.

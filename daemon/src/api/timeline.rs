@@ -39,6 +39,7 @@ impl TimelineApi for TimelineService {
             exercise_id: r.exercise_id,
             prompt_id: String::new(),
             prompt: String::new(),
+            raised: None,
             answers: r
                 .answers
                 .into_iter()

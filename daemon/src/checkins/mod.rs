@@ -296,6 +296,7 @@ impl CheckIns {
                 answers: Vec::new(),
                 prompt_id: pending.prompt_id.clone(),
                 prompt: pending.prompt.clone(),
+                raised: None,
             })
             .await?;
         // Saved first: a failed save leaves the check-in waiting.

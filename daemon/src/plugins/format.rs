@@ -106,6 +106,31 @@ pub struct Step {
     pub labels: Vec<String>,
     pub vocabulary: Option<Spanned<String>>,
     pub seconds: Option<u32>,
+    /// A structured answer that should raise the client's safety plan, as a crisis phrase would.
+    pub safety: Option<Spanned<StepSafety>>,
+}
+
+/// When an answer to a scale or choice step counts as a crisis finding of `tier` (a diary card's
+/// urge to self-harm rated 5, "Yes" to acting on it): the crisis check reads words, not numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSafety {
+    pub tier: crate::safety::Tier,
+    /// Scale steps: this rating or higher.
+    pub at_least: Option<i64>,
+    /// Choice steps: any of these options.
+    #[serde(default)]
+    pub options: Vec<String>,
+}
+
+impl StepSafety {
+    /// Whether `value` (as stored: a number, or options one per line) meets the rule.
+    pub fn raised_by(&self, value: &str) -> bool {
+        let rated = self
+            .at_least
+            .is_some_and(|at| value.trim().parse::<i64>().is_ok_and(|v| v >= at));
+        rated || value.lines().any(|line| self.options.iter().any(|o| o == line.trim()))
+    }
 }
 
 #[derive(Debug, Deserialize)]

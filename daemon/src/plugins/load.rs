@@ -11,7 +11,7 @@ use toml::Spanned;
 
 use super::format::{
     CheckInsFile, ExerciseFile, PatternsFile, Plugin, PluginFile, PromptsFile, SCHEMA_VERSION,
-    Step, StepKind, VOCABULARY_KINDS,
+    Step, StepKind, StepSafety, VOCABULARY_KINDS,
 };
 
 /// One thing wrong with a plugin, where it is.
@@ -496,6 +496,28 @@ impl Checker {
         }
     }
 
+    fn step_safety(&mut self, source: &Source, step: &Step, safety: &Spanned<StepSafety>) {
+        let rule = safety.get_ref();
+        let problem = match *step.kind.get_ref() {
+            StepKind::Scale => match rule.at_least {
+                _ if !rule.options.is_empty() => Some("a scale step's `safety` takes `at_least`, not `options`".to_owned()),
+                Some(at) if step.min.is_some_and(|min| at > min) && step.max.is_some_and(|max| at <= max) => None,
+                Some(_) => Some("`safety.at_least` must be above the scale's `min` and at most its `max`".into()),
+                None => Some("a scale step's `safety` needs `at_least`, the lowest rating that raises it".into()),
+            },
+            StepKind::Choice | StepKind::MultiChoice => match rule.options.iter().find(|o| !step.options.contains(o)) {
+                _ if rule.at_least.is_some() => Some("a choice step's `safety` takes `options`, not `at_least`".into()),
+                _ if rule.options.is_empty() => Some("a choice step's `safety` needs `options`: the answers that raise it".into()),
+                Some(unknown) => Some(format!("`safety.options` names {unknown:?}, which is not one of the step's options")),
+                None => None,
+            },
+            _ => Some("`safety` is for scale, choice and multi_choice steps".into()),
+        };
+        if let Some(message) = problem {
+            self.at(source, safety.span(), message);
+        }
+    }
+
     fn step_fields(&mut self, source: &Source, step: &Step) {
         let kind = *step.kind.get_ref();
         let span = step.kind.span();
@@ -513,6 +535,9 @@ impl Checker {
                 span.clone(),
                 "`options` is only for choice and multi_choice steps".into(),
             );
+        }
+        if let Some(safety) = &step.safety {
+            self.step_safety(source, step, safety);
         }
         if !step.branch.is_empty() && kind != StepKind::Choice {
             self.at(

@@ -188,6 +188,7 @@ impl Practice {
             answers: render::answers(given),
             prompt_id: String::new(),
             prompt: String::new(),
+            raised: render::raised(given),
         };
         Ok(self.timeline.add_reflection(new).await?)
     }

@@ -47,6 +47,16 @@ fn shown_value(g: &Given<'_>) -> String {
     }
 }
 
+/// The most severe tier the exercise's own safety rules find in the answers (a rating of 5 on a
+/// diary card's urge to self-harm), or `None`.
+pub fn raised(given: &[Given<'_>]) -> Option<crate::safety::Tier> {
+    given
+        .iter()
+        .filter_map(|g| g.step.safety.as_ref().filter(|s| s.raised_by(g.value)))
+        .map(|s| s.tier)
+        .max()
+}
+
 pub fn answers(given: &[Given<'_>]) -> Vec<Answer> {
     given
         .iter()
@@ -96,6 +106,7 @@ mod tests {
             labels: Vec::new(),
             vocabulary: None,
             seconds: 0,
+            safety: None,
         }
     }
 

@@ -191,6 +191,7 @@ mod tests {
             labels: Vec::new(),
             vocabulary: None,
             seconds: 0,
+            safety: None,
         }
     }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::plugins::Catalog;
-use crate::plugins::format::{Exercise, Modality, State, StepKind};
+use crate::plugins::format::{Exercise, Modality, State, StepKind, StepSafety};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Script {
@@ -31,6 +31,8 @@ pub struct ScriptStep {
     pub labels: Vec<String>,
     pub vocabulary: Option<String>,
     pub seconds: u32,
+    /// The answers that raise the safety plan (checked by the loader).
+    pub safety: Option<StepSafety>,
 }
 
 /// One line of the exercise list.
@@ -103,6 +105,7 @@ fn script_of(plugin_id: &str, exercise: &Exercise) -> Script {
                 .iter()
                 .filter_map(|b| Some((b.when.get_ref().clone(), index_of(b.goto.get_ref())?)))
                 .collect(),
+            safety: step.safety.as_ref().map(|s| s.get_ref().clone()),
             min: step.min.unwrap_or(0),
             max: step.max.unwrap_or(0),
             labels: step.labels.clone(),

@@ -130,6 +130,7 @@ mod tests {
             labels: Vec::new(),
             vocabulary: None,
             seconds: 0,
+            safety: None,
         }
     }
 
