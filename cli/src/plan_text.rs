@@ -191,22 +191,21 @@ impl fmt::Display for PlanTextError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Empty => write!(f, "the plan is empty; nothing was saved"),
-            Self::UnknownHeading { line, heading } => write!(
+            // The place, never the words: error messages can end up in logs and terminals'
+            // scrollback, and a safety plan is among the most private things a client writes.
+            Self::UnknownHeading { line, .. } => write!(
                 f,
-                "line {line}: \"{heading}\" is not a heading of the safety plan; \
-                 the headings are {}",
+                "line {line} is not a heading of the safety plan; the headings are {}",
                 known_headings()
             ),
-            Self::ItemOutsideSection { line, text } => write!(
+            Self::ItemOutsideSection { line, .. } => write!(
                 f,
-                "line {line}: \"{}\" comes before any heading; put it under one of {}",
-                shorten(text),
+                "line {line} comes before any heading; put it under one of {}",
                 known_headings()
             ),
-            Self::NotAnItem { line, text } => write!(
+            Self::NotAnItem { line, .. } => write!(
                 f,
-                "line {line}: \"{}\" is not an item; start each item with \"- \"",
-                shorten(text)
+                "line {line} is not an item; start each item with \"- \""
             ),
         }
     }
@@ -221,16 +220,6 @@ fn known_headings() -> String {
         .map(|section| format!("\"{}\"", section.heading()))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn shorten(text: &str) -> String {
-    const MAX: usize = 60;
-    if text.chars().count() <= MAX {
-        return text.to_owned();
-    }
-    let mut short: String = text.chars().take(MAX).collect();
-    short.push('…');
-    short
 }
 
 /// Reads a plan back from Markdown.
@@ -406,7 +395,8 @@ mod tests {
             }
         );
         let message = error.to_string();
-        assert!(message.contains("\"Hobbies\""), "{message}");
+        assert!(message.starts_with("line 6 "), "{message}");
+        assert!(!message.contains("Hobbies"), "the client's words stay out: {message}");
         for section in Section::ALL {
             assert!(message.contains(section.heading()), "{message}");
         }

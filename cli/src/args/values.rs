@@ -73,24 +73,25 @@ impl From<EmotionArg> for Emotion {
 /// Reads `NAME:INTENSITY`, the intensity a whole number from 0 to 100.
 pub fn parse_emotion(text: &str) -> Result<EmotionArg, String> {
     let Some((name, intensity)) = text.rsplit_once(':') else {
-        return Err(format!(
-            "write \"{text}\" as NAME:INTENSITY with an intensity from 0 to 100, like {text}:60"
-        ));
+        // The shape, not the words: what the client typed stays out of error output.
+        return Err(
+            "write each emotion as NAME:INTENSITY with an intensity from 0 to 100, like anxious:60"
+                .to_owned(),
+        );
     };
     let name = name.trim();
     if name.is_empty() {
-        return Err(format!(
-            "the emotion in \"{text}\" has no name; write NAME:INTENSITY, like anxious:70"
-        ));
+        return Err("an emotion has no name; write NAME:INTENSITY, like anxious:70".to_owned());
     }
     match intensity.trim().parse::<u32>() {
         Ok(intensity) if intensity <= 100 => Ok(EmotionArg {
             name: name.to_owned(),
             intensity,
         }),
-        _ => Err(format!(
-            "the intensity in \"{text}\" must be a whole number from 0 to 100, like {name}:70"
-        )),
+        _ => Err(
+            "an emotion's intensity must be a whole number from 0 to 100, like anxious:70"
+                .to_owned(),
+        ),
     }
 }
 
@@ -132,8 +133,8 @@ mod tests {
 
     #[test]
     fn an_intensity_that_is_not_a_number_says_what_to_type() {
-        let error = parse_emotion("anxious:abc").unwrap_err();
-        assert!(error.contains("\"anxious:abc\""), "{error}");
+        let error = parse_emotion("furious:abc").unwrap_err();
+        assert!(!error.contains("furious"), "what was typed stays out: {error}");
         assert!(error.contains("whole number from 0 to 100"), "{error}");
         assert!(error.contains("anxious:70"), "{error}");
     }
