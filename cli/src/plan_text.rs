@@ -203,10 +203,9 @@ impl fmt::Display for PlanTextError {
                 "line {line} comes before any heading; put it under one of {}",
                 known_headings()
             ),
-            Self::NotAnItem { line, .. } => write!(
-                f,
-                "line {line} is not an item; start each item with \"- \""
-            ),
+            Self::NotAnItem { line, .. } => {
+                write!(f, "line {line} is not an item; start each item with \"- \"")
+            }
         }
     }
 }
@@ -396,7 +395,10 @@ mod tests {
         );
         let message = error.to_string();
         assert!(message.starts_with("line 6 "), "{message}");
-        assert!(!message.contains("Hobbies"), "the client's words stay out: {message}");
+        assert!(
+            !message.contains("Hobbies"),
+            "the client's words stay out: {message}"
+        );
         for section in Section::ALL {
             assert!(message.contains(section.heading()), "{message}");
         }

@@ -1,6 +1,8 @@
 //! Check-ins through the real gRPC service and the real CLI: what comes when, what the client
 //! controls, what survives a restart, and the event stream.
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use interlude_e2e::{PASSPHRASE, RealDaemon, TestDaemon, cli_command};
@@ -96,7 +98,10 @@ async fn the_check_ins_after_a_session_are_on_and_built_in_plugin_schedules_star
     );
     assert!(find("days-after-session").enabled);
     let cbt_evening = find("cbt/evening");
-    assert!(!cbt_evening.enabled, "built-in plugin schedules wait to be turned on");
+    assert!(
+        !cbt_evening.enabled,
+        "built-in plugin schedules wait to be turned on"
+    );
     assert_eq!(cbt_evening.origin(), v1::ScheduleOrigin::Plugin);
     assert_eq!(
         cbt_evening.when.as_ref().unwrap().kind,
@@ -123,8 +128,7 @@ async fn a_session_brings_a_check_in_a_day_later_and_the_answer_is_saved_linked_
     session_due_in(&daemon, 24, 1500).await;
     let due = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
-            if let Some(event::Kind::CheckInDue(due)) = events.next().await.unwrap().unwrap().kind
-            {
+            if let Some(event::Kind::CheckInDue(due)) = events.next().await.unwrap().unwrap().kind {
                 return due;
             }
         }
@@ -151,7 +155,10 @@ async fn a_session_brings_a_check_in_a_day_later_and_the_answer_is_saved_linked_
     assert_eq!(reflection.text, answer);
     assert_eq!(reflection.prompt_id, "day-after-session");
     assert_eq!(reflection.prompt, due.prompt);
-    assert!(pending(&daemon).await.pending.is_empty(), "answered, so nothing waits");
+    assert!(
+        pending(&daemon).await.pending.is_empty(),
+        "answered, so nothing waits"
+    );
 
     let added = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
@@ -219,7 +226,10 @@ async fn own_schedules_are_checked_added_and_removed_and_any_schedule_can_be_tur
             at: "07:30".into()
         }))
     );
-    assert!(!own.prompt.is_empty(), "a neutral question when none was given");
+    assert!(
+        !own.prompt.is_empty(),
+        "a neutral question when none was given"
+    );
 
     let built_in = client
         .remove_schedule(v1::RemoveScheduleRequest {
@@ -228,7 +238,11 @@ async fn own_schedules_are_checked_added_and_removed_and_any_schedule_can_be_tur
         .await
         .unwrap_err();
     assert_eq!(built_in.code(), Code::InvalidArgument);
-    assert!(built_in.message().contains("turn it off"), "{}", built_in.message());
+    assert!(
+        built_in.message().contains("turn it off"),
+        "{}",
+        built_in.message()
+    );
     let off = client
         .set_schedule_enabled(v1::SetScheduleEnabledRequest {
             id: "day-after-session".into(),
@@ -265,7 +279,10 @@ async fn after_the_daemon_was_stopped_only_the_most_recent_overdue_check_in_is_d
     let daemon = TestDaemon::start_in(root, config).await;
 
     let before = pending(&daemon).await;
-    assert!(!before.scheduling, "nothing is scheduled before the first unlock");
+    assert!(
+        !before.scheduling,
+        "nothing is scheduled before the first unlock"
+    );
     assert!(before.pending.is_empty());
     let locked = daemon
         .checkins()
@@ -317,7 +334,10 @@ async fn the_client_s_controls_survive_a_restart() {
         .unwrap()
         .into_inner();
     assert_eq!(controls.daily_cap, 2);
-    assert_eq!((controls.quiet_start.as_str(), controls.quiet_end.as_str()), ("00:00", "00:00"));
+    assert_eq!(
+        (controls.quiet_start.as_str(), controls.quiet_end.as_str()),
+        ("00:00", "00:00")
+    );
     let kept = schedules(&daemon).await;
     let kept = kept.iter().find(|s| s.id == own.id).unwrap();
     assert_eq!(kept.prompt, "What did today ask of you?");
@@ -328,7 +348,9 @@ async fn the_client_s_controls_survive_a_restart() {
 async fn a_snooze_puts_a_waiting_check_in_off_until_it_ends() {
     let daemon = ready().await;
     session_due_in(&daemon, 24, 500).await;
-    let waiting = wait_for_pending(&daemon, Duration::from_secs(10)).await.unwrap();
+    let waiting = wait_for_pending(&daemon, Duration::from_secs(10))
+        .await
+        .unwrap();
     let controls = daemon
         .checkins()
         .snooze(v1::SnoozeRequest { minutes: 90 })
@@ -383,9 +405,17 @@ async fn a_pause_or_a_cap_of_zero_lets_check_ins_lapse() {
         .await
         .unwrap();
     session_due_in(&daemon, 24, 500).await;
-    assert!(wait_for_pending(&daemon, Duration::from_secs(3)).await.is_none());
+    assert!(
+        wait_for_pending(&daemon, Duration::from_secs(3))
+            .await
+            .is_none()
+    );
 
-    daemon.checkins().resume(v1::ResumeRequest {}).await.unwrap();
+    daemon
+        .checkins()
+        .resume(v1::ResumeRequest {})
+        .await
+        .unwrap();
     daemon
         .checkins()
         .set_controls(v1::SetControlsRequest {
@@ -395,7 +425,11 @@ async fn a_pause_or_a_cap_of_zero_lets_check_ins_lapse() {
         .await
         .unwrap();
     session_due_in(&daemon, 72, 500).await;
-    assert!(wait_for_pending(&daemon, Duration::from_secs(3)).await.is_none());
+    assert!(
+        wait_for_pending(&daemon, Duration::from_secs(3))
+            .await
+            .is_none()
+    );
 }
 
 // The CLI blocks its thread while the in-process daemon serves on another.
@@ -405,9 +439,7 @@ async fn the_cli_answers_a_check_in_and_explains_bad_input() {
     let socket = daemon.socket();
     let tmp = daemon.root.path().join("cli-home");
     std::fs::create_dir_all(&tmp).unwrap();
-    let cli = |args: &[&str]| {
-        tokio::task::block_in_place(|| cli_command(&socket, &tmp, args, ""))
-    };
+    let cli = |args: &[&str]| tokio::task::block_in_place(|| cli_command(&socket, &tmp, args, ""));
     let text = |o: &std::process::Output| {
         String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
     };
@@ -420,10 +452,16 @@ async fn the_cli_answers_a_check_in_and_explains_bad_input() {
 
     let nothing = cli(&["checkin"]);
     assert!(nothing.status.success(), "{}", text(&nothing));
-    assert!(text(&nothing).contains("Nothing waiting."), "{}", text(&nothing));
+    assert!(
+        text(&nothing).contains("Nothing waiting."),
+        "{}",
+        text(&nothing)
+    );
 
     session_due_in(&daemon, 24, 500).await;
-    let due = wait_for_pending(&daemon, Duration::from_secs(10)).await.unwrap();
+    let due = wait_for_pending(&daemon, Duration::from_secs(10))
+        .await
+        .unwrap();
     let shown = cli(&["checkin"]);
     assert!(text(&shown).contains(&due.prompt), "{}", text(&shown));
     assert!(text(&shown).contains(&format!("interlude checkin {}", due.id)));
@@ -434,9 +472,17 @@ async fn the_cli_answers_a_check_in_and_explains_bad_input() {
     assert_eq!(again.status.code(), Some(5), "{}", text(&again));
 
     let snoozed = cli(&["checkin", "snooze", "2h"]);
-    assert!(text(&snoozed).contains("Snoozed until"), "{}", text(&snoozed));
+    assert!(
+        text(&snoozed).contains("Snoozed until"),
+        "{}",
+        text(&snoozed)
+    );
     let quiet = cli(&["checkin", "quiet", "22:30-07:00"]);
-    assert!(text(&quiet).contains("Quiet hours: 22:30–07:00"), "{}", text(&quiet));
+    assert!(
+        text(&quiet).contains("Quiet hours: 22:30–07:00"),
+        "{}",
+        text(&quiet)
+    );
 }
 
 /// Over 60 s with a schedule but nothing due, the real daemon is woken almost never: it sleeps
@@ -450,7 +496,11 @@ fn an_idle_daemon_with_schedules_is_not_woken() {
     let at = jiff::Zoned::now().saturating_add(jiff::SignedDuration::from_hours(12));
     let at = format!("{:02}:{:02}", at.hour(), at.minute());
     let add = daemon.cli(&["checkin", "schedule", "add", "--daily", &at]);
-    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
     // Threads tokio started for the writes above retire after 10 s idle; let them go first.
     std::thread::sleep(Duration::from_secs(12));
     let before = context_switches(daemon.pid());

@@ -46,7 +46,15 @@ impl Desktop {
         // Xvfb picks a free display itself and writes its number to stdout: no race between
         // tests running at once.
         let mut xvfb = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-nolisten", "tcp", "-screen", "0", "800x600x24"])
+            .args([
+                "-displayfd",
+                "1",
+                "-nolisten",
+                "tcp",
+                "-screen",
+                "0",
+                "800x600x24",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -85,11 +93,8 @@ impl Desktop {
             ),
         )
         .unwrap();
-        std::fs::set_permissions(
-            &menu,
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .unwrap();
+        std::fs::set_permissions(&menu, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
         let config = self.dir.join("dunstrc");
         std::fs::write(
             &config,
@@ -107,7 +112,9 @@ impl Desktop {
             .spawn()
             .unwrap();
         self.children.push(dunst);
-        wait_for("dunst on the bus", || self.dunstctl(&["is-paused"]).is_some());
+        wait_for("dunst on the bus", || {
+            self.dunstctl(&["is-paused"]).is_some()
+        });
     }
 
     /// Opens the context menu of the notification shown (as a middle click would) and waits for
@@ -239,7 +246,10 @@ async fn a_due_check_in_reaches_dunst_with_generic_text_and_snoozing_there_resch
     // The client opens the notification's menu and picks "Snooze 1h".
     let offered = tokio::task::block_in_place(|| desktop.pick_in_menu());
     for action in ["Check in", "Snooze 1h", "Not now"] {
-        assert!(offered.contains(action), "{action:?} offered in {offered:?}");
+        assert!(
+            offered.contains(action),
+            "{action:?} offered in {offered:?}"
+        );
     }
     let mut controls = v1::Controls::default();
     for _ in 0..100 {
@@ -253,7 +263,10 @@ async fn a_due_check_in_reaches_dunst_with_generic_text_and_snoozing_there_resch
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let until = controls.snoozed_until.expect("snoozed through dunst").seconds;
+    let until = controls
+        .snoozed_until
+        .expect("snoozed through dunst")
+        .seconds;
     let in_an_hour = jiff::Timestamp::now().as_second() + 3600;
     assert!((until - in_an_hour).abs() < 60, "snoozed for an hour");
     let after = checkins
@@ -293,7 +306,11 @@ async fn without_a_notification_server_check_ins_still_wait_and_the_daemon_says_
         .unwrap()
         .into_inner()
         .pending;
-    assert_eq!(waiting.len(), 1, "the latest check-in waits for the CLI and frontends");
+    assert_eq!(
+        waiting.len(),
+        1,
+        "the latest check-in waits for the CLI and frontends"
+    );
     let log = daemon.log();
     assert_eq!(
         log.matches("no desktop notification server").count(),
@@ -336,5 +353,9 @@ async fn check_in_on_a_notification_runs_the_client_s_command_with_the_check_in_
         });
     });
     let id = std::fs::read_to_string(&opened).unwrap();
-    assert_eq!(id.trim(), waiting[0].id, "the command got the check-in's id");
+    assert_eq!(
+        id.trim(),
+        waiting[0].id,
+        "the command got the check-in's id"
+    );
 }

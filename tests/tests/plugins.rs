@@ -250,16 +250,27 @@ fn kind_specific_fields_are_checked() {
 
 #[test]
 fn a_step_s_safety_rule_is_checked_against_its_kind_and_bounds() {
-    let on_scale = |rule: &str| EXERCISE.replace("shows = \"what\"", &format!("shows = \"what\"\nsafety = {rule}"));
+    let on_scale = |rule: &str| {
+        EXERCISE.replace(
+            "shows = \"what\"",
+            &format!("shows = \"what\"\nsafety = {rule}"),
+        )
+    };
     let (_dir, loaded) = load_with(
         "exercises/notice.toml",
         &on_scale("{ tier = \"ideation\", at_least = 8 }"),
     );
     assert!(loaded.is_ok(), "{:?}", loaded.err());
     for (rule, expected) in [
-        ("{ tier = \"ideation\", at_least = 11 }", "at most its `max`"),
+        (
+            "{ tier = \"ideation\", at_least = 11 }",
+            "at most its `max`",
+        ),
         ("{ tier = \"ideation\" }", "needs `at_least`"),
-        ("{ tier = \"ideation\", options = [\"Yes\"] }", "not `options`"),
+        (
+            "{ tier = \"ideation\", options = [\"Yes\"] }",
+            "not `options`",
+        ),
         ("{ tier = \"worried\", at_least = 8 }", "unknown variant"),
     ] {
         let problem = only_problem("exercises/notice.toml", &on_scale(rule));

@@ -298,7 +298,10 @@ async fn a_branch_on_a_choice_leads_past_the_steps_it_skips() {
 }
 
 /// Runs the DBT diary card answering `urge-harm` with `rating` and skipping everything else.
-async fn diary_card_with_urge(daemon: &TestDaemon, rating: &str) -> interlude_proto::v1::AddReflectionResponse {
+async fn diary_card_with_urge(
+    daemon: &TestDaemon,
+    rating: &str,
+) -> interlude_proto::v1::AddReflectionResponse {
     let mut client = practice(daemon).await;
     let mut view = start(&mut client, "dbt", "diary-card").await;
     while let Some(step) = view.step.clone() {
@@ -325,7 +328,9 @@ async fn a_rating_past_the_exercise_s_safety_line_raises_the_safety_plan() {
     let low = diary_card_with_urge(&daemon, "1").await;
     assert!(low.safety.is_none(), "a low rating is an ordinary day");
     let strong = diary_card_with_urge(&daemon, "5").await;
-    let safety = strong.safety.expect("an urge of 5 brings the plan and the lines");
+    let safety = strong
+        .safety
+        .expect("an urge of 5 brings the plan and the lines");
     assert_eq!(safety.tier(), interlude_proto::v1::CrisisTier::Ideation);
     assert!(daemon.get(&strong.id).await.crisis, "saved, flagged");
 }

@@ -5,6 +5,8 @@
 //! rises above it. `INTERLUDE_EVAL_CLOSENESS=1` also prints every case's closeness to each tier,
 //! for calibrating `exemplars.toml`.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -61,7 +63,11 @@ fn main() -> ExitCode {
         .iter()
         .map(|c| runtime.block_on(alone.check(&[c.text.as_str()])))
         .collect();
-    let mut ok = report(&format!("lexicon {}", lexicon.version()), &file.cases, &found);
+    let mut ok = report(
+        &format!("lexicon {}", lexicon.version()),
+        &file.cases,
+        &found,
+    );
 
     let models_root = tempfile::tempdir().expect("a temp dir");
     match interlude_e2e::install_models(models_root.path()) {
@@ -74,7 +80,11 @@ fn main() -> ExitCode {
             })
             .expect("the model thread starts");
             let meaning = Meaning::builtin(models).expect("the shipped exemplars parse");
-            let version = format!("lexicon {} + meaning {}", lexicon.version(), meaning.version());
+            let version = format!(
+                "lexicon {} + meaning {}",
+                lexicon.version(),
+                meaning.version()
+            );
             let both = CrisisCheck {
                 lexicon: lexicon.clone(),
                 meaning: Some(meaning),
@@ -91,7 +101,12 @@ fn main() -> ExitCode {
             ok &= report(&version, &file.cases, &found);
             println!("the meaning signal costs {per_case:?} per entry (this build, warm model)");
             if std::env::var_os("INTERLUDE_EVAL_CLOSENESS").is_some() {
-                print_closeness(&runtime, &lexicon, both.meaning.as_ref().expect("set"), &file);
+                print_closeness(
+                    &runtime,
+                    &lexicon,
+                    both.meaning.as_ref().expect("set"),
+                    &file,
+                );
             }
         }
     }

@@ -2,6 +2,8 @@
 //! has no words for is still flagged before the write is acknowledged, saved exactly as written;
 //! the list's reading of negation stands; without the model the list works alone.
 
+#![allow(clippy::unwrap_used)]
+
 use interlude_e2e::{TestDaemon, install_models};
 use interlude_proto::v1;
 
@@ -17,16 +19,25 @@ async fn a_sentence_the_phrase_list_has_no_words_for_is_flagged_by_its_meaning()
     daemon.init().await;
 
     let saved = daemon.add(UNLISTED).await;
-    let safety = saved.safety.expect("the safety payload comes with the answer");
+    let safety = saved
+        .safety
+        .expect("the safety payload comes with the answer");
     assert_eq!(safety.tier(), v1::CrisisTier::Acute);
     assert!(!safety.lines.is_empty());
     let stored = daemon.get(&saved.id).await;
     assert!(stored.crisis, "saved flagged");
     assert_eq!(stored.text, UNLISTED, "and exactly as written");
 
-    let negated = daemon.add("I'm not suicidal, I just had a rotten day.").await;
-    assert!(negated.safety.is_none(), "the phrase list's reading of \"not\" stands");
-    let ordinary = daemon.add("Walked over the bridge near work at lunch, lovely light.").await;
+    let negated = daemon
+        .add("I'm not suicidal, I just had a rotten day.")
+        .await;
+    assert!(
+        negated.safety.is_none(),
+        "the phrase list's reading of \"not\" stands"
+    );
+    let ordinary = daemon
+        .add("Walked over the bridge near work at lunch, lovely light.")
+        .await;
     assert!(ordinary.safety.is_none());
 }
 
@@ -37,5 +48,8 @@ async fn without_the_model_the_phrase_list_works_alone() {
     let listed = daemon.add("I want to die.").await;
     assert_eq!(listed.safety.unwrap().tier(), v1::CrisisTier::Ideation);
     let unlisted = daemon.add(UNLISTED).await;
-    assert!(unlisted.safety.is_none(), "no model: the meaning signal is skipped, nothing fails");
+    assert!(
+        unlisted.safety.is_none(),
+        "no model: the meaning signal is skipped, nothing fails"
+    );
 }

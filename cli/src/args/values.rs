@@ -134,7 +134,10 @@ mod tests {
     #[test]
     fn an_intensity_that_is_not_a_number_says_what_to_type() {
         let error = parse_emotion("furious:abc").unwrap_err();
-        assert!(!error.contains("furious"), "what was typed stays out: {error}");
+        assert!(
+            !error.contains("furious"),
+            "what was typed stays out: {error}"
+        );
         assert!(error.contains("whole number from 0 to 100"), "{error}");
         assert!(error.contains("anxious:70"), "{error}");
     }

@@ -129,7 +129,10 @@ impl StepSafety {
         let rated = self
             .at_least
             .is_some_and(|at| value.trim().parse::<i64>().is_ok_and(|v| v >= at));
-        rated || value.lines().any(|line| self.options.iter().any(|o| o == line.trim()))
+        rated
+            || value
+                .lines()
+                .any(|line| self.options.iter().any(|o| o == line.trim()))
     }
 }
 

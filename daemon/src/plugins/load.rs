@@ -500,17 +500,39 @@ impl Checker {
         let rule = safety.get_ref();
         let problem = match *step.kind.get_ref() {
             StepKind::Scale => match rule.at_least {
-                _ if !rule.options.is_empty() => Some("a scale step's `safety` takes `at_least`, not `options`".to_owned()),
-                Some(at) if step.min.is_some_and(|min| at > min) && step.max.is_some_and(|max| at <= max) => None,
-                Some(_) => Some("`safety.at_least` must be above the scale's `min` and at most its `max`".into()),
-                None => Some("a scale step's `safety` needs `at_least`, the lowest rating that raises it".into()),
+                _ if !rule.options.is_empty() => {
+                    Some("a scale step's `safety` takes `at_least`, not `options`".to_owned())
+                }
+                Some(at)
+                    if step.min.is_some_and(|min| at > min)
+                        && step.max.is_some_and(|max| at <= max) =>
+                {
+                    None
+                }
+                Some(_) => Some(
+                    "`safety.at_least` must be above the scale's `min` and at most its `max`"
+                        .into(),
+                ),
+                None => Some(
+                    "a scale step's `safety` needs `at_least`, the lowest rating that raises it"
+                        .into(),
+                ),
             },
-            StepKind::Choice | StepKind::MultiChoice => match rule.options.iter().find(|o| !step.options.contains(o)) {
-                _ if rule.at_least.is_some() => Some("a choice step's `safety` takes `options`, not `at_least`".into()),
-                _ if rule.options.is_empty() => Some("a choice step's `safety` needs `options`: the answers that raise it".into()),
-                Some(unknown) => Some(format!("`safety.options` names {unknown:?}, which is not one of the step's options")),
-                None => None,
-            },
+            StepKind::Choice | StepKind::MultiChoice => {
+                match rule.options.iter().find(|o| !step.options.contains(o)) {
+                    _ if rule.at_least.is_some() => {
+                        Some("a choice step's `safety` takes `options`, not `at_least`".into())
+                    }
+                    _ if rule.options.is_empty() => Some(
+                        "a choice step's `safety` needs `options`: the answers that raise it"
+                            .into(),
+                    ),
+                    Some(unknown) => Some(format!(
+                        "`safety.options` names {unknown:?}, which is not one of the step's options"
+                    )),
+                    None => None,
+                }
+            }
             _ => Some("`safety` is for scale, choice and multi_choice steps".into()),
         };
         if let Some(message) = problem {

@@ -69,7 +69,10 @@ impl Meaning {
             )));
         }
         if let Some(empty) = file.tiers.iter().find(|t| t.exemplars.is_empty()) {
-            return Err(ExemplarError(format!("tier {} has no exemplars", empty.id.name())));
+            return Err(ExemplarError(format!(
+                "tier {} has no exemplars",
+                empty.id.name()
+            )));
         }
         Ok(Meaning {
             models,
@@ -108,7 +111,9 @@ impl Meaning {
                 None
             }
             Err(_) => {
-                tracing::info!("the crisis check's meaning signal was skipped: the model was not ready in time");
+                tracing::info!(
+                    "the crisis check's meaning signal was skipped: the model was not ready in time"
+                );
                 None
             }
         }
@@ -136,7 +141,10 @@ impl Meaning {
             .await
     }
 
-    async fn compare(&self, sentences: Vec<String>) -> Result<Closeness, crate::models::ModelError> {
+    async fn compare(
+        &self,
+        sentences: Vec<String>,
+    ) -> Result<Closeness, crate::models::ModelError> {
         let exemplars = self.exemplar_vectors().await?;
         let embedded = self.models.embed(sentences).await?;
         let mut closeness = Closeness::default();

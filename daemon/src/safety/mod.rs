@@ -35,7 +35,11 @@ impl CrisisCheck {
             .filter_map(|t| self.lexicon.check(t))
             .map(|f| f.tier)
             .max();
-        let Some(meaning) = self.meaning.as_ref().filter(|_| listed != Some(Tier::Acute)) else {
+        let Some(meaning) = self
+            .meaning
+            .as_ref()
+            .filter(|_| listed != Some(Tier::Acute))
+        else {
             return listed;
         };
         let unmatched = texts

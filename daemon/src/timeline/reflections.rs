@@ -43,7 +43,10 @@ impl Timeline {
     /// the vault is locked the reflection is sealed to the vault's public key.
     pub async fn add_reflection(&self, new: NewReflection) -> Result<Added> {
         self.limits.check_new(&new)?;
-        let crisis = self.crisis_in(&new.text, &new.answers).await.max(new.raised);
+        let crisis = self
+            .crisis_in(&new.text, &new.answers)
+            .await
+            .max(new.raised);
         let now = now_millis();
         let moment = new.moment.unwrap_or(now);
         let id = ulid::Ulid::from_parts(moment as u64, random_u128()?);
