@@ -41,6 +41,7 @@ impl Desktop {
         let dbus = Command::new("dbus-daemon")
             .args(["--session", "--nofork", &format!("--address={bus}")])
             .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap();
         // Xvfb picks a free display itself and writes its number to stdout: no race between
