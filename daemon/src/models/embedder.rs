@@ -76,6 +76,12 @@ impl Embedder {
         })
     }
 
+    /// How many tokens the model sees for `text` (special tokens included, after truncation).
+    pub fn token_count(&self, text: &str) -> Result<usize, EmbedderError> {
+        let encoding = self.tokenizer.encode(text, true).map_err(model_err)?;
+        Ok(encoding.get_ids().len())
+    }
+
     /// One unit-length vector per text.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedderError> {
         if texts.is_empty() {
