@@ -176,7 +176,10 @@ fn run(args: &Args) -> Result<()> {
             run_path.display()
         );
     }
-    let env = Environment::probe(args.quick, &fs_type, &fs_device, &interluded);
+    let mut env = Environment::probe(args.quick, &fs_type, &fs_device, &interluded);
+    if args.models_only {
+        env.mode = if args.quick { "quick, models only" } else { "models only" };
+    }
     progress(&format!("interluded: {}", interluded.display()));
     progress(&format!(
         "data under {} ({fs_type} on {fs_device})",
