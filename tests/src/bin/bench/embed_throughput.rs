@@ -60,7 +60,10 @@ pub fn measure(embedder_dir: &Path, wheel: &Path, rounds: usize, seconds: f64) -
         let Ok(python) = &python else { continue };
         match reference_throughput(python, wheel, &sentences, seconds) {
             Ok(r) => {
-                super::progress(&format!("   round {round}: PyTorch {:.1} sentences/s", r.per_s));
+                super::progress(&format!(
+                    "   round {round}: PyTorch {:.1} sentences/s",
+                    r.per_s
+                ));
                 if best_reference.as_ref().is_none_or(|b| r.per_s > b.per_s) {
                     best_reference = Some(r);
                 }
@@ -87,13 +90,74 @@ pub fn measure(embedder_dir: &Path, wheel: &Path, rounds: usize, seconds: f64) -
 /// Journal-like sentences of 15–25 words, the same every run.
 fn sentences(n: usize) -> Vec<String> {
     const WORDS: &[&str] = &[
-        "I", "felt", "anxious", "before", "the", "meeting", "and", "my", "sister", "called",
-        "again", "about", "work", "tonight", "tired", "walk", "by", "lake", "breathing", "helped",
-        "a", "little", "critic", "was", "loud", "when", "someone", "raised", "their", "voice",
-        "slept", "badly", "train", "late", "snapped", "at", "Sam", "then", "felt", "guilty",
-        "therapist", "said", "notice", "body", "shoulders", "tense", "morning", "coffee", "calm",
-        "after", "session", "wrote", "down", "three", "things", "went", "well", "today", "even",
-        "though", "everything", "seemed", "heavy", "remembered", "Mum", "kitchen", "old", "house",
+        "I",
+        "felt",
+        "anxious",
+        "before",
+        "the",
+        "meeting",
+        "and",
+        "my",
+        "sister",
+        "called",
+        "again",
+        "about",
+        "work",
+        "tonight",
+        "tired",
+        "walk",
+        "by",
+        "lake",
+        "breathing",
+        "helped",
+        "a",
+        "little",
+        "critic",
+        "was",
+        "loud",
+        "when",
+        "someone",
+        "raised",
+        "their",
+        "voice",
+        "slept",
+        "badly",
+        "train",
+        "late",
+        "snapped",
+        "at",
+        "Sam",
+        "then",
+        "felt",
+        "guilty",
+        "therapist",
+        "said",
+        "notice",
+        "body",
+        "shoulders",
+        "tense",
+        "morning",
+        "coffee",
+        "calm",
+        "after",
+        "session",
+        "wrote",
+        "down",
+        "three",
+        "things",
+        "went",
+        "well",
+        "today",
+        "even",
+        "though",
+        "everything",
+        "seemed",
+        "heavy",
+        "remembered",
+        "Mum",
+        "kitchen",
+        "old",
+        "house",
     ];
     let mut state = 0x2545_F491_4F6C_DD1Du64;
     let mut next = move || {
@@ -178,7 +242,9 @@ fn reference_throughput(
     let v: Value = serde_json::from_slice(&output.stdout)
         .with_context(|| format!("{} printed no JSON", script.display()))?;
     Ok(Reference {
-        per_s: v["sentences_per_s"].as_f64().context("no sentences_per_s")?,
+        per_s: v["sentences_per_s"]
+            .as_f64()
+            .context("no sentences_per_s")?,
         load: Duration::from_secs_f64(v["load_s"].as_f64().unwrap_or(0.0)),
         versions: format!(
             "PyTorch {} + sentence-transformers {}",

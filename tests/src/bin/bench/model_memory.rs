@@ -56,7 +56,10 @@ pub fn measure(
     let first_search = search("anxious before the meeting at work")?;
     let second_search = search("a walk by the lake helped me breathe")?;
     if !daemon.log().contains("embedding model loaded") {
-        bail!("the searches did not load the embedder; its log:\n{}", daemon.log());
+        bail!(
+            "the searches did not load the embedder; its log:\n{}",
+            daemon.log()
+        );
     }
     let loaded_kib = proc_status_kib(pid, "VmRSS")?;
     let peak_kib = proc_status_kib(pid, "VmHWM")?;
@@ -64,7 +67,10 @@ pub fn measure(
     let deadline = Instant::now() + Duration::from_secs(30);
     while !daemon.log().contains("unloaded after being idle") {
         if Instant::now() > deadline {
-            bail!("the embedder was not unloaded within 30 s; its log:\n{}", daemon.log());
+            bail!(
+                "the embedder was not unloaded within 30 s; its log:\n{}",
+                daemon.log()
+            );
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -102,7 +108,10 @@ impl Figures {
                     mib(self.loaded_kib),
                     mib(self.peak_kib)
                 ),
-                format!("unlocked, model not loaded: {:.1} MiB", mib(self.unlocked_kib)),
+                format!(
+                    "unlocked, model not loaded: {:.1} MiB",
+                    mib(self.unlocked_kib)
+                ),
                 format!("{:.2}×", self.loaded_kib as f64 / self.unlocked_kib as f64),
                 "≤ 350 MB with both models".into(),
             ],
@@ -112,15 +121,24 @@ impl Figures {
                     IDLE_UNLOAD_MINUTES * 60.0
                 ),
                 format!("{:.1} MiB", mib(self.unloaded_kib)),
-                format!("unlocked, model not loaded: {:.1} MiB", mib(self.unlocked_kib)),
-                format!("{:.2}×", self.unloaded_kib as f64 / self.unlocked_kib as f64),
+                format!(
+                    "unlocked, model not loaded: {:.1} MiB",
+                    mib(self.unlocked_kib)
+                ),
+                format!(
+                    "{:.2}×",
+                    self.unloaded_kib as f64 / self.unlocked_kib as f64
+                ),
                 "< 40 MB".into(),
             ],
             [
                 "First meaning search of a run: SHA-256 of the model files, load, embed the query"
                     .into(),
                 format!("{:.0} ms", ms(self.first_search)),
-                format!("second search, model loaded: {:.1} ms", ms(self.second_search)),
+                format!(
+                    "second search, model loaded: {:.1} ms",
+                    ms(self.second_search)
+                ),
                 format!("{:.1}×", ms(self.first_search) / ms(self.second_search)),
                 "—".into(),
             ],
