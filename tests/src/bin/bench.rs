@@ -33,6 +33,11 @@
 //! 5. The real daemon's resident memory right after start and when idle after unlocking and
 //!    adding 100 reflections (with the default Argon2 parameters, as a user runs it).
 //! 6. Start to socket ready of the real daemon over that data, against spawning `/bin/true`.
+//! 8. Meaning search over 100,000 vectors (bench/vector_search.rs).
+//! 9. Embedding throughput and load time against sentence-transformers on PyTorch
+//!    (bench/embed_throughput.rs).
+//! 10. The real daemon's memory with the embedder loaded and after its idle unload
+//!    (bench/model_memory.rs). `--models` runs only 8–10.
 //!
 //! Progress goes to stderr, the table to stdout. The data directories hold only generated text
 //! and are removed at the end.
