@@ -57,3 +57,28 @@ fn missing_model_files_are_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn many_texts_come_back_in_order_whatever_their_lengths() {
+    let data = tempfile::tempdir().unwrap();
+    let Some(models) = install_models(data.path()) else {
+        return;
+    };
+    let embedder = Embedder::load(&models.join("all-MiniLM-L6-v2")).unwrap();
+    let reference: Reference =
+        serde_json::from_str(include_str!("../reference/embeddings.json")).unwrap();
+    // More than one forward pass (32 texts each), long and short mixed, so sorting matters.
+    let texts: Vec<&str> = reference
+        .sentences
+        .iter()
+        .map(String::as_str)
+        .cycle()
+        .take(70)
+        .collect();
+    let vectors = embedder.embed(&texts).unwrap();
+    assert_eq!(vectors.len(), texts.len());
+    for (i, got) in vectors.iter().enumerate() {
+        let want = &reference.vectors[i % reference.vectors.len()];
+        assert!(cosine(got, want) >= 0.999, "text {i} out of place");
+    }
+}

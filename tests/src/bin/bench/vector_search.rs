@@ -9,6 +9,7 @@ use interlude_daemon::search::VectorIndex;
 use interlude_daemon::timeline::vectors::{Source, StoredVector};
 
 const DIMS: usize = 384;
+pub const ROW_KEY: &str = "vector_search";
 
 pub struct Figures {
     pub vectors: usize,
@@ -59,12 +60,21 @@ pub fn measure(vectors: usize, queries: usize) -> Figures {
 }
 
 impl Figures {
-    pub fn markdown(&self) -> String {
-        format!(
-            "| Meaning search over {} stored vectors (in-memory index, top 20) | p50 {:.2} ms | p99 {:.2} ms | aim: p99 ≤ 20 ms |",
-            self.vectors,
-            self.p50.as_secs_f64() * 1e3,
-            self.p99.as_secs_f64() * 1e3
-        )
+    /// Table rows: what, figure, reference, ratio, aim.
+    pub fn rows(&self) -> Vec<[String; 5]> {
+        vec![[
+            format!(
+                "Meaning search over {} stored vectors (in-memory index, top 20)",
+                self.vectors
+            ),
+            format!(
+                "p50 {:.2} ms · p99 {:.2} ms",
+                self.p50.as_secs_f64() * 1e3,
+                self.p99.as_secs_f64() * 1e3
+            ),
+            "—".into(),
+            "—".into(),
+            "p99 ≤ 20 ms".into(),
+        ]]
     }
 }

@@ -1,0 +1,147 @@
+//! The real `interluded`'s resident memory around the embedder: unlocked with the model not yet
+//! loaded, right after the first meaning search has loaded it, and once the idle unload
+//! (`models_idle_unload_minutes`, a few seconds here) has dropped it. Also how long that first
+//! search takes (checksums + load + one embedding) against a second one with the model loaded.
+//! Only the embedder: the generator does not exist in the daemon yet.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use interlude_proto::v1;
+use interlude_proto::v1::timeline_client::TimelineClient;
+
+use super::{Kdf, RealDaemon, mib, proc_status_kib, unlocked_channel};
+
+/// 3 s: long enough that the searches below never see an unload, short enough to wait for.
+const IDLE_UNLOAD_MINUTES: f64 = 0.05;
+
+pub struct Figures {
+    pub unlocked_kib: u64,
+    pub loaded_kib: u64,
+    pub peak_kib: u64,
+    pub unloaded_kib: u64,
+    pub first_search: Duration,
+    pub second_search: Duration,
+}
+
+pub fn measure(
+    runtime: &tokio::runtime::Runtime,
+    interluded: &Path,
+    root: &Path,
+) -> Result<Option<Figures>> {
+    let mut daemon = RealDaemon::prepare(interluded, root, Kdf::Default)?;
+    let config = root.join("config.toml");
+    let toml = std::fs::read_to_string(&config)?
+        + &format!("models_idle_unload_minutes = {IDLE_UNLOAD_MINUTES}\n");
+    std::fs::write(&config, toml)?;
+    if interlude_e2e::install_models(&daemon.data_dir()).is_none() {
+        return Ok(None);
+    }
+    daemon.start()?;
+    let pid = daemon.pid();
+    let channel = runtime.block_on(unlocked_channel(&daemon.socket(), true))?;
+    std::thread::sleep(Duration::from_secs(1));
+    let unlocked_kib = proc_status_kib(pid, "VmRSS")?;
+
+    let search = |query: &str| {
+        let mut timeline = TimelineClient::new(channel.clone());
+        let started = Instant::now();
+        runtime.block_on(timeline.search(v1::SearchRequest {
+            query: query.into(),
+            ..Default::default()
+        }))?;
+        anyhow::Ok(started.elapsed())
+    };
+    let first_search = search("anxious before the meeting at work")?;
+    let second_search = search("a walk by the lake helped me breathe")?;
+    if !daemon.log().contains("embedding model loaded") {
+        bail!(
+            "the searches did not load the embedder; its log:\n{}",
+            daemon.log()
+        );
+    }
+    let loaded_kib = proc_status_kib(pid, "VmRSS")?;
+    let peak_kib = proc_status_kib(pid, "VmHWM")?;
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !daemon.log().contains("unloaded after being idle") {
+        if Instant::now() > deadline {
+            bail!(
+                "the embedder was not unloaded within 30 s; its log:\n{}",
+                daemon.log()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let unloaded_kib = proc_status_kib(pid, "VmRSS").context("RSS after unload")?;
+    daemon.stop()?;
+    super::progress(&format!(
+        "   unlocked {:.1} MiB, embedder loaded {:.1} MiB (peak {:.1}), unloaded {:.1} MiB",
+        mib(unlocked_kib),
+        mib(loaded_kib),
+        mib(peak_kib),
+        mib(unloaded_kib)
+    ));
+    Ok(Some(Figures {
+        unlocked_kib,
+        loaded_kib,
+        peak_kib,
+        unloaded_kib,
+        first_search,
+        second_search,
+    }))
+}
+
+impl Figures {
+    /// Table rows: what, figure, reference, ratio, aim.
+    pub fn rows(&self) -> Vec<[String; 5]> {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        vec![
+            [
+                "RSS of `interluded` with the embedder loaded (after two searches; the generator \
+                 is not in the daemon yet)"
+                    .into(),
+                format!(
+                    "{:.1} MiB (peak {:.1} MiB)",
+                    mib(self.loaded_kib),
+                    mib(self.peak_kib)
+                ),
+                format!(
+                    "unlocked, model not loaded: {:.1} MiB",
+                    mib(self.unlocked_kib)
+                ),
+                format!("{:.2}×", self.loaded_kib as f64 / self.unlocked_kib as f64),
+                "≤ 350 MB with both models".into(),
+            ],
+            [
+                format!(
+                    "RSS of `interluded` after the idle unload ({} s without use)",
+                    IDLE_UNLOAD_MINUTES * 60.0
+                ),
+                format!("{:.1} MiB", mib(self.unloaded_kib)),
+                format!(
+                    "unlocked, model not loaded: {:.1} MiB",
+                    mib(self.unlocked_kib)
+                ),
+                format!(
+                    "{:.2}×",
+                    self.unloaded_kib as f64 / self.unlocked_kib as f64
+                ),
+                "< 40 MB".into(),
+            ],
+            [
+                "First meaning search of a run: SHA-256 of the model files, load, embed the query"
+                    .into(),
+                format!("{:.0} ms", ms(self.first_search)),
+                format!(
+                    "second search, model loaded: {:.1} ms",
+                    ms(self.second_search)
+                ),
+                format!("{:.1}×", ms(self.first_search) / ms(self.second_search)),
+                "—".into(),
+            ],
+        ]
+    }
+}
