@@ -77,6 +77,8 @@ pub struct Outcome {
     pub finish: Finish,
     pub prompt_tokens: usize,
     pub generated_tokens: usize,
+    /// The ids generated (for benchmarks and agreement checks).
+    pub generated: Vec<u32>,
     pub prompt_time: Duration,
     pub generation_time: Duration,
 }
@@ -193,6 +195,7 @@ impl Generator {
             finish: Finish::MaxTokens,
             prompt_tokens: prompt.len(),
             generated_tokens: 0,
+            generated: Vec::new(),
             prompt_time: Duration::ZERO,
             generation_time: Duration::ZERO,
         };
@@ -236,6 +239,7 @@ impl Generator {
             }
         }
         outcome.generated_tokens = generated.len();
+        outcome.generated = generated;
         outcome.generation_time = started.elapsed() - outcome.prompt_time;
         Ok(outcome)
     }

@@ -70,6 +70,13 @@ fn token_id(ct: &Content, key: &str) -> Option<u32> {
 }
 
 impl GgufTokenizer {
+    /// The tokenizer of the GGUF at `path`, without loading the weights.
+    pub fn from_file(path: &std::path::Path) -> Result<GgufTokenizer, String> {
+        let mut file = std::io::BufReader::new(std::fs::File::open(path).map_err(|e| e.to_string())?);
+        let content = Content::read(&mut file).map_err(|e| e.to_string())?;
+        GgufTokenizer::from_gguf(&content)
+    }
+
     pub fn from_gguf(ct: &Content) -> Result<GgufTokenizer, String> {
         let model = get(ct, "tokenizer.ggml.model")?
             .to_string()

@@ -41,6 +41,8 @@
 
 #[path = "bench/vector_search.rs"]
 mod vector_search;
+#[path = "bench/generation.rs"]
+mod generation;
 
 use std::fs::File;
 use std::io::Write;
@@ -248,12 +250,18 @@ fn run(args: &Args) -> Result<()> {
     report.crisis(&crisis, &raw);
 
     let search = vector_search::measure(100_000, if args.quick { 50 } else { 500 });
+    let generation = interlude_e2e::install_models(&run_path.join("generator"))
+        .map(|models| generation::measure(&models.join(generation::GGUF)))
+        .transpose()?;
 
     progress(&format!("done in {:.0} s", started.elapsed().as_secs_f64()));
     drop(runtime);
 
     println!("{}", report.markdown(&env));
     println!("\n{}", search.markdown());
+    if let Some(generation) = &generation {
+        println!("\n{}", generation.markdown());
+    }
     if let Some(path) = &args.json {
         let value = json!({ "environment": env.json(), "results": report.json });
         std::fs::write(path, serde_json::to_string_pretty(&value)? + "\n")
