@@ -527,14 +527,20 @@ pub fn install_models(data_dir: &Path) -> Option<PathBuf> {
 /// one does not (the test command sets up what the tests need). Callers skip loudly on `false`.
 pub fn debian_tools(commands: &[&str], packages: &[&str]) -> bool {
     let present = || {
-        commands
-            .iter()
-            .all(|c| Command::new("sh").args(["-c", &format!("command -v {c}")]).output().is_ok_and(|o| o.status.success()))
+        commands.iter().all(|c| {
+            Command::new("sh")
+                .args(["-c", &format!("command -v {c}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
     };
     if present() {
         return true;
     }
-    let install: Vec<&str> = ["install", "-y", "-q"].into_iter().chain(packages.iter().copied()).collect();
+    let install: Vec<&str> = ["install", "-y", "-q"]
+        .into_iter()
+        .chain(packages.iter().copied())
+        .collect();
     for attempt in [&install[..], &["update", "-q"][..], &install[..]] {
         let _ = Command::new("apt-get")
             .args(attempt)

@@ -122,9 +122,18 @@ fn generation_repeats_itself_and_honours_max_tokens_and_stop_strings() {
         ..greedy.clone()
     };
     let a = generate(&mut model, user, &seeded(7));
-    assert_eq!(a, generate(&mut model, user, &seeded(7)), "the same seed, the same text");
-    let others: Vec<_> = (8..11).map(|s| generate(&mut model, user, &seeded(s)).0).collect();
-    assert!(others.iter().any(|o| *o != a.0), "other seeds sample differently");
+    assert_eq!(
+        a,
+        generate(&mut model, user, &seeded(7)),
+        "the same seed, the same text"
+    );
+    let others: Vec<_> = (8..11)
+        .map(|s| generate(&mut model, user, &seeded(s)).0)
+        .collect();
+    assert!(
+        others.iter().any(|o| *o != a.0),
+        "other seeds sample differently"
+    );
 
     let short = Params {
         max_tokens: 5,
@@ -156,7 +165,9 @@ fn long_request() -> v1::GenerateRequest {
     }
 }
 
-async fn collect(stream: &mut tonic::Streaming<v1::GenerateChunk>) -> (Vec<String>, v1::GenerateDone) {
+async fn collect(
+    stream: &mut tonic::Streaming<v1::GenerateChunk>,
+) -> (Vec<String>, v1::GenerateDone) {
     let mut sentences = Vec::new();
     while let Some(chunk) = stream.message().await.unwrap() {
         match chunk.chunk.unwrap() {
@@ -170,9 +181,20 @@ async fn collect(stream: &mut tonic::Streaming<v1::GenerateChunk>) -> (Vec<Strin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generate_streams_checked_sentences_the_same_way_twice() {
-    let Some(daemon) = daemon_with_models().await else { return };
-    let status = daemon.models().status(v1::ModelsStatusRequest {}).await.unwrap().into_inner();
-    let generator = status.models.iter().find(|m| m.role == "generator").unwrap();
+    let Some(daemon) = daemon_with_models().await else {
+        return;
+    };
+    let status = daemon
+        .models()
+        .status(v1::ModelsStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let generator = status
+        .models
+        .iter()
+        .find(|m| m.role == "generator")
+        .unwrap();
     assert!(generator.installed && !generator.loaded, "lazy: {status:?}");
     let request = v1::GenerateRequest {
         facts: vec![
@@ -184,23 +206,50 @@ async fn generate_streams_checked_sentences_the_same_way_twice() {
     };
     let mut runs = Vec::new();
     for _ in 0..2 {
-        let mut stream = daemon.models().generate(request.clone()).await.unwrap().into_inner();
+        let mut stream = daemon
+            .models()
+            .generate(request.clone())
+            .await
+            .unwrap()
+            .into_inner();
         runs.push(collect(&mut stream).await);
     }
     let (sentences, done) = &runs[0];
     eprintln!("kept {sentences:?}, dropped {:?}", done.dropped_rules);
-    assert_eq!(runs[0], runs[1], "greedy: the same request, the same answer");
+    assert_eq!(
+        runs[0], runs[1],
+        "greedy: the same request, the same answer"
+    );
     assert_eq!(done.text, sentences.join(" "));
     assert!(done.generated_tokens > 0 && done.generated_tokens <= 60);
     assert!(done.prompt_tokens > 20);
-    let status = daemon.models().status(v1::ModelsStatusRequest {}).await.unwrap().into_inner();
-    assert!(status.models.iter().find(|m| m.role == "generator").unwrap().loaded);
+    let status = daemon
+        .models()
+        .status(v1::ModelsStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        status
+            .models
+            .iter()
+            .find(|m| m.role == "generator")
+            .unwrap()
+            .loaded
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_is_refused_with_resource_exhausted() {
-    let Some(daemon) = daemon_with_models().await else { return };
-    let mut running = daemon.models().generate(long_request()).await.unwrap().into_inner();
+    let Some(daemon) = daemon_with_models().await else {
+        return;
+    };
+    let mut running = daemon
+        .models()
+        .generate(long_request())
+        .await
+        .unwrap()
+        .into_inner();
     // Started: the model is loaded and the generation runs.
     running.message().await.unwrap().unwrap();
     let mut waiting = Vec::new();
@@ -214,11 +263,16 @@ async fn a_full_queue_is_refused_with_resource_exhausted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_goes_away_cancels_its_generation_promptly() {
-    let Some(daemon) = daemon_with_models().await else { return };
+    let Some(daemon) = daemon_with_models().await else {
+        return;
+    };
     // Loaded first, so that the timing below is generation only.
     let mut warm = daemon
         .models()
-        .generate(v1::GenerateRequest { max_tokens: 1, ..long_request() })
+        .generate(v1::GenerateRequest {
+            max_tokens: 1,
+            ..long_request()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -230,14 +284,24 @@ async fn a_client_that_goes_away_cancels_its_generation_promptly() {
     };
     let timed = async || {
         let started = Instant::now();
-        let mut stream = daemon.models().generate(short()).await.unwrap().into_inner();
+        let mut stream = daemon
+            .models()
+            .generate(short())
+            .await
+            .unwrap()
+            .into_inner();
         let (_, done) = collect(&mut stream).await;
         assert_eq!(done.generated_tokens, 4);
         started.elapsed()
     };
     let alone = timed().await;
 
-    let mut abandoned = daemon.models().generate(long_request()).await.unwrap().into_inner();
+    let mut abandoned = daemon
+        .models()
+        .generate(long_request())
+        .await
+        .unwrap()
+        .into_inner();
     abandoned.message().await.unwrap().unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     drop(abandoned);
@@ -262,8 +326,17 @@ async fn without_the_model_generate_says_how_to_fetch_it() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
-    assert!(err.message().contains("interlude models fetch"), "{}", err.message());
-    let status = daemon.models().status(v1::ModelsStatusRequest {}).await.unwrap().into_inner();
+    assert!(
+        err.message().contains("interlude models fetch"),
+        "{}",
+        err.message()
+    );
+    let status = daemon
+        .models()
+        .status(v1::ModelsStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     assert!(status.models.iter().all(|m| !m.installed && !m.loaded));
 }
 
@@ -278,7 +351,9 @@ async fn a_flagged_entry_or_fact_is_never_given_to_the_model() {
         .await
         .unwrap()
         .into_inner();
-    let ordinary = daemon.add("The lake breath helped after the meeting.").await;
+    let ordinary = daemon
+        .add("The lake breath helped after the meeting.")
+        .await;
     let err = daemon
         .models()
         .generate(v1::GenerateRequest {

@@ -251,7 +251,10 @@ async fn forward_checked(
                     kept.push(sentence);
                 }
                 if !dropped.is_empty() {
-                    tracing::info!(dropped = dropped.len(), "generated sentences dropped by the output rules");
+                    tracing::info!(
+                        dropped = dropped.len(),
+                        "generated sentences dropped by the output rules"
+                    );
                 }
                 out.push(Ok(Chunk::Done(v1::GenerateDone {
                     text: kept.join(" "),

@@ -41,7 +41,11 @@ impl Template {
             ids.push(bos);
         }
         let (open, close, assistant) = match self {
-            Template::ChatMl => ("<|im_start|>{role}\n", "<|im_end|>\n", "<|im_start|>assistant\n"),
+            Template::ChatMl => (
+                "<|im_start|>{role}\n",
+                "<|im_end|>\n",
+                "<|im_start|>assistant\n",
+            ),
             Template::Llama3 => (
                 "<|start_header_id|>{role}<|end_header_id|>\n\n",
                 "<|eot_id|>",

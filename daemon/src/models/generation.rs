@@ -57,7 +57,9 @@ pub struct Request {
 #[derive(Debug)]
 pub enum Event {
     /// The model is loaded and has the prompt; tokens follow.
-    Started { prompt_tokens: usize },
+    Started {
+        prompt_tokens: usize,
+    },
     Text(String),
     Done(Outcome),
     Failed(GenerationError),
@@ -203,9 +205,11 @@ fn run(model: &mut Generator, job: Job) {
             );
             Event::Done(outcome)
         }
-        Err(GeneratorError::TooLong { needed, limit }) => Event::Failed(GenerationError::Invalid(
-            format!("the request needs {needed} tokens; the model takes at most {limit}: give fewer facts or a lower max_tokens"),
-        )),
+        Err(GeneratorError::TooLong { needed, limit }) => {
+            Event::Failed(GenerationError::Invalid(format!(
+                "the request needs {needed} tokens; the model takes at most {limit}: give fewer facts or a lower max_tokens"
+            )))
+        }
         Err(err) => Event::Failed(GenerationError::Failed(err.to_string())),
     };
     let _ = events.blocking_send(event);
@@ -220,7 +224,8 @@ fn load(
         path: path.clone(),
         reason,
     };
-    let meta = std::fs::metadata(path).map_err(|_| GenerationError::Absent { path: path.clone() })?;
+    let meta =
+        std::fs::metadata(path).map_err(|_| GenerationError::Absent { path: path.clone() })?;
     if settings.pinned {
         // Hash 100 MB again only when the file changed since the last load.
         let now = meta.modified().ok().map(|m| (m, meta.len()));
@@ -244,7 +249,10 @@ fn verify_pinned(path: &std::path::Path) -> Result<(), String> {
         .iter()
         .find(|m| m.id == interlude_proto::models::GENERATOR_ID)
         .ok_or("no pinned checksum is known")?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     let file = model
         .files
         .iter()

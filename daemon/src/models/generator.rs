@@ -102,7 +102,8 @@ impl Generator {
             path: path.to_path_buf(),
             reason,
         };
-        let mut file = std::io::BufReader::new(std::fs::File::open(path).map_err(|e| unreadable(&e))?);
+        let mut file =
+            std::io::BufReader::new(std::fs::File::open(path).map_err(|e| unreadable(&e))?);
         let content = Content::read(&mut file).map_err(|e| unsupported(e.to_string()))?;
         let architecture = content
             .metadata
@@ -200,7 +201,9 @@ impl Generator {
             generation_time: Duration::ZERO,
         };
         let mut text = TextStream::new(&params.stop);
-        let mut next = self.forward(prompt, 0).and_then(|l| sampler.sample(&l).map_err(model_err))?;
+        let mut next = self
+            .forward(prompt, 0)
+            .and_then(|l| sampler.sample(&l).map_err(model_err))?;
         outcome.prompt_time = started.elapsed();
         let mut generated = Vec::with_capacity(params.max_tokens);
         while generated.len() < params.max_tokens {
@@ -290,12 +293,20 @@ impl<'a> TextStream<'a> {
             .min();
         if let Some(at) = stop_at {
             let end = self.sent + at;
-            let piece = self.latest.get(self.sent..end).unwrap_or_default().to_string();
+            let piece = self
+                .latest
+                .get(self.sent..end)
+                .unwrap_or_default()
+                .to_string();
             self.sent = end;
             return (piece, true);
         }
         let end = self.latest.len() - self.held_back();
-        let piece = self.latest.get(self.sent..end).unwrap_or_default().to_string();
+        let piece = self
+            .latest
+            .get(self.sent..end)
+            .unwrap_or_default()
+            .to_string();
         self.sent = self.sent.max(end);
         (piece, false)
     }
@@ -305,7 +316,12 @@ impl<'a> TextStream<'a> {
         let unsent = &self.latest[self.sent.min(self.latest.len())..];
         self.stop
             .iter()
-            .flat_map(|s| (1..s.len()).rev().filter(|&n| s.is_char_boundary(n)).map(move |n| &s[..n]))
+            .flat_map(|s| {
+                (1..s.len())
+                    .rev()
+                    .filter(|&n| s.is_char_boundary(n))
+                    .map(move |n| &s[..n])
+            })
             .filter(|prefix| unsent.ends_with(prefix))
             .map(str::len)
             .max()
@@ -335,7 +351,9 @@ fn requantised<R: Read + Seek>(
     let mut tensors: Vec<(String, QTensor)> = Vec::with_capacity(content.tensor_infos.len());
     for (name, info) in &content.tensor_infos {
         let tensor = info.read(file, content.tensor_data_offset, device)?;
-        let tensor = if slow_on_cpu(tensor.dtype()) && info.shape.dims().last().is_some_and(|d| d % 32 == 0) {
+        let tensor = if slow_on_cpu(tensor.dtype())
+            && info.shape.dims().last().is_some_and(|d| d % 32 == 0)
+        {
             QTensor::quantize(&tensor.dequantize(device)?, GgmlDType::Q8_0)?
         } else {
             tensor

@@ -72,7 +72,8 @@ fn token_id(ct: &Content, key: &str) -> Option<u32> {
 impl GgufTokenizer {
     /// The tokenizer of the GGUF at `path`, without loading the weights.
     pub fn from_file(path: &std::path::Path) -> Result<GgufTokenizer, String> {
-        let mut file = std::io::BufReader::new(std::fs::File::open(path).map_err(|e| e.to_string())?);
+        let mut file =
+            std::io::BufReader::new(std::fs::File::open(path).map_err(|e| e.to_string())?);
         let content = Content::read(&mut file).map_err(|e| e.to_string())?;
         GgufTokenizer::from_gguf(&content)
     }
@@ -133,9 +134,7 @@ impl GgufTokenizer {
             .iter()
             .map(|(t, _)| AddedToken::from(t.clone(), true))
             .collect();
-        inner
-            .add_special_tokens(added)
-            .map_err(|e| e.to_string())?;
+        inner.add_special_tokens(added).map_err(|e| e.to_string())?;
         // Special tokens in client text stay text: only the template makes control tokens.
         inner.set_encode_special_tokens(true);
         specials.sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));

@@ -39,10 +39,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "bench/vector_search.rs"]
-mod vector_search;
 #[path = "bench/generation.rs"]
 mod generation;
+#[path = "bench/vector_search.rs"]
+mod vector_search;
 
 use std::fs::File;
 use std::io::Write;

@@ -58,7 +58,10 @@ fn candle(gguf: &Path, weights: Weights, name: &'static str) -> anyhow::Result<(
                 / outcome.generation_time.as_secs_f64(),
             ids: outcome.generated,
         };
-        if best.as_ref().is_none_or(|b| run.generation_tps > b.generation_tps) {
+        if best
+            .as_ref()
+            .is_none_or(|b| run.generation_tps > b.generation_tps)
+        {
             best = Some(run);
         }
     }
@@ -93,13 +96,17 @@ print(json.dumps(best))
 "#;
 
 fn python() -> PathBuf {
-    std::env::var_os("INTERLUDE_BENCH_PYTHON")
-        .map_or_else(|| PathBuf::from("/tmp/llamacpp-venv/bin/python"), PathBuf::from)
+    std::env::var_os("INTERLUDE_BENCH_PYTHON").map_or_else(
+        || PathBuf::from("/tmp/llamacpp-venv/bin/python"),
+        PathBuf::from,
+    )
 }
 
 fn llama_cpp(gguf: &Path, prompt: &[u32], n: usize) -> anyhow::Result<Option<Run>> {
     let python = python();
-    let probe = Command::new(&python).args(["-c", "import llama_cpp"]).output();
+    let probe = Command::new(&python)
+        .args(["-c", "import llama_cpp"])
+        .output();
     if !probe.is_ok_and(|o| o.status.success()) {
         eprintln!(
             "SKIPPED: llama.cpp comparison: {} cannot import llama_cpp (set INTERLUDE_BENCH_PYTHON)",
@@ -131,7 +138,11 @@ fn llama_cpp(gguf: &Path, prompt: &[u32], n: usize) -> anyhow::Result<Option<Run
 
 pub fn measure(gguf: &Path) -> anyhow::Result<Figures> {
     let (shipped, prompt) = candle(gguf, Weights::AsShipped, "candle, Q4_1 as shipped")?;
-    let (fast, _) = candle(gguf, Weights::FastKernels, "candle, re-quantised to Q8_0 (daemon)")?;
+    let (fast, _) = candle(
+        gguf,
+        Weights::FastKernels,
+        "candle, re-quantised to Q8_0 (daemon)",
+    )?;
     let n = shipped.ids.len().max(2);
     let llama_cpp = llama_cpp(gguf, &prompt, n)?;
     Ok(Figures {
@@ -164,7 +175,8 @@ impl Figures {
             ));
         }
         if let Some(reference) = reference {
-            let same = self.candle[0].ids == reference.ids[..self.candle[0].ids.len().min(reference.ids.len())];
+            let same = self.candle[0].ids
+                == reference.ids[..self.candle[0].ids.len().min(reference.ids.len())];
             text.push_str(&format!(
                 "\ncandle (as shipped) and llama.cpp generated the same token ids: {}\n",
                 if same { "yes" } else { "no" }
