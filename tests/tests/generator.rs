@@ -374,3 +374,27 @@ async fn a_flagged_entry_or_fact_is_never_given_to_the_model() {
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
 }
+
+#[tokio::test]
+async fn a_damaged_model_file_is_refused_and_says_how_to_reinstall() {
+    let daemon = TestDaemon::start().await;
+    let target = daemon.data_dir().join("models").join(GGUF);
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::write(&target, b"GGUF but not really a model").unwrap();
+    let mut stream = daemon
+        .models()
+        .generate(v1::GenerateRequest {
+            facts: vec!["work came up twice".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let err = stream.message().await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(
+        err.message().contains("SHA-256") && err.message().contains("interlude models fetch"),
+        "{}",
+        err.message()
+    );
+}
