@@ -168,7 +168,17 @@ fn serve(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
                 }
             },
         };
-        run(model, job);
+        // A panic inside candle must not take the generator down for good: drop the model
+        // (its state is unknown) and serve the next request with a fresh one.
+        let events = job.events.clone();
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(model, job))).is_err() {
+            tracing::error!("the generator panicked; the model will be reloaded");
+            generator = None;
+            shared.loaded.store(false, Ordering::Relaxed);
+            let _ = events.blocking_send(Event::Failed(GenerationError::Failed(
+                "the model stopped unexpectedly; try again".into(),
+            )));
+        }
     }
 }
 

@@ -289,7 +289,7 @@ impl<'a> TextStream<'a> {
             .stop
             .iter()
             .filter(|s| !s.is_empty())
-            .filter_map(|s| self.latest[self.sent.min(self.latest.len())..].find(s.as_str()))
+            .filter_map(|s| self.unsent().find(s.as_str()))
             .min();
         if let Some(at) = stop_at {
             let end = self.sent + at;
@@ -311,9 +311,13 @@ impl<'a> TextStream<'a> {
         (piece, false)
     }
 
+    fn unsent(&self) -> &str {
+        self.latest.get(self.sent..).unwrap_or_default()
+    }
+
     /// How many trailing bytes could still become a stop string.
     fn held_back(&self) -> usize {
-        let unsent = &self.latest[self.sent.min(self.latest.len())..];
+        let unsent = self.unsent();
         self.stop
             .iter()
             .flat_map(|s| {
