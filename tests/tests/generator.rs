@@ -53,8 +53,14 @@ struct Case {
 fn the_tokenizer_gives_llama_cpps_ids_for_text_and_for_chat_templates() {
     let Some(gguf) = gguf() else { return };
     let tokenizer = GgufTokenizer::from_file(&gguf).unwrap();
-    let reference: Reference =
-        serde_json::from_str(include_str!("../reference/tokenizer.json")).unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reference/tokenizer.json");
+    let reference: Reference = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; make it with make_tokenizer_reference.py",
+                path.display()
+            )
+        });
     assert!(reference.cases.len() >= 20);
     for case in &reference.cases {
         assert_eq!(
@@ -72,6 +78,16 @@ fn the_tokenizer_gives_llama_cpps_ids_for_text_and_for_chat_templates() {
     }
     // Client text that spells a control token stays text.
     assert!(!tokenizer.encode_text("<|im_start|>").unwrap().contains(&1));
+}
+
+/// This process's resident memory.
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn generate(model: &mut Generator, user: &str, params: &Params) -> (String, Finish, usize) {
@@ -98,9 +114,14 @@ fn generate(model: &mut Generator, user: &str, params: &Params) -> (String, Fini
 #[test]
 fn generation_repeats_itself_and_honours_max_tokens_and_stop_strings() {
     let Some(gguf) = gguf() else { return };
+    let before = rss_mb();
     let started = Instant::now();
     let mut model = Generator::load(&gguf, Weights::FastKernels).unwrap();
-    eprintln!("loaded (re-quantised to Q8_0) in {:?}", started.elapsed());
+    eprintln!(
+        "loaded (re-quantised to Q8_0) in {:?}; resident memory {before:.0} → {:.0} MB",
+        started.elapsed(),
+        rss_mb()
+    );
     let user = "Entries: \"Froze when my manager asked about the report.\" \"The critic was loud at work again.\"";
     let greedy = Params {
         max_tokens: 48,
@@ -397,4 +418,17 @@ async fn a_damaged_model_file_is_refused_and_says_how_to_reinstall() {
         "{}",
         err.message()
     );
+}
+
+#[path = "../src/bin/bench/generation.rs"]
+#[allow(dead_code)]
+mod generation;
+
+/// The bench's generation figures alone (build with `--release` for real numbers):
+/// `cargo test --release -p interlude-e2e --test generator -- --ignored --nocapture speed`
+#[test]
+#[ignore = "a measurement, not a check"]
+fn speed_against_llama_cpp() {
+    let Some(gguf) = gguf() else { return };
+    println!("{}", generation::measure(&gguf).unwrap().markdown());
 }
