@@ -76,16 +76,19 @@ gguf, prompt, n, threads = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]
 t = time.perf_counter()
 llm = llama_cpp.Llama(model_path=gguf, n_ctx=1024, n_threads=threads, n_threads_batch=threads, n_batch=512, verbose=False)
 load = time.perf_counter() - t
+# Without logits_all, llama-cpp-python no longer copies logits into `scores`: read the last row.
+def argmax():
+    return int(np.argmax(np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))))
 best = None
 for _ in range(3):
     llm.reset()
     t0 = time.perf_counter()
     llm.eval(prompt)
-    ids = [int(np.argmax(llm.scores[llm.n_tokens - 1]))]
+    ids = [argmax()]
     t1 = time.perf_counter()
     while len(ids) < n:
         llm.eval([ids[-1]])
-        ids.append(int(np.argmax(llm.scores[llm.n_tokens - 1])))
+        ids.append(argmax())
     t2 = time.perf_counter()
     run = {"prompt_tps": len(prompt) / (t1 - t0), "generation_tps": (n - 1) / (t2 - t1), "ids": ids}
     if best is None or run["generation_tps"] > best["generation_tps"]:
