@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "proto/interlude/v1/safety.proto",
     "proto/interlude/v1/checkins.proto",
     "proto/interlude/v1/practice.proto",
+    "proto/interlude/v1/models.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use interlude_proto::PROTOCOL_VERSION;
 use interlude_proto::v1::{
-    InfoRequest, InfoResponse, check_ins_client::CheckInsClient, daemon_client::DaemonClient, practice_client::PracticeClient, safety_client::SafetyClient,
-    sessions_client::SessionsClient, timeline_client::TimelineClient,
-    vocabulary_client::VocabularyClient,
+    InfoRequest, InfoResponse, check_ins_client::CheckInsClient, daemon_client::DaemonClient,
+    practice_client::PracticeClient, safety_client::SafetyClient, sessions_client::SessionsClient,
+    timeline_client::TimelineClient, vocabulary_client::VocabularyClient,
 };
 use tonic::transport::Channel;
 
@@ -45,6 +45,10 @@ impl Daemon {
 
     pub fn info(&self) -> &InfoResponse {
         &self.info
+    }
+
+    pub fn models(&self) -> interlude_proto::v1::models_client::ModelsClient<Channel> {
+        interlude_proto::v1::models_client::ModelsClient::new(self.channel.clone())
     }
 
     pub fn daemon(&self) -> DaemonClient<Channel> {

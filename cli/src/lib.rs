@@ -36,7 +36,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     // `models reindex` asks the daemon; the other models commands work without it.
     if let args::Command::Models(command) = cli.command {
         if !matches!(command, args::ModelsCommand::Reindex) {
-            return commands::models::run(command, out);
+            return commands::models::run(command, out, &socket).await;
         }
         let ctx = commands::Ctx {
             daemon: client::Daemon::connect(&socket).await?,

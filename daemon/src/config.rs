@@ -43,6 +43,9 @@ pub struct Config {
     /// A BERT-family embedder directory (config.json, tokenizer.json, model.safetensors); by
     /// default the one `interlude models fetch` installs, checked against its pinned SHA-256.
     pub embedder_dir: Option<PathBuf>,
+    /// A llama-family GGUF for short summaries; by default the one `interlude models fetch`
+    /// installs, checked against its pinned SHA-256.
+    pub generator_gguf: Option<PathBuf>,
     /// Minutes without use before a loaded model is dropped from memory.
     pub models_idle_unload_minutes: f64,
 }
@@ -66,6 +69,7 @@ impl Default for Config {
                 .map(String::from)
                 .to_vec(),
             embedder_dir: None,
+            generator_gguf: None,
             models_idle_unload_minutes: 5.0,
         }
     }
@@ -161,6 +165,19 @@ impl Config {
             pinned: self.embedder_dir.is_none(),
             embedder_dir: self.embedder_dir.clone().unwrap_or(default),
             idle_unload: Duration::from_secs_f64(self.models_idle_unload_minutes.max(0.0) * 60.0),
+        }
+    }
+
+    pub fn generator_settings(&self) -> crate::models::GeneratorSettings {
+        use interlude_proto::models::{GENERATOR_FILE, GENERATOR_ID, models_dir};
+        let default = models_dir(&self.data_dir)
+            .join(GENERATOR_ID)
+            .join(GENERATOR_FILE);
+        crate::models::GeneratorSettings {
+            pinned: self.generator_gguf.is_none(),
+            gguf: self.generator_gguf.clone().unwrap_or(default),
+            idle_unload: Duration::from_secs_f64(self.models_idle_unload_minutes.max(0.0) * 60.0),
+            weights: crate::models::generator::Weights::FastKernels,
         }
     }
 

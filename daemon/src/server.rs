@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use interlude_proto::v1::check_ins_server::CheckInsServer;
 use interlude_proto::v1::daemon_server::DaemonServer;
+use interlude_proto::v1::models_server::ModelsServer;
 use interlude_proto::v1::practice_server::PracticeServer;
 use interlude_proto::v1::safety_server::SafetyServer;
 use interlude_proto::v1::sessions_server::SessionsServer;
@@ -24,10 +25,10 @@ use crate::api;
 use crate::checkins::{self, CheckIns};
 use crate::config::Config;
 use crate::events::Events;
-use crate::practice::Practice;
 use crate::model::Limits;
-use crate::models::Models;
+use crate::models::{Generation, Models};
 use crate::plugins::{self, Catalog};
+use crate::practice::Practice;
 use crate::safety::{CrisisCheck, Detector, Meaning, Safety};
 use crate::search::Search;
 use crate::store::{Store, StoreError};
@@ -80,6 +81,9 @@ pub struct Daemon {
     catalog: Arc<Catalog>,
     /// Meaning search, background indexing and resurfacing (the embedder behind it).
     search: Search,
+    /// The embedder's handle (shared with `search`) and the generator's.
+    models: Models,
+    generation: Generation,
     changes: tokio::sync::mpsc::UnboundedReceiver<Changed>,
     notices: Vec<String>,
     _instance_lock: File,
@@ -128,7 +132,13 @@ impl Daemon {
         let (changes_tx, changes) = tokio::sync::mpsc::unbounded_channel();
         let timeline = Timeline::new(store.clone(), vault.clone(), limits, crisis_check.clone())
             .with_changes(changes_tx);
-        let search = Search::new(timeline.clone(), models, vault.clone());
+        let generation =
+            Generation::start(config.generator_settings()).map_err(|e| StartError::Io {
+                action: "start the generator thread for",
+                path: config.data_dir.clone(),
+                source: e,
+            })?;
+        let search = Search::new(timeline.clone(), models.clone(), vault.clone());
         let locale = config.locale();
         let safety = Arc::new(Safety::new(
             detector,
@@ -166,6 +176,8 @@ impl Daemon {
             events,
             catalog,
             search,
+            models,
+            generation,
             changes,
             notices: store_notices.iter().map(ToString::to_string).collect(),
             _instance_lock: instance_lock,
@@ -192,10 +204,16 @@ impl Daemon {
             events,
             catalog,
             search,
+            models,
+            generation,
             changes,
             notices,
             _instance_lock,
         } = self;
+        let output_rules = Arc::new(
+            crate::safety::output::OutputRules::builtin()
+                .map_err(|e| crate::error::Error::Internal(e.to_string()))?,
+        );
         let (health_reporter, health) = tonic_health::server::health_reporter();
         health_reporter
             .set_serving::<DaemonServer<api::DaemonService>>()
@@ -248,6 +266,14 @@ impl Daemon {
                 practice: Practice::new(catalog, timeline.clone(), limits(&config)),
                 safety: safety.clone(),
                 events: events.clone(),
+            }))
+            .add_service(ModelsServer::new(api::ModelsService {
+                generation,
+                embedder: models,
+                timeline: timeline.clone(),
+                detector: safety.detector.clone(),
+                rules: output_rules,
+                idle_unload_minutes: config.models_idle_unload_minutes,
             }))
             .add_service(VocabularyServer::new(api::VocabularyService { timeline }))
             .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)

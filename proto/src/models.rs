@@ -74,3 +74,7 @@ pub fn models_dir(data_dir: &Path) -> PathBuf {
 
 /// The default embedder's directory name under `<data dir>/models/`.
 pub const EMBEDDER_ID: &str = "all-MiniLM-L6-v2";
+
+/// The default generator's directory name under `<data dir>/models/` and its file.
+pub const GENERATOR_ID: &str = "SmolLM2-135M-Instruct";
+pub const GENERATOR_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";

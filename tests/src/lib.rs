@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use interlude_daemon::{Config, Daemon};
 use interlude_proto::v1::check_ins_client::CheckInsClient;
 use interlude_proto::v1::daemon_client::DaemonClient;
+use interlude_proto::v1::models_client::ModelsClient;
 use interlude_proto::v1::sessions_client::SessionsClient;
 use interlude_proto::v1::timeline_client::TimelineClient;
 use interlude_proto::v1::vocabulary_client::VocabularyClient;
@@ -95,6 +96,10 @@ impl TestDaemon {
 
     pub fn daemon(&self) -> DaemonClient<Channel> {
         DaemonClient::new(self.channel.clone())
+    }
+
+    pub fn models(&self) -> ModelsClient<Channel> {
+        ModelsClient::new(self.channel.clone())
     }
 
     pub fn timeline(&self) -> TimelineClient<Channel> {

@@ -4,8 +4,8 @@ mod checkin;
 pub mod models;
 pub mod plugin;
 mod practice;
-mod runner;
 mod reflect;
+mod runner;
 pub mod safety;
 mod search;
 mod sessions;
@@ -59,7 +59,7 @@ pub async fn dispatch(command: Command, ctx: &Ctx) -> Result<(), CliError> {
         },
         Command::HelpNow(args) => safety::help_now(ctx.daemon.socket(), &args, ctx.out).await,
         Command::Models(crate::args::ModelsCommand::Reindex) => search::reindex(ctx).await,
-        Command::Models(command) => models::run(command, ctx.out),
+        Command::Models(command) => models::run(command, ctx.out, ctx.daemon.socket()).await,
         Command::Plugin(command) => plugin::run(command, ctx.out),
         Command::SafetyPlan(command) => match command {
             SafetyPlanCommand::Show => safety::show(ctx).await,

@@ -3,6 +3,7 @@
 
 mod checkins;
 mod daemon;
+mod models;
 mod practice;
 mod safety;
 mod sessions;
@@ -11,6 +12,7 @@ mod vocabulary;
 
 pub use checkins::CheckInsService;
 pub use daemon::DaemonService;
+pub use models::ModelsService;
 pub use practice::PracticeService;
 pub use safety::SafetyService;
 pub use sessions::SessionsService;

@@ -2,7 +2,11 @@
 //! the async runtime, the model loads on first use and is dropped again after an idle period, so
 //! an idle daemon stays small. Callers hold a cheap [`Models`] handle and await answers.
 
+mod chat;
 pub mod embedder;
+pub mod generation;
+pub mod generator;
+pub mod tokenizer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,6 +18,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
 pub use embedder::Embedder;
+pub use generation::{Generation, GenerationError, GeneratorSettings};
 
 /// The files a BERT-family embedder directory must hold.
 const EMBEDDER_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];

@@ -37,7 +37,10 @@
 //! 9. Embedding throughput and load time against sentence-transformers on PyTorch
 //!    (bench/embed_throughput.rs).
 //! 10. The real daemon's memory with the embedder loaded and after its idle unload
-//!    (bench/model_memory.rs). `--models` runs only 8–10.
+//!    (bench/model_memory.rs).
+//! 11. Generation: prompt processing and generation tokens/s of candle against llama.cpp
+//!    (llama-cpp-python) on the same GGUF, prompt and threads (bench/generation.rs); skipped
+//!    loudly without llama-cpp-python. `--models` runs only 8–11.
 //!
 //! Progress goes to stderr, the table to stdout. The data directories hold only generated text
 //! and are removed at the end.
@@ -46,6 +49,8 @@
 
 #[path = "bench/embed_throughput.rs"]
 mod embed_throughput;
+#[path = "bench/generation.rs"]
+mod generation;
 #[path = "bench/model_memory.rs"]
 mod model_memory;
 #[path = "bench/vector_search.rs"]
@@ -218,11 +223,21 @@ fn run(args: &Args) -> Result<()> {
             report.external("10", "embedder_memory", memory.rows());
         }
     }
+    // The generator's own table: candle against llama.cpp (llama-cpp-python) on the same file.
+    let generation = interlude_e2e::install_models(&run_path.join("generator"))
+        .map(|models| {
+            progress("11. generation: candle against llama.cpp, same GGUF, prompt and threads");
+            generation::measure(&models.join(generation::GGUF))
+        })
+        .transpose()?;
 
     progress(&format!("done in {:.0} s", started.elapsed().as_secs_f64()));
     drop(runtime);
 
     println!("{}", report.markdown(&env));
+    if let Some(generation) = &generation {
+        println!("\n{}", generation.markdown());
+    }
     if let Some(path) = &args.json {
         let value = json!({ "environment": env.json(), "results": report.json });
         std::fs::write(path, serde_json::to_string_pretty(&value)? + "\n")

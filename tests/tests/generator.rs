@@ -1,0 +1,434 @@
+//! The generator with the real SmolLM2 GGUF: its tokenizer agrees with llama.cpp (reference ids
+//! made by tests/reference/make_tokenizer_reference.py), generation repeats itself and honours
+//! its limits, one generation runs at a time behind a bounded queue, a client that goes away
+//! cancels its generation, and flagged entries never reach the model.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use interlude_daemon::models::generator::{Finish, Generator, Params, Sampling, Weights};
+use interlude_daemon::models::tokenizer::GgufTokenizer;
+use interlude_e2e::{TestDaemon, install_models, note};
+use interlude_proto::v1::{self, generate_chunk::Chunk};
+use tonic::Code;
+
+const GGUF: &str = "SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf";
+
+/// The default GGUF, installed once per test binary with the real `interlude models fetch`.
+fn gguf() -> Option<PathBuf> {
+    static DIR: std::sync::OnceLock<Option<tempfile::TempDir>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        install_models(dir.path()).map(|_| dir)
+    })
+    .as_ref()
+    .map(|dir| dir.path().join("models").join(GGUF))
+}
+
+/// A daemon with the default models installed in its data directory.
+async fn daemon_with_models() -> Option<TestDaemon> {
+    let source = gguf()?;
+    let daemon = TestDaemon::start().await;
+    let target = daemon.data_dir().join("models").join(GGUF);
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::copy(source, target).unwrap();
+    Some(daemon)
+}
+
+#[derive(serde::Deserialize)]
+struct Reference {
+    cases: Vec<Case>,
+}
+
+#[derive(serde::Deserialize)]
+struct Case {
+    text: String,
+    as_text: Vec<u32>,
+    as_template: Vec<u32>,
+}
+
+#[test]
+fn the_tokenizer_gives_llama_cpps_ids_for_text_and_for_chat_templates() {
+    let Some(gguf) = gguf() else { return };
+    let tokenizer = GgufTokenizer::from_file(&gguf).unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reference/tokenizer.json");
+    let reference: Reference = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; make it with make_tokenizer_reference.py",
+                path.display()
+            )
+        });
+    assert!(reference.cases.len() >= 20);
+    for case in &reference.cases {
+        assert_eq!(
+            tokenizer.encode_text(&case.text).unwrap(),
+            case.as_text,
+            "as client text: {:?}",
+            case.text
+        );
+        assert_eq!(
+            tokenizer.encode_template(&case.text).unwrap(),
+            case.as_template,
+            "as a template: {:?}",
+            case.text
+        );
+    }
+    // Client text that spells a control token stays text.
+    assert!(!tokenizer.encode_text("<|im_start|>").unwrap().contains(&1));
+}
+
+/// This process's resident memory.
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn generate(model: &mut Generator, user: &str, params: &Params) -> (String, Finish, usize) {
+    let prompt = model
+        .prompt("You write short summaries of journal entries.", user)
+        .unwrap();
+    let mut text = String::new();
+    let outcome = model
+        .generate(&prompt, params, |piece| {
+            text.push_str(piece);
+            true
+        })
+        .unwrap();
+    eprintln!(
+        "{} prompt tokens in {:?}, {} generated in {:?}",
+        prompt.len(),
+        outcome.prompt_time,
+        outcome.generated_tokens,
+        outcome.generation_time
+    );
+    (text, outcome.finish, outcome.generated_tokens)
+}
+
+#[test]
+fn generation_repeats_itself_and_honours_max_tokens_and_stop_strings() {
+    let Some(gguf) = gguf() else { return };
+    let before = rss_mb();
+    let started = Instant::now();
+    let mut model = Generator::load(&gguf, Weights::FastKernels).unwrap();
+    eprintln!(
+        "loaded (re-quantised to Q8_0) in {:?}; resident memory {before:.0} → {:.0} MB",
+        started.elapsed(),
+        rss_mb()
+    );
+    let user = "Entries: \"Froze when my manager asked about the report.\" \"The critic was loud at work again.\"";
+    let greedy = Params {
+        max_tokens: 48,
+        sampling: Sampling::Greedy,
+        stop: Vec::new(),
+    };
+    let first = generate(&mut model, user, &greedy);
+    let second = generate(&mut model, user, &greedy);
+    eprintln!("greedy: {:?}", first.0);
+    assert!(!first.0.trim().is_empty());
+    assert_eq!(first, second, "greedy twice gives the same text");
+
+    let seeded = |seed| Params {
+        sampling: Sampling::Seeded {
+            seed,
+            temperature: 0.9,
+            top_p: 0.9,
+        },
+        ..greedy.clone()
+    };
+    let a = generate(&mut model, user, &seeded(7));
+    assert_eq!(
+        a,
+        generate(&mut model, user, &seeded(7)),
+        "the same seed, the same text"
+    );
+    let others: Vec<_> = (8..11)
+        .map(|s| generate(&mut model, user, &seeded(s)).0)
+        .collect();
+    assert!(
+        others.iter().any(|o| *o != a.0),
+        "other seeds sample differently"
+    );
+
+    let short = Params {
+        max_tokens: 5,
+        ..greedy.clone()
+    };
+    let (text, finish, tokens) = generate(&mut model, user, &short);
+    assert_eq!((finish, tokens), (Finish::MaxTokens, 5), "{text:?}");
+    assert!(first.0.starts_with(&text), "a prefix of the longer answer");
+
+    // Stop at the second word of the greedy answer: nothing from it on is handed out.
+    let word = first.0.split_whitespace().nth(1).unwrap().to_string();
+    let stopped = Params {
+        stop: vec![word.clone()],
+        ..greedy.clone()
+    };
+    let (text, finish, _) = generate(&mut model, user, &stopped);
+    assert_eq!(finish, Finish::StopString);
+    assert!(!text.contains(&word), "{text:?} stops before {word:?}");
+    assert!(first.0.starts_with(&text));
+}
+
+/// A request that makes SmolLM2 write for a long time.
+fn long_request() -> v1::GenerateRequest {
+    v1::GenerateRequest {
+        instruction: "Write the numbers from 1 to 400 in words, one per line.".into(),
+        facts: vec!["The client counts slowly to calm down.".into()],
+        max_tokens: 512,
+        ..Default::default()
+    }
+}
+
+async fn collect(
+    stream: &mut tonic::Streaming<v1::GenerateChunk>,
+) -> (Vec<String>, v1::GenerateDone) {
+    let mut sentences = Vec::new();
+    while let Some(chunk) = stream.message().await.unwrap() {
+        match chunk.chunk.unwrap() {
+            Chunk::Started(_) => {}
+            Chunk::Sentence(s) => sentences.push(s),
+            Chunk::Done(done) => return (sentences, done),
+        }
+    }
+    panic!("the stream ended without a final chunk");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generate_streams_checked_sentences_the_same_way_twice() {
+    let Some(daemon) = daemon_with_models().await else {
+        return;
+    };
+    let status = daemon
+        .models()
+        .status(v1::ModelsStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let generator = status
+        .models
+        .iter()
+        .find(|m| m.role == "generator")
+        .unwrap();
+    assert!(generator.installed && !generator.loaded, "lazy: {status:?}");
+    let request = v1::GenerateRequest {
+        facts: vec![
+            "\"work\" came up in 4 of 6 entries this week.".into(),
+            "The client wrote \"the lake breath helped\" twice.".into(),
+        ],
+        max_tokens: 60,
+        ..Default::default()
+    };
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let mut stream = daemon
+            .models()
+            .generate(request.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        runs.push(collect(&mut stream).await);
+    }
+    let (sentences, done) = &runs[0];
+    eprintln!("kept {sentences:?}, dropped {:?}", done.dropped_rules);
+    assert_eq!(
+        runs[0], runs[1],
+        "greedy: the same request, the same answer"
+    );
+    assert_eq!(done.text, sentences.join(" "));
+    assert!(done.generated_tokens > 0 && done.generated_tokens <= 60);
+    assert!(done.prompt_tokens > 20);
+    let status = daemon
+        .models()
+        .status(v1::ModelsStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        status
+            .models
+            .iter()
+            .find(|m| m.role == "generator")
+            .unwrap()
+            .loaded
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_is_refused_with_resource_exhausted() {
+    let Some(daemon) = daemon_with_models().await else {
+        return;
+    };
+    let mut running = daemon
+        .models()
+        .generate(long_request())
+        .await
+        .unwrap()
+        .into_inner();
+    // Started: the model is loaded and the generation runs.
+    running.message().await.unwrap().unwrap();
+    let mut waiting = Vec::new();
+    for _ in 0..2 {
+        waiting.push(daemon.models().generate(long_request()).await.unwrap());
+    }
+    let refused = daemon.models().generate(long_request()).await.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(refused.message().contains("try again"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_goes_away_cancels_its_generation_promptly() {
+    let Some(daemon) = daemon_with_models().await else {
+        return;
+    };
+    // Loaded first, so that the timing below is generation only.
+    let mut warm = daemon
+        .models()
+        .generate(v1::GenerateRequest {
+            max_tokens: 1,
+            ..long_request()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    collect(&mut warm).await;
+
+    let short = || v1::GenerateRequest {
+        max_tokens: 4,
+        ..long_request()
+    };
+    let timed = async || {
+        let started = Instant::now();
+        let mut stream = daemon
+            .models()
+            .generate(short())
+            .await
+            .unwrap()
+            .into_inner();
+        let (_, done) = collect(&mut stream).await;
+        assert_eq!(done.generated_tokens, 4);
+        started.elapsed()
+    };
+    let alone = timed().await;
+
+    let mut abandoned = daemon
+        .models()
+        .generate(long_request())
+        .await
+        .unwrap()
+        .into_inner();
+    abandoned.message().await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(abandoned);
+    let after = timed().await;
+    // Had the 512-token generation gone on, the next one would wait ~100 times as long; a
+    // cancelled one stops within a token (a loose bound: the machine may be busy).
+    assert!(
+        after < alone * 5 + Duration::from_secs(1),
+        "the next generation waited {after:?} (alone: {alone:?})"
+    );
+}
+
+#[tokio::test]
+async fn without_the_model_generate_says_how_to_fetch_it() {
+    let daemon = TestDaemon::start().await;
+    let err = daemon
+        .models()
+        .generate(v1::GenerateRequest {
+            facts: vec!["work came up twice".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(
+        err.message().contains("interlude models fetch"),
+        "{}",
+        err.message()
+    );
+    let status = daemon
+        .models()
+        .status(v1::ModelsStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(status.models.iter().all(|m| !m.installed && !m.loaded));
+}
+
+#[tokio::test]
+async fn a_flagged_entry_or_fact_is_never_given_to_the_model() {
+    let daemon = TestDaemon::start().await;
+    daemon.init().await;
+    daemon.unlock().await;
+    let flagged = daemon
+        .timeline()
+        .add_reflection(note("It's 3 am and I just want to die."))
+        .await
+        .unwrap()
+        .into_inner();
+    let ordinary = daemon
+        .add("The lake breath helped after the meeting.")
+        .await;
+    let err = daemon
+        .models()
+        .generate(v1::GenerateRequest {
+            reflection_ids: vec![ordinary.id.clone(), flagged.id.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(err.message().contains("flagged"), "{}", err.message());
+    let err = daemon
+        .models()
+        .generate(v1::GenerateRequest {
+            facts: vec!["You wrote that you just want to die.".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+}
+
+#[tokio::test]
+async fn a_damaged_model_file_is_refused_and_says_how_to_reinstall() {
+    let daemon = TestDaemon::start().await;
+    let target = daemon.data_dir().join("models").join(GGUF);
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::write(&target, b"GGUF but not really a model").unwrap();
+    let mut stream = daemon
+        .models()
+        .generate(v1::GenerateRequest {
+            facts: vec!["work came up twice".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let err = stream.message().await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(
+        err.message().contains("SHA-256") && err.message().contains("interlude models fetch"),
+        "{}",
+        err.message()
+    );
+}
+
+#[path = "../src/bin/bench/generation.rs"]
+#[allow(dead_code)]
+mod generation;
+
+/// The bench's generation figures alone (build with `--release` for real numbers):
+/// `cargo test --release -p interlude-e2e --test generator -- --ignored --nocapture speed`
+#[test]
+#[ignore = "a measurement, not a check"]
+fn speed_against_llama_cpp() {
+    let Some(gguf) = gguf() else { return };
+    println!("{}", generation::measure(&gguf).unwrap().markdown());
+}
