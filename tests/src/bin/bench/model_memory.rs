@@ -40,9 +40,11 @@ pub fn measure(
     }
     daemon.start()?;
     let pid = daemon.pid();
-    let channel = runtime.block_on(unlocked_channel(&daemon.socket(), true))?;
+    // Before the unlock: the unlock itself loads the embedder (the crisis check's meaning signal
+    // is warmed then), so this is the daemon without a model.
     std::thread::sleep(Duration::from_secs(1));
     let unlocked_kib = proc_status_kib(pid, "VmRSS")?;
+    let channel = runtime.block_on(unlocked_channel(&daemon.socket(), true))?;
 
     let search = |query: &str| {
         let mut timeline = TimelineClient::new(channel.clone());
@@ -78,7 +80,7 @@ pub fn measure(
     let unloaded_kib = proc_status_kib(pid, "VmRSS").context("RSS after unload")?;
     daemon.stop()?;
     super::progress(&format!(
-        "   unlocked {:.1} MiB, embedder loaded {:.1} MiB (peak {:.1}), unloaded {:.1} MiB",
+        "   started {:.1} MiB, embedder loaded {:.1} MiB (peak {:.1}), unloaded {:.1} MiB",
         mib(unlocked_kib),
         mib(loaded_kib),
         mib(peak_kib),
@@ -100,8 +102,8 @@ impl Figures {
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         vec![
             [
-                "RSS of `interluded` with the embedder loaded (after two searches; the generator \
-                 is not in the daemon yet)"
+                "RSS of `interluded` with the embedder loaded (unlocked, after two searches; the \
+                 generator is not loaded: it loads on its first use)"
                     .into(),
                 format!(
                     "{:.1} MiB (peak {:.1} MiB)",
@@ -109,7 +111,7 @@ impl Figures {
                     mib(self.peak_kib)
                 ),
                 format!(
-                    "unlocked, model not loaded: {:.1} MiB",
+                    "started, no model loaded: {:.1} MiB",
                     mib(self.unlocked_kib)
                 ),
                 format!("{:.2}×", self.loaded_kib as f64 / self.unlocked_kib as f64),
@@ -122,7 +124,7 @@ impl Figures {
                 ),
                 format!("{:.1} MiB", mib(self.unloaded_kib)),
                 format!(
-                    "unlocked, model not loaded: {:.1} MiB",
+                    "started, no model loaded: {:.1} MiB",
                     mib(self.unlocked_kib)
                 ),
                 format!(
