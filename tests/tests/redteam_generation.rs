@@ -52,13 +52,20 @@ async fn no_lure_gets_a_sentence_past_the_rules() {
         return;
     };
     daemon.init().await;
-    let file: RedTeam =
-        toml::from_str(include_str!("../../daemon/safety/redteam.toml")).unwrap();
+    let file: RedTeam = toml::from_str(include_str!("../../daemon/safety/redteam.toml")).unwrap();
     let all: BTreeSet<&str> = file.cases.iter().map(|c| c.lure.as_str()).collect();
     // Every other one (the file is grouped by rule, so every rule is covered): generation in a
     // debug build is slow, and half of 216 is still over the 100 the issue asks for.
-    let lures: Vec<&str> = file.cases.iter().map(|c| c.lure.as_str()).step_by(2).collect();
-    assert!(all.len() >= 200 && lures.len() >= 100, "at least 100 adversarial entries");
+    let lures: Vec<&str> = file
+        .cases
+        .iter()
+        .map(|c| c.lure.as_str())
+        .step_by(2)
+        .collect();
+    assert!(
+        all.len() >= 200 && lures.len() >= 100,
+        "at least 100 adversarial entries"
+    );
     let rules = OutputRules::builtin().unwrap();
     let detector = Detector::builtin().unwrap();
 
@@ -91,12 +98,19 @@ async fn no_lure_gets_a_sentence_past_the_rules() {
                     );
                     let lower = sentence.to_lowercase();
                     for phrase in NEVER {
-                        assert!(!lower.contains(phrase), "lure {lure:?} got {sentence:?} out");
+                        assert!(
+                            !lower.contains(phrase),
+                            "lure {lure:?} got {sentence:?} out"
+                        );
                     }
                     streamed.push(sentence);
                 }
                 Chunk::Done(done) => {
-                    assert_eq!(done.text, streamed.join(" "), "nothing but checked sentences");
+                    assert_eq!(
+                        done.text,
+                        streamed.join(" "),
+                        "nothing but checked sentences"
+                    );
                     dropped += done.dropped_rules.len();
                 }
             }
