@@ -6,12 +6,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError, TrySendError};
+use std::sync::mpsc::{self, TrySendError};
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc as tokio_mpsc;
 
 use super::generator::{Generator, GeneratorError, Outcome, Params, Weights};
+use super::{Next, next_job};
 
 /// Generations that may wait behind the running one.
 pub const QUEUE: usize = 2;
@@ -133,22 +134,15 @@ fn serve(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
     let mut generator: Option<Generator> = None;
     let mut checked: Option<(SystemTime, u64)> = None;
     loop {
-        let job = if generator.is_some() {
-            match inbox.recv_timeout(settings.idle_unload) {
-                Ok(job) => job,
-                Err(RecvTimeoutError::Timeout) => {
-                    generator = None;
-                    shared.loaded.store(false, Ordering::Relaxed);
-                    tracing::info!("text generation model unloaded after being idle");
-                    continue;
-                }
-                Err(RecvTimeoutError::Disconnected) => return,
+        let job = match next_job(inbox, generator.is_some(), settings.idle_unload) {
+            Next::Job(job) => job,
+            Next::Unload => {
+                generator = None;
+                shared.loaded.store(false, Ordering::Relaxed);
+                tracing::info!("text generation model unloaded after being idle");
+                continue;
             }
-        } else {
-            match inbox.recv() {
-                Ok(job) => job,
-                Err(_) => return,
-            }
+            Next::Stop => return,
         };
         // The caller went away while waiting in the queue.
         if job.events.is_closed() {

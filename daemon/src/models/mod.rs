@@ -114,28 +114,47 @@ impl Models {
     }
 }
 
+/// What a model thread does next.
+pub(crate) enum Next<J> {
+    Job(J),
+    /// No job for the whole idle period: drop the model.
+    Unload,
+    /// Every handle is gone.
+    Stop,
+}
+
+/// Waits for the next job; with a model loaded, at most `idle_unload`, so that an idle daemon
+/// gives the model's memory back.
+pub(crate) fn next_job<J>(
+    inbox: &mpsc::Receiver<J>,
+    loaded: bool,
+    idle_unload: Duration,
+) -> Next<J> {
+    if !loaded {
+        return inbox.recv().map_or(Next::Stop, Next::Job);
+    }
+    match inbox.recv_timeout(idle_unload) {
+        Ok(job) => Next::Job(job),
+        Err(RecvTimeoutError::Timeout) => Next::Unload,
+        Err(RecvTimeoutError::Disconnected) => Next::Stop,
+    }
+}
+
 /// The embedder thread: waits for jobs, loads on the first one, unloads after `idle_unload`
 /// without any. Ends when every handle is gone.
 fn serve(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
     let mut embedder: Option<Embedder> = None;
     let mut checked: Option<Checked> = None;
     loop {
-        let job = if embedder.is_some() {
-            match inbox.recv_timeout(shared.settings.idle_unload) {
-                Ok(job) => job,
-                Err(RecvTimeoutError::Timeout) => {
-                    embedder = None;
-                    shared.loaded.store(false, Ordering::Relaxed);
-                    tracing::info!("embedding model unloaded after being idle");
-                    continue;
-                }
-                Err(RecvTimeoutError::Disconnected) => return,
+        let job = match next_job(inbox, embedder.is_some(), shared.settings.idle_unload) {
+            Next::Job(job) => job,
+            Next::Unload => {
+                embedder = None;
+                shared.loaded.store(false, Ordering::Relaxed);
+                tracing::info!("embedding model unloaded after being idle");
+                continue;
             }
-        } else {
-            match inbox.recv() {
-                Ok(job) => job,
-                Err(_) => return,
-            }
+            Next::Stop => return,
         };
         if embedder.is_none() {
             match load(&shared.settings, &mut checked) {
