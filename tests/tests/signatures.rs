@@ -6,32 +6,16 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use interlude_e2e::bin;
+use interlude_e2e::{bin, debian_tools};
 
 fn minisign_available() -> bool {
-    let present = || {
-        Command::new("minisign")
-            .arg("-v")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if present() {
-        return true;
+    let available = debian_tools(&["minisign"], &["minisign"]);
+    if !available {
+        eprintln!(
+            "SKIPPED: the `minisign` tool is not installed and could not be installed; interoperability is untested here"
+        );
     }
-    for attempt in [
-        &["install", "-y", "-q", "minisign"][..],
-        &["update", "-q"],
-        &["install", "-y", "-q", "minisign"],
-    ] {
-        let _ = Command::new("apt-get").args(attempt).output();
-        if present() {
-            return true;
-        }
-    }
-    eprintln!(
-        "SKIPPED: the `minisign` tool is not installed and could not be installed; interoperability is untested here"
-    );
-    false
+    available
 }
 
 fn interlude(args: &[&str], dir: &Path) -> Output {
