@@ -1,19 +1,18 @@
-//! A llama-family GGUF through candle-transformers' quantized llama: load (re-quantising what
-//! candle has no fast kernel for), build the prompt with the model's chat template, and generate
-//! token by token, greedy or seeded, until an end-of-turn token, a stop string, the token limit or
-//! the caller says stop.
+//! A llama-family GGUF: load it (our own forward on our quantised kernels, see `llama.rs`, or
+//! candle-transformers' quantized llama), build the prompt with the model's chat template, and
+//! generate token by token, greedy or seeded, until an end-of-turn token, a stop string, the token
+//! limit or the caller says stop.
 
-use std::io::{Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use candle_core::quantized::gguf_file::{self, Content, Value};
-use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::quantized::gguf_file::Content;
 use candle_core::{Device, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling as CandleSampling};
 use candle_transformers::models::quantized_llama::{MAX_SEQ_LEN, ModelWeights};
 
 use super::chat::Template;
+use super::llama::{self, Llama};
 use super::tokenizer::GgufTokenizer;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,14 +31,20 @@ fn model_err(e: impl std::fmt::Display) -> GeneratorError {
     GeneratorError::Model(e.to_string())
 }
 
-/// How the weights are held in memory.
+/// Which forward pass runs the model (the weights stay as the file has them either way).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Weights {
-    /// As the file has them.
+    /// candle-transformers' quantized llama, as is (the reference: on x86 it runs Q4_1 with a
+    /// scalar loop).
     AsShipped,
-    /// Types candle has no SIMD kernel for on x86 (Q4_1, Q5_0, Q5_1: a scalar loop) become Q8_0,
-    /// which has one: near-lossless, ~1 s at load, and generation ~1.6× faster.
+    /// Our forward (`llama.rs`): Q4_1 and Q8_0 through AVX2 kernels chosen at run time, other
+    /// types through candle; models it does not implement (mixture of experts) go to candle.
     FastKernels,
+}
+
+enum Engine {
+    Candle(Box<ModelWeights>),
+    Kernels(Box<Llama>),
 }
 
 /// How the next token is picked.
@@ -84,7 +89,7 @@ pub struct Outcome {
 }
 
 pub struct Generator {
-    model: ModelWeights,
+    model: Engine,
     tokenizer: GgufTokenizer,
     template: Template,
     end_of_turn: Vec<u32>,
@@ -134,12 +139,24 @@ impl Generator {
             .and_then(|v| v.to_u32().ok())
             .map_or(MAX_SEQ_LEN, |n| (n as usize).min(MAX_SEQ_LEN));
         let device = Device::Cpu;
-        let model = match weights {
-            Weights::AsShipped => ModelWeights::from_gguf(content, &mut file, &device),
-            Weights::FastKernels => requantised(content, &mut file, &device)
-                .and_then(|(c, mut r)| ModelWeights::from_gguf(c, &mut r, &device)),
-        }
-        .map_err(|e| unsupported(e.to_string()))?;
+        let ours = match weights {
+            Weights::AsShipped => None,
+            Weights::FastKernels => match Llama::load(&content, &mut file) {
+                Ok(model) => Some(model),
+                Err(llama::LoadError::Unsupported(what)) => {
+                    tracing::info!("the generator has {what}: running it with candle's forward");
+                    None
+                }
+                Err(llama::LoadError::Failed(reason)) => return Err(unsupported(reason)),
+            },
+        };
+        let model = match ours {
+            Some(model) => Engine::Kernels(Box::new(model)),
+            None => Engine::Candle(Box::new(
+                ModelWeights::from_gguf(content, &mut file, &device)
+                    .map_err(|e| unsupported(e.to_string()))?,
+            )),
+        };
         Ok(Generator {
             model,
             tokenizer,
@@ -190,7 +207,10 @@ impl Generator {
                 },
             ),
         };
-        self.model.clear_kv_cache();
+        match &mut self.model {
+            Engine::Candle(model) => model.clear_kv_cache(),
+            Engine::Kernels(model) => model.clear_kv_cache(),
+        }
         let started = Instant::now();
         let mut outcome = Outcome {
             finish: Finish::MaxTokens,
@@ -247,15 +267,23 @@ impl Generator {
         Ok(outcome)
     }
 
-    /// Logits for the position after `ids`, which start at `position`.
+    /// Logits for the position after `ids`, which start at `position` (the model keeps what came
+    /// before `position` from the previous calls).
+    pub fn logits(&mut self, ids: &[u32], position: usize) -> Result<Vec<f32>, GeneratorError> {
+        match &mut self.model {
+            Engine::Candle(model) => Tensor::new(ids, &self.device)
+                .and_then(|t| t.unsqueeze(0))
+                .and_then(|input| model.forward(&input, position))
+                .and_then(|l| l.squeeze(0))
+                .and_then(|l| l.to_vec1::<f32>())
+                .map_err(model_err),
+            Engine::Kernels(model) => model.forward(ids, position).map_err(GeneratorError::Model),
+        }
+    }
+
     fn forward(&mut self, ids: &[u32], position: usize) -> Result<Tensor, GeneratorError> {
-        let input = Tensor::new(ids, &self.device)
-            .and_then(|t| t.unsqueeze(0))
-            .map_err(model_err)?;
-        self.model
-            .forward(&input, position)
-            .and_then(|l| l.squeeze(0))
-            .map_err(model_err)
+        let logits = self.logits(ids, position)?;
+        Tensor::new(logits, &self.device).map_err(model_err)
     }
 }
 
@@ -338,47 +366,6 @@ impl<'a> TextStream<'a> {
         self.sent = self.latest.len();
         piece
     }
-}
-
-/// Quantised types candle runs with a scalar loop on x86.
-fn slow_on_cpu(dtype: GgmlDType) -> bool {
-    matches!(dtype, GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1)
-}
-
-/// The model's tensors with the slow types re-quantised to Q8_0, as an in-memory GGUF that
-/// `ModelWeights::from_gguf` reads like the file (it only takes GGUF readers).
-fn requantised<R: Read + Seek>(
-    content: Content,
-    file: &mut R,
-    device: &Device,
-) -> candle_core::Result<(Content, Cursor<Vec<u8>>)> {
-    let mut tensors: Vec<(String, QTensor)> = Vec::with_capacity(content.tensor_infos.len());
-    for (name, info) in &content.tensor_infos {
-        let tensor = info.read(file, content.tensor_data_offset, device)?;
-        let tensor = if slow_on_cpu(tensor.dtype())
-            && info.shape.dims().last().is_some_and(|d| d % 32 == 0)
-        {
-            QTensor::quantize(&tensor.dequantize(device)?, GgmlDType::Q8_0)?
-        } else {
-            tensor
-        };
-        tensors.push((name.clone(), tensor));
-    }
-    // The model only reads `general.*` and `llama.*`; the tokenizer's lists stay behind.
-    let metadata: Vec<(&str, &Value)> = content
-        .metadata
-        .iter()
-        .filter(|(k, _)| !k.starts_with("tokenizer."))
-        .map(|(k, v)| (k.as_str(), v))
-        .collect();
-    let refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
-    let mut buffer = Cursor::new(Vec::new());
-    gguf_file::write(&mut buffer, &metadata, &refs)?;
-    drop(refs);
-    drop(tensors);
-    buffer.set_position(0);
-    let content = Content::read(&mut buffer)?;
-    Ok((content, buffer))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod chat;
 pub mod embedder;
 pub mod generation;
 pub mod generator;
+mod llama;
 pub mod tokenizer;
 
 use std::path::{Path, PathBuf};

@@ -9,6 +9,7 @@
 
 use rayon::prelude::*;
 
+pub mod ops;
 mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod x86;
@@ -61,7 +62,9 @@ impl QMatrix {
     /// A `rows × cols` matrix from its bytes in a GGUF file.
     pub fn from_ggml(format: Format, rows: usize, cols: usize, raw: &[u8]) -> Result<Self, String> {
         if cols % BLOCK != 0 {
-            return Err(format!("rows of {cols} values are not whole blocks of {BLOCK}"));
+            return Err(format!(
+                "rows of {cols} values are not whole blocks of {BLOCK}"
+            ));
         }
         let blocks = rows * cols / BLOCK;
         if raw.len() != blocks * format.block_bytes() {

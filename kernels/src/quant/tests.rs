@@ -39,7 +39,12 @@ fn random_ggml(random: &mut Random, format: Format, rows: usize, cols: usize) ->
         .into_owned()
 }
 
-fn candle_tensor(format: Format, rows: usize, cols: usize, raw: &[u8]) -> candle_core::quantized::QTensor {
+fn candle_tensor(
+    format: Format,
+    rows: usize,
+    cols: usize,
+    raw: &[u8],
+) -> candle_core::quantized::QTensor {
     let dtype = match format {
         Format::Q4_1 => GgmlDType::Q4_1,
         Format::Q8_0 => GgmlDType::Q8_0,

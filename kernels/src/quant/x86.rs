@@ -41,7 +41,12 @@ pub(super) fn rows(simd: V3, w: &QMatrix, first: usize, x: &Q8Rows, out: &mut [f
         let row = w.row(first + r);
         let mut t = 0;
         while t + 4 <= n {
-            let acts = [x.blocks(t), x.blocks(t + 1), x.blocks(t + 2), x.blocks(t + 3)];
+            let acts = [
+                x.blocks(t),
+                x.blocks(t + 1),
+                x.blocks(t + 2),
+                x.blocks(t + 3),
+            ];
             out[t..t + 4].copy_from_slice(&dot(simd, row, acts));
             t += 4;
         }
@@ -63,11 +68,15 @@ fn dot<const N: usize>(simd: V3, w: Row<'_>, x: [Acts<'_>; N]) -> [f32; N] {
             Format::Q4_1 => {
                 let q = load16(&w.q[b * BLOCK / 2..]);
                 let lo = simd.sse2._mm_and_si128(q, nibble);
-                let hi = simd.sse2._mm_and_si128(simd.sse2._mm_srli_epi16::<4>(q), nibble);
+                let hi = simd
+                    .sse2
+                    ._mm_and_si128(simd.sse2._mm_srli_epi16::<4>(q), nibble);
                 let q: __m256i = pulp::cast([lo, hi]);
                 for (acc, x) in acc.iter_mut().zip(&x) {
                     let a = load32_i8(&x.q[b * BLOCK..]);
-                    let p = simd.avx2._mm256_madd_epi16(simd.avx2._mm256_maddubs_epi16(q, a), ones);
+                    let p = simd
+                        .avx2
+                        ._mm256_madd_epi16(simd.avx2._mm256_maddubs_epi16(q, a), ones);
                     let scale = simd.avx._mm256_set1_ps(w.d[b] * x.d[b]);
                     *acc = simd
                         .fma
