@@ -1,5 +1,6 @@
-//! Generation speed: prompt processing and generation tokens/s of the daemon's generator (candle,
-//! as shipped and re-quantised to Q8_0) against llama.cpp (llama-cpp-python) on the same GGUF,
+//! Generation speed: prompt processing and generation tokens/s of the daemon's generator (our
+//! forward on the interlude-kernels quantised products, what the daemon runs; and candle's
+//! quantized llama as the baseline) against llama.cpp (llama-cpp-python) on the same GGUF,
 //! the same prompt ids, the same number of generated tokens and the same threads. The llama.cpp
 //! side runs in a Python subprocess; without llama-cpp-python it is skipped loudly.
 //!
@@ -149,7 +150,7 @@ pub fn measure(gguf: &Path) -> anyhow::Result<Figures> {
     let (fast, _) = candle(
         gguf,
         Weights::FastKernels,
-        "candle, re-quantised to Q8_0 (daemon)",
+        "interlude kernels, Q4_1 as shipped (daemon)",
     )?;
     let n = shipped.ids.len().max(2);
     let llama_cpp = llama_cpp(gguf, &prompt, n)?;
@@ -183,16 +184,20 @@ impl Figures {
             ));
         }
         if let Some(reference) = reference {
-            let ours = &self.candle[0].ids;
-            let agree = ours
-                .iter()
-                .zip(&reference.ids)
-                .take_while(|(a, b)| a == b)
-                .count();
-            text.push_str(&format!(
-                "\ncandle (as shipped) and llama.cpp agree on the first {agree} of {} generated ids\n",
-                ours.len()
-            ));
+            text.push('\n');
+            for run in &self.candle {
+                let agree = run
+                    .ids
+                    .iter()
+                    .zip(&reference.ids)
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                text.push_str(&format!(
+                    "{} and llama.cpp agree on the first {agree} of {} generated ids\n",
+                    run.name,
+                    run.ids.len()
+                ));
+            }
         }
         text
     }
