@@ -150,7 +150,6 @@ fn our_forward_gives_candles_logits() {
         ours.logits(&prompt, 0).unwrap(),
         candle.logits(&prompt, 0).unwrap(),
     );
-    let mut position = prompt.len();
     let mut ids = prompt.clone();
     for step in 0..5 {
         if step > 0 {
@@ -176,10 +175,10 @@ fn our_forward_gives_candles_logits() {
             a.iter().filter(|&&v| v > a[pick]).count() < 3,
             "step {step}"
         );
+        let position = ids.len();
         ids.push(pick as u32);
         a = ours.logits(&[pick as u32], position).unwrap();
         b = candle.logits(&[pick as u32], position).unwrap();
-        position += 1;
     }
 }
 

@@ -61,7 +61,7 @@ pub struct QMatrix {
 impl QMatrix {
     /// A `rows × cols` matrix from its bytes in a GGUF file.
     pub fn from_ggml(format: Format, rows: usize, cols: usize, raw: &[u8]) -> Result<Self, String> {
-        if cols % BLOCK != 0 {
+        if !cols.is_multiple_of(BLOCK) {
             return Err(format!(
                 "rows of {cols} values are not whole blocks of {BLOCK}"
             ));
@@ -176,7 +176,7 @@ impl Q8Rows {
 
     /// Quantises `x`, `x.len() / cols` rows of `cols` values (a multiple of 32).
     pub fn quantize(&mut self, x: &[f32], cols: usize) {
-        assert!(cols % BLOCK == 0 && x.len() % cols == 0);
+        assert!(cols.is_multiple_of(BLOCK) && x.len().is_multiple_of(cols));
         let blocks = x.len() / BLOCK;
         self.n = x.len() / cols;
         self.cols = cols;

@@ -120,7 +120,7 @@ fn products_agree_with_candles_quantised_matmul_and_with_f32() {
             let qtensor = candle_tensor(format, rows, cols, &raw);
             let dense = qtensor.dequantize(&Device::Cpu).unwrap();
             let input = Tensor::from_vec(input, (n, cols), &Device::Cpu).unwrap();
-            let candle = if format == Format::Q8_0 || (cols / BLOCK) % 2 == 0 {
+            let candle = if format == Format::Q8_0 || (cols / BLOCK).is_multiple_of(2) {
                 QMatMul::from_qtensor(qtensor)
                     .unwrap()
                     .forward(&input)

@@ -37,10 +37,11 @@
 //! 9. Embedding throughput and load time against sentence-transformers on PyTorch
 //!    (bench/embed_throughput.rs).
 //! 10. The real daemon's memory with the embedder loaded and after its idle unload
-//!    (bench/model_memory.rs).
-//! 11. Generation: prompt processing and generation tokens/s of candle against llama.cpp
-//!    (llama-cpp-python) on the same GGUF, prompt and threads (bench/generation.rs); skipped
-//!    loudly without llama-cpp-python. `--models` runs only 8–11.
+//!     (bench/model_memory.rs).
+//! 11. Generation: prompt processing and generation tokens/s of the daemon's generator (our
+//!     forward on interlude-kernels) and of candle's quantized llama against llama.cpp
+//!     (llama-cpp-python) on the same GGUF, prompt and threads (bench/generation.rs); skipped
+//!     loudly without llama-cpp-python. `--models` runs only 8–11.
 //!
 //! Progress goes to stderr, the table to stdout. The data directories hold only generated text
 //! and are removed at the end.
