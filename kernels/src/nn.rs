@@ -329,6 +329,7 @@ mod tests {
     enum Level {
         Scalar,
         V3,
+        V4,
     }
 
     fn run<Op: WithSimd>(level: Level, op: Op) -> Option<Op::Output> {
@@ -336,12 +337,14 @@ mod tests {
             Level::Scalar => Some(op.with_simd(pulp::Scalar::new())),
             #[cfg(target_arch = "x86_64")]
             Level::V3 => pulp::x86::V3::try_new().map(|s| Simd::vectorize(s, op)),
+            #[cfg(target_arch = "x86_64")]
+            Level::V4 => pulp::x86::V4::try_new().map(|s| Simd::vectorize(s, op)),
             #[cfg(not(target_arch = "x86_64"))]
             _ => None,
         }
     }
 
-    const LEVELS: [Level; 2] = [Level::Scalar, Level::V3];
+    const LEVELS: [Level; 3] = [Level::Scalar, Level::V3, Level::V4];
 
     /// Deterministic values spread over [-scale, scale].
     fn values(n: usize, seed: u64, scale: f32) -> Vec<f32> {
