@@ -123,8 +123,9 @@ impl Layer {
 }
 
 pub struct Bert {
-    /// Word, position and token-type embeddings, one row of `hidden` per entry.
-    words: Vec<f32>,
+    /// Word, position and token-type embeddings, one row of `hidden` per entry. The word table
+    /// (47 MB for all-MiniLM-L6-v2) stays the tensor it was loaded as: no second copy at load.
+    words: Tensor,
     positions: Vec<f32>,
     token_types: Vec<f32>,
     embedding_norm: LayerNorm,
@@ -163,7 +164,7 @@ impl Bert {
         };
         let encoder = vb.pp("encoder");
         Ok(Bert {
-            words: table("word_embeddings", config.vocab_size)?,
+            words: embeddings.get((config.vocab_size, hidden), "word_embeddings.weight")?,
             positions: table("position_embeddings", config.max_position_embeddings)?,
             token_types: table("token_type_embeddings", config.type_vocab_size)?,
             embedding_norm: LayerNorm::load(
@@ -200,6 +201,11 @@ impl Bert {
 
     /// Word + position + token-type embeddings, layer-normalised.
     fn embed(&self, sequences: &[Sequence]) -> Result<Vec<f32>> {
+        let summed = with_data(&self.words, |words| self.sum_embeddings(words, sequences))??;
+        Ok(self.embedding_norm.add(&summed, None, None))
+    }
+
+    fn sum_embeddings(&self, words: &[f32], sequences: &[Sequence]) -> Result<Vec<f32>> {
         let width = self.hidden_size();
         let tokens: usize = sequences.iter().map(|s| s.ids.len()).sum();
         let mut summed = Vec::with_capacity(tokens * width);
@@ -211,7 +217,7 @@ impl Bert {
             for (position, (&id, &type_id)) in pairs.enumerate() {
                 let position = &self.positions[position * width..][..width];
                 let token_type = table_row(&self.token_types, width, type_id, "token type")?;
-                let word = table_row(&self.words, width, id, "token id")?;
+                let word = table_row(words, width, id, "token id")?;
                 summed.extend(
                     word.iter()
                         .zip(position)
@@ -220,7 +226,7 @@ impl Bert {
                 );
             }
         }
-        Ok(self.embedding_norm.add(&summed, None, None))
+        Ok(summed)
     }
 
     fn layer(&self, layer: &Layer, x: Vec<f32>, lengths: &[usize]) -> Result<Vec<f32>> {
