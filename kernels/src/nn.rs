@@ -16,7 +16,7 @@ const ERF_P: [f32; 7] = [
     -2.101_024e-6,
     -5.692_506_4e-5,
     -7.349_906_3e-4,
-    -2.954_599_8e-3,
+    -2.954_6e-3,
     -1.609_603_3e-2,
 ];
 /// Denominator coefficients, highest power first.
@@ -76,7 +76,7 @@ fn exp<S: Simd>(s: S, x: S::f32s) -> S::f32s {
         8.333_452e-3,
         4.166_579_6e-2,
         1.666_666_5e-1,
-        5.000_000_1e-1,
+        5e-1,
     ] {
         p = s.mul_add_f32s(p, r, s.splat_f32s(c));
     }
@@ -317,7 +317,10 @@ pub fn attention(qkv: &[f32], heads: Heads, out: &mut [f32]) {
 }
 
 fn check_rows(x: &[f32], out: &[f32], width: usize) {
-    assert!(width > 0 && x.len() % width == 0, "x holds whole rows");
+    assert!(
+        width > 0 && x.len().is_multiple_of(width),
+        "x holds whole rows"
+    );
     assert_eq!(x.len(), out.len(), "out has the shape of x");
 }
 

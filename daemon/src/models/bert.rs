@@ -152,7 +152,7 @@ impl Bert {
             })
             .map_or(vb.clone(), |prefix| vb.pp(prefix));
         let hidden = config.hidden_size;
-        if config.num_attention_heads == 0 || hidden % config.num_attention_heads != 0 {
+        if config.num_attention_heads == 0 || !hidden.is_multiple_of(config.num_attention_heads) {
             candle_core::bail!("hidden_size is not a multiple of num_attention_heads");
         }
         let embeddings = vb.pp("embeddings");
