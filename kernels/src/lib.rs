@@ -3,4 +3,6 @@
 //! A separate crate so that it is optimised even in debug builds (see the workspace's
 //! `[profile.dev.package.interlude-kernels]`), and so the product binary stays portable:
 //! nothing here depends on the build machine's `target-cpu`.
+
+pub mod nn;
 pub mod quant;

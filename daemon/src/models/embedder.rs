@@ -1,12 +1,15 @@
-//! all-MiniLM-L6-v2 (or any BERT-family safetensors) through candle: tokenise, run BERT with the
-//! attention mask, mean-pool over the real tokens, L2-normalise — what sentence-transformers does.
+//! all-MiniLM-L6-v2 (or any BERT-family safetensors) on candle tensors: tokenise, run BERT
+//! ([`super::bert`]) over the batch packed without padding, mean-pool each text's tokens,
+//! L2-normalise — what sentence-transformers does.
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::Config;
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
+
+use super::bert::{Bert, Sequence};
 
 /// sentence-transformers' `max_seq_length` for this model (the tokenizer file says 128).
 const MAX_TOKENS: usize = 256;
@@ -25,9 +28,8 @@ pub enum EmbedderError {
 }
 
 pub struct Embedder {
-    model: BertModel,
+    model: Bert,
     tokenizer: Tokenizer,
-    device: Device,
 }
 
 fn model_err(e: impl std::fmt::Display) -> EmbedderError {
@@ -57,7 +59,7 @@ impl Embedder {
         let mut tokenizer =
             Tokenizer::from_file(&tokenizer_path).map_err(|e| unreadable(&tokenizer_path, e))?;
         // No padding from the tokenizer (the file asks for a fixed 128, ~5× wasted work on short
-        // entries): `forward` pads each batch to its own longest entry.
+        // entries): the model takes each batch packed, every text at its own length.
         tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(TruncationParams {
@@ -69,12 +71,8 @@ impl Embedder {
         let weights = std::fs::read(&weights_path).map_err(|e| unreadable(&weights_path, e))?;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
             .map_err(model_err)?;
-        let model = BertModel::load(vb, &config).map_err(model_err)?;
-        Ok(Embedder {
-            model,
-            tokenizer,
-            device,
-        })
+        let model = Bert::load(vb, &config).map_err(model_err)?;
+        Ok(Embedder { model, tokenizer })
     }
 
     /// How many tokens the model sees for `text` (special tokens included, after truncation).
@@ -89,8 +87,8 @@ impl Embedder {
             .tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(model_err)?;
-        // Shortest first, so that each forward pass holds texts of similar length and pads little
-        // (what sentence-transformers does); results go back to the caller's order.
+        // Shortest first, as sentence-transformers does (texts of similar lengths share a forward
+        // pass); results go back to the caller's order.
         let mut order: Vec<usize> = (0..encodings.len()).collect();
         order.sort_by_key(|&i| encodings[i].get_ids().len());
         let mut vectors = vec![Vec::new(); encodings.len()];
@@ -103,42 +101,37 @@ impl Embedder {
         Ok(vectors)
     }
 
-    /// BERT over one batch padded to its longest entry, mean-pooled over the real tokens.
+    /// BERT over one batch, mean-pooled over each text's tokens, L2-normalised.
     fn forward(&self, batch: &[&Encoding]) -> Result<Vec<Vec<f32>>, EmbedderError> {
-        let len = batch.iter().map(|e| e.get_ids().len()).max().unwrap_or(0);
-        // Padded positions are masked out of attention and pooling, so their ids do not matter.
-        let padded = |f: fn(&Encoding) -> &[u32]| -> Result<Tensor, EmbedderError> {
-            let mut flat = Vec::with_capacity(batch.len() * len);
-            for e in batch {
-                flat.extend_from_slice(f(e));
-                flat.resize(flat.len() + len - f(e).len(), 0);
-            }
-            Tensor::from_vec(flat, (batch.len(), len), &self.device).map_err(model_err)
-        };
-        let ids = padded(Encoding::get_ids)?;
-        let type_ids = padded(Encoding::get_type_ids)?;
-        let mask = padded(Encoding::get_attention_mask)?;
-        let hidden = self
-            .model
-            .forward(&ids, &type_ids, Some(&mask))
-            .map_err(model_err)?;
-        let mask = mask
-            .to_dtype(DType::F32)
-            .and_then(|m| m.unsqueeze(2))
-            .map_err(model_err)?;
-        let summed = hidden
-            .broadcast_mul(&mask)
-            .and_then(|t| t.sum(1))
-            .map_err(model_err)?;
-        let counts = mask.sum(1).map_err(model_err)?;
-        let mean = summed.broadcast_div(&counts).map_err(model_err)?;
-        let norms = mean
-            .sqr()
-            .and_then(|t| t.sum_keepdim(1))
-            .and_then(|t| t.sqrt())
-            .map_err(model_err)?;
-        let unit = mean.broadcast_div(&norms).map_err(model_err)?;
-        unit.to_vec2::<f32>().map_err(model_err)
+        let sequences: Vec<Sequence> = batch
+            .iter()
+            .map(|e| Sequence {
+                ids: e.get_ids(),
+                type_ids: e.get_type_ids(),
+            })
+            .collect();
+        let hidden = self.model.forward(&sequences).map_err(model_err)?;
+        let width = self.model.hidden_size();
+        let mut rows = hidden.chunks_exact(width);
+        let vectors = sequences
+            .iter()
+            .map(|s| {
+                let mut mean = vec![0.0f32; width];
+                for row in rows.by_ref().take(s.ids.len()) {
+                    for (m, v) in mean.iter_mut().zip(row) {
+                        *m += v;
+                    }
+                }
+                // Dividing by the count is lost in the normalisation; kept so that the
+                // tiny-norm guard below sees the mean, as sentence-transformers does.
+                let count = s.ids.len().max(1) as f32;
+                mean.iter_mut().for_each(|m| *m /= count);
+                let norm = mean.iter().map(|m| m * m).sum::<f32>().sqrt().max(1e-12);
+                mean.iter_mut().for_each(|m| *m /= norm);
+                mean
+            })
+            .collect();
+        Ok(vectors)
     }
 }
 

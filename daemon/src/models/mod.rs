@@ -2,6 +2,7 @@
 //! the async runtime, the model loads on first use and is dropped again after an idle period, so
 //! an idle daemon stays small. Callers hold a cheap [`Models`] handle and await answers.
 
+mod bert;
 mod chat;
 pub mod embedder;
 pub mod generation;

@@ -1,0 +1,343 @@
+//! The BERT encoder's forward pass, for sentence embeddings.
+//!
+//! The same computation as candle-transformers' `models/bert.rs` (huggingface/candle, MIT or
+//! Apache-2.0), itself a port of Hugging Face transformers' `modeling_bert.py`, arranged for
+//! throughput on a CPU with few cores:
+//! - the sentences of a batch are packed one after another, without padding, so the matrix
+//!   products (candle, gemm) only see real tokens and attention never needs a mask;
+//! - queries, keys and values come out of one product with the three weights concatenated at load,
+//!   all weights stored transposed (`[in, out]`) once so gemm reads them row by row;
+//! - attention, GELU, and layer normalisation fused with its bias and residual run as kernels from
+//!   `interlude-kernels` (chosen at run time for the CPU), spread over rayon's threads.
+//!
+//! Dropout is absent (inference only). Only absolute position embeddings exist in BERT's config.
+
+use candle_core::{DType, Device, Storage, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{Config, HiddenAct};
+use interlude_kernels::nn::{self, Heads};
+use rayon::prelude::*;
+
+type Result<T> = candle_core::Result<T>;
+
+/// Rows handed to one rayon task by the row-wise kernels.
+const ROWS_PER_TASK: usize = 32;
+
+/// A weight matrix stored transposed for `x · w` (`[in, out]`), and its bias.
+struct Linear {
+    weight_t: Tensor,
+    bias: Vec<f32>,
+}
+
+impl Linear {
+    fn load(vb: &VarBuilder, input: usize, output: usize) -> Result<Linear> {
+        let weight = vb.get((output, input), "weight")?;
+        Ok(Linear {
+            weight_t: weight.t()?.contiguous()?,
+            bias: vb.get(output, "bias")?.to_vec1()?,
+        })
+    }
+
+    /// Several linears on the same input as one: their outputs side by side.
+    fn concat(parts: Vec<Linear>) -> Result<Linear> {
+        let weights: Vec<&Tensor> = parts.iter().map(|p| &p.weight_t).collect();
+        Ok(Linear {
+            weight_t: Tensor::cat(&weights, 1)?.contiguous()?,
+            bias: parts.iter().flat_map(|p| p.bias.iter().copied()).collect(),
+        })
+    }
+
+    /// `x · w` without the bias (the kernel that follows adds it).
+    fn product(&self, x: &Tensor) -> Result<Tensor> {
+        x.matmul(&self.weight_t)
+    }
+}
+
+struct LayerNorm {
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+    eps: f32,
+}
+
+impl LayerNorm {
+    fn load(vb: &VarBuilder, size: usize, eps: f64) -> Result<LayerNorm> {
+        Ok(LayerNorm {
+            gamma: vb.get(size, "weight")?.to_vec1()?,
+            beta: vb.get(size, "bias")?.to_vec1()?,
+            eps: eps as f32,
+        })
+    }
+
+    /// `layer_norm(x + bias + residual)` row by row, in parallel.
+    fn add(&self, x: &[f32], bias: Option<&[f32]>, residual: Option<&[f32]>) -> Vec<f32> {
+        let width = self.gamma.len();
+        let chunk = width * ROWS_PER_TASK;
+        let mut out = vec![0.0; x.len()];
+        out.par_chunks_mut(chunk)
+            .zip(x.par_chunks(chunk))
+            .enumerate()
+            .for_each(|(i, (out, x))| {
+                let residual = residual.map(|r| &r[i * chunk..][..x.len()]);
+                nn::add_layer_norm(x, bias, residual, &self.gamma, &self.beta, self.eps, out);
+            });
+        out
+    }
+}
+
+struct Layer {
+    qkv: Linear,
+    attention_out: Linear,
+    attention_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    output_norm: LayerNorm,
+}
+
+impl Layer {
+    fn load(vb: VarBuilder, config: &Config) -> Result<Layer> {
+        let (hidden, eps) = (config.hidden_size, config.layer_norm_eps);
+        let attention = vb.pp("attention");
+        let own = attention.pp("self");
+        let qkv = ["query", "key", "value"]
+            .into_iter()
+            .map(|name| Linear::load(&own.pp(name), hidden, hidden))
+            .collect::<Result<Vec<_>>>()?;
+        let out = attention.pp("output");
+        Ok(Layer {
+            qkv: Linear::concat(qkv)?,
+            attention_out: Linear::load(&out.pp("dense"), hidden, hidden)?,
+            attention_norm: LayerNorm::load(&out.pp("LayerNorm"), hidden, eps)?,
+            intermediate: Linear::load(
+                &vb.pp("intermediate").pp("dense"),
+                hidden,
+                config.intermediate_size,
+            )?,
+            output: Linear::load(
+                &vb.pp("output").pp("dense"),
+                config.intermediate_size,
+                hidden,
+            )?,
+            output_norm: LayerNorm::load(&vb.pp("output").pp("LayerNorm"), hidden, eps)?,
+        })
+    }
+}
+
+pub struct Bert {
+    /// Word, position and token-type embeddings, one row of `hidden` per entry. The word table
+    /// (47 MB for all-MiniLM-L6-v2) stays the tensor it was loaded as: no second copy at load.
+    words: Tensor,
+    positions: Vec<f32>,
+    token_types: Vec<f32>,
+    embedding_norm: LayerNorm,
+    layers: Vec<Layer>,
+    heads: Heads,
+    activation: HiddenAct,
+    max_positions: usize,
+    device: Device,
+}
+
+/// One sentence of a packed batch: its token ids and token type ids.
+pub struct Sequence<'a> {
+    pub ids: &'a [u32],
+    pub type_ids: &'a [u32],
+}
+
+impl Bert {
+    pub fn load(vb: VarBuilder, config: &Config) -> Result<Bert> {
+        // Checkpoints name their tensors with or without the model's prefix.
+        let vb = ["bert", config.model_type.as_deref().unwrap_or("bert")]
+            .into_iter()
+            .find(|prefix| {
+                vb.contains_tensor(&format!("{prefix}.embeddings.word_embeddings.weight"))
+            })
+            .map_or(vb.clone(), |prefix| vb.pp(prefix));
+        let hidden = config.hidden_size;
+        if config.num_attention_heads == 0 || !hidden.is_multiple_of(config.num_attention_heads) {
+            candle_core::bail!("hidden_size is not a multiple of num_attention_heads");
+        }
+        let embeddings = vb.pp("embeddings");
+        let table = |name: &str, rows: usize| -> Result<Vec<f32>> {
+            embeddings
+                .get((rows, hidden), &format!("{name}.weight"))?
+                .flatten_all()?
+                .to_vec1()
+        };
+        let encoder = vb.pp("encoder");
+        Ok(Bert {
+            words: embeddings.get((config.vocab_size, hidden), "word_embeddings.weight")?,
+            positions: table("position_embeddings", config.max_position_embeddings)?,
+            token_types: table("token_type_embeddings", config.type_vocab_size)?,
+            embedding_norm: LayerNorm::load(
+                &embeddings.pp("LayerNorm"),
+                hidden,
+                config.layer_norm_eps,
+            )?,
+            layers: (0..config.num_hidden_layers)
+                .map(|i| Layer::load(encoder.pp(format!("layer.{i}")), config))
+                .collect::<Result<_>>()?,
+            heads: Heads {
+                count: config.num_attention_heads,
+                size: hidden / config.num_attention_heads,
+            },
+            activation: config.hidden_act,
+            max_positions: config.max_position_embeddings,
+            device: vb.device().clone(),
+        })
+    }
+
+    pub fn hidden_size(&self) -> usize {
+        self.heads.hidden()
+    }
+
+    /// The last hidden states of every token of every sequence, packed: `[Σ lengths, hidden]`.
+    pub fn forward(&self, sequences: &[Sequence]) -> Result<Vec<f32>> {
+        let lengths: Vec<usize> = sequences.iter().map(|s| s.ids.len()).collect();
+        let mut hidden = self.embed(sequences)?;
+        for layer in &self.layers {
+            hidden = self.layer(layer, hidden, &lengths)?;
+        }
+        Ok(hidden)
+    }
+
+    /// Word + position + token-type embeddings, layer-normalised.
+    fn embed(&self, sequences: &[Sequence]) -> Result<Vec<f32>> {
+        let summed = with_data(&self.words, |words| self.sum_embeddings(words, sequences))??;
+        Ok(self.embedding_norm.add(&summed, None, None))
+    }
+
+    fn sum_embeddings(&self, words: &[f32], sequences: &[Sequence]) -> Result<Vec<f32>> {
+        let width = self.hidden_size();
+        let tokens: usize = sequences.iter().map(|s| s.ids.len()).sum();
+        let mut summed = Vec::with_capacity(tokens * width);
+        for sequence in sequences {
+            if sequence.ids.len() > self.max_positions {
+                candle_core::bail!("a text has more tokens than the model has positions");
+            }
+            let pairs = sequence.ids.iter().zip(sequence.type_ids);
+            for (position, (&id, &type_id)) in pairs.enumerate() {
+                let position = &self.positions[position * width..][..width];
+                let token_type = table_row(&self.token_types, width, type_id, "token type")?;
+                let word = table_row(words, width, id, "token id")?;
+                summed.extend(
+                    word.iter()
+                        .zip(position)
+                        .zip(token_type)
+                        .map(|((w, p), t)| w + p + t),
+                );
+            }
+        }
+        Ok(summed)
+    }
+
+    fn layer(&self, layer: &Layer, x: Vec<f32>, lengths: &[usize]) -> Result<Vec<f32>> {
+        let width = self.hidden_size();
+        let tokens = x.len() / width;
+        let x = Tensor::from_vec(x, (tokens, width), &self.device)?;
+
+        // Self-attention, one task per sequence.
+        let qkv = with_data(&layer.qkv.product(&x)?, |qkv| {
+            add_bias(qkv, &layer.qkv.bias)
+        })?;
+        let mut context = vec![0.0; tokens * width];
+        let mut tasks = Vec::with_capacity(lengths.len());
+        let (mut qkv_rest, mut context_rest) = (&qkv[..], &mut context[..]);
+        for &len in lengths {
+            let (q, qr) = qkv_rest.split_at(len * 3 * width);
+            let (c, cr) = context_rest.split_at_mut(len * width);
+            tasks.push((q, c));
+            (qkv_rest, context_rest) = (qr, cr);
+        }
+        tasks
+            .into_par_iter()
+            .for_each(|(qkv, out)| nn::attention(qkv, self.heads, out));
+        drop(qkv);
+        let context = Tensor::from_vec(context, (tokens, width), &self.device)?;
+        let projected = layer.attention_out.product(&context)?;
+        drop(context);
+        let attended = with_data(&x, |x| {
+            with_data(&projected, |projected| {
+                let bias = Some(&layer.attention_out.bias[..]);
+                layer.attention_norm.add(projected, bias, Some(x))
+            })
+        })??;
+        drop((x, projected));
+
+        // Feed-forward.
+        let attended = Tensor::from_vec(attended, (tokens, width), &self.device)?;
+        let intermediate = with_data(&layer.intermediate.product(&attended)?, |h| {
+            self.activate(h, &layer.intermediate.bias)
+        })?;
+        let inner = layer.intermediate.bias.len();
+        let intermediate = Tensor::from_vec(intermediate, (tokens, inner), &self.device)?;
+        let output = layer.output.product(&intermediate)?;
+        drop(intermediate);
+        with_data(&attended, |attended| {
+            with_data(&output, |output| {
+                layer
+                    .output_norm
+                    .add(output, Some(&layer.output.bias), Some(attended))
+            })
+        })?
+    }
+
+    /// `activation(x + bias)` row by row, in parallel.
+    fn activate(&self, x: &[f32], bias: &[f32]) -> Vec<f32> {
+        let chunk = bias.len() * ROWS_PER_TASK;
+        let mut out = vec![0.0; x.len()];
+        out.par_chunks_mut(chunk)
+            .zip(x.par_chunks(chunk))
+            .for_each(|(out, x)| match self.activation {
+                HiddenAct::Gelu => nn::bias_gelu(x, bias, out),
+                HiddenAct::GeluApproximate => {
+                    for (i, (o, &x)) in out.iter_mut().zip(x).enumerate() {
+                        let x = x + bias[i % bias.len()];
+                        let inner =
+                            (2.0 / std::f32::consts::PI).sqrt() * (x + 0.044_715 * x * x * x);
+                        *o = 0.5 * x * (1.0 + inner.tanh());
+                    }
+                }
+                HiddenAct::Relu => {
+                    for (i, (o, &x)) in out.iter_mut().zip(x).enumerate() {
+                        *o = (x + bias[i % bias.len()]).max(0.0);
+                    }
+                }
+            });
+        out
+    }
+}
+
+/// Row `i` of an embedding table of rows of `width` values.
+fn table_row<'a>(table: &'a [f32], width: usize, i: u32, what: &str) -> Result<&'a [f32]> {
+    let at = i as usize * width;
+    match table.get(at..at + width) {
+        Some(row) => Ok(row),
+        None => candle_core::bail!("{what} {i} is outside the embedding table"),
+    }
+}
+
+/// Runs `f` on a contiguous f32 CPU tensor's values, without copying them.
+fn with_data<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
+    let (storage, layout) = t.storage_and_layout();
+    let Storage::Cpu(cpu) = &*storage else {
+        candle_core::bail!("the embedder runs on the CPU");
+    };
+    if !layout.is_contiguous() || t.dtype() != DType::F32 {
+        candle_core::bail!("expected a contiguous f32 tensor");
+    }
+    let data = &cpu.as_slice::<f32>()?[layout.start_offset()..][..t.elem_count()];
+    Ok(f(data))
+}
+
+/// `x + bias`, the bias one row added to every row.
+fn add_bias(x: &[f32], bias: &[f32]) -> Vec<f32> {
+    let mut out = x.to_vec();
+    out.par_chunks_mut(bias.len() * ROWS_PER_TASK)
+        .for_each(|rows| {
+            for row in rows.chunks_exact_mut(bias.len()) {
+                for (v, b) in row.iter_mut().zip(bias) {
+                    *v += b;
+                }
+            }
+        });
+    out
+}
