@@ -159,8 +159,9 @@ mod malloc {
     pub fn with_fixed(current: Option<&str>) -> Option<String> {
         match current {
             None | Some("") => Some(FIXED.to_owned()),
-            Some(t) if t.contains("glibc.malloc.mmap_threshold")
-                || t.contains("glibc.malloc.trim_threshold") =>
+            Some(t)
+                if t.contains("glibc.malloc.mmap_threshold")
+                    || t.contains("glibc.malloc.trim_threshold") =>
             {
                 None
             }
