@@ -37,10 +37,10 @@
 //! 9. Embedding throughput and load time against sentence-transformers on PyTorch
 //!    (bench/embed_throughput.rs).
 //! 10. The real daemon's memory with the embedder loaded, with both models loaded and after
-//!    their idle unload (bench/model_memory.rs). `--memory` runs only this one.
+//!     their idle unload (bench/model_memory.rs). `--memory` runs only this one.
 //! 11. Generation: prompt processing and generation tokens/s of candle against llama.cpp
-//!    (llama-cpp-python) on the same GGUF, prompt and threads (bench/generation.rs); skipped
-//!    loudly without llama-cpp-python. `--models` runs only 8–11.
+//!     (llama-cpp-python) on the same GGUF, prompt and threads (bench/generation.rs); skipped
+//!     loudly without llama-cpp-python. `--models` runs only 8–11.
 //!
 //! Progress goes to stderr, the table to stdout. The data directories hold only generated text
 //! and are removed at the end.
