@@ -4,15 +4,28 @@
 use tokio::sync::broadcast;
 
 use crate::checkins::Pending;
-use crate::model::Kind;
+use crate::model::{Kind, Millis};
 use crate::timeline::Added;
 use crate::vault::VaultState;
 
 #[derive(Debug, Clone)]
 pub enum Event {
     CheckInDue(Pending),
-    ReflectionAdded { added: Added, kind: Kind },
+    ReflectionAdded {
+        added: Added,
+        kind: Kind,
+        /// What resurfaced for it: which entries, never their text.
+        resurfaced: Vec<EarlierEntry>,
+    },
     Vault(VaultState),
+}
+
+/// An earlier entry that resurfaced, by id and date.
+#[derive(Debug, Clone)]
+pub struct EarlierEntry {
+    pub id: String,
+    pub moment: Millis,
+    pub from_session: bool,
 }
 
 /// A broadcast of [`Event`]s. A watcher that falls far behind misses the oldest events rather

@@ -71,6 +71,10 @@ pub struct Reflection {
     pub prompt_id: String,
     #[serde(default)]
     pub prompt: String,
+    /// Marked helpful by the client: resurfaces like a kept insight. Not part of the history
+    /// (absent in records from before: not helpful).
+    #[serde(default)]
+    pub helpful: bool,
 }
 
 /// What a client sends to add a reflection.

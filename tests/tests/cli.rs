@@ -129,6 +129,40 @@ fn edit_keeps_history_and_delete_needs_confirmation() {
 }
 
 #[test]
+fn helpful_marks_and_undo_clears_and_an_unknown_id_changes_nothing() {
+    let daemon = initialised();
+    let id = json(daemon.cli(&["--json", "reflect", "the lake breath helped"]))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let marked = ok(daemon.cli(&["helpful", &id]));
+    assert!(marked.contains("Marked helpful"), "{marked}");
+    assert!(ok(daemon.cli(&["timeline"])).contains("[helpful]"));
+    assert!(ok(daemon.cli(&["show", &id])).contains("helpful"));
+    let shown = json(daemon.cli(&["--json", "show", &id]));
+    assert_eq!(shown["helpful"], true);
+    assert_eq!(
+        shown["edited_at"],
+        serde_json::Value::Null,
+        "a mark is not an edit"
+    );
+
+    let unknown = daemon.cli(&["helpful", "01JD3Y8ZK3Q9W7E2X5V4N6M1AB"]);
+    assert_eq!(unknown.status.code(), Some(5), "{}", stderr(&unknown));
+    assert!(
+        stderr(&unknown).contains("no reflection with id"),
+        "{}",
+        stderr(&unknown)
+    );
+    assert_eq!(json(daemon.cli(&["--json", "show", &id]))["helpful"], true);
+
+    let cleared = ok(daemon.cli(&["helpful", "--undo", &id]));
+    assert!(cleared.contains("No longer marked helpful"), "{cleared}");
+    assert_eq!(json(daemon.cli(&["--json", "show", &id]))["helpful"], false);
+    assert!(!ok(daemon.cli(&["timeline"])).contains("[helpful]"));
+}
+
+#[test]
 fn capture_while_locked_says_it_was_saved_and_how_to_read_it() {
     let daemon = initialised();
     ok(daemon.cli(&["lock"]));

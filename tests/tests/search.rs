@@ -276,3 +276,178 @@ async fn a_corrupted_model_file_is_refused() {
     );
     assert_eq!(found.results.len(), 1);
 }
+
+async fn set_helpful(daemon: &TestDaemon, id: &str, helpful: bool) -> v1::Reflection {
+    daemon
+        .timeline()
+        .set_helpful(v1::SetHelpfulRequest {
+            id: id.into(),
+            helpful,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The `ReflectionAdded` event of the reflection `id`.
+async fn added_event(events: &mut tonic::Streaming<v1::Event>, id: &str) -> v1::ReflectionAdded {
+    use tokio_stream::StreamExt;
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let event = events.next().await.unwrap().unwrap();
+            if let Some(v1::event::Kind::ReflectionAdded(added)) = event.kind
+                && added.id == id
+            {
+                return added;
+            }
+        }
+    })
+    .await
+    .expect("the reflection's event came")
+}
+
+async fn watch(daemon: &TestDaemon) -> tonic::Streaming<v1::Event> {
+    daemon
+        .checkins()
+        .watch(v1::WatchRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// Ids that resurfaced for a new reflection with `text`: in the response, and the same ids, with
+/// dates and no text, in its event.
+async fn resurfaced_for(
+    daemon: &TestDaemon,
+    events: &mut tonic::Streaming<v1::Event>,
+    text: &str,
+) -> Vec<v1::Resurfaced> {
+    let added = daemon.add(text).await;
+    let event = added_event(events, &added.id).await;
+    let in_event: Vec<(&str, Option<&prost_types::Timestamp>)> = event
+        .resurfaced
+        .iter()
+        .map(|r| (r.id.as_str(), r.moment.as_ref()))
+        .collect();
+    let in_response: Vec<(&str, Option<&prost_types::Timestamp>)> = added
+        .resurfaced
+        .iter()
+        .map(|r| (r.id.as_str(), r.moment.as_ref()))
+        .collect();
+    assert_eq!(
+        in_event, in_response,
+        "the event names what the response shows"
+    );
+    added.resurfaced
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reflection_marked_helpful_resurfaces_until_the_mark_is_cleared() {
+    let daemon = TestDaemon::start().await;
+    let Some(_) = install_models(daemon.data_dir()) else {
+        return;
+    };
+    daemon.init().await;
+    // The same words as the kept insight of the test above, written as a plain note this time.
+    let kept = daemon.add(INSIGHT).await.id;
+    for (_, text) in TIMELINE {
+        daemon.add(text).await;
+    }
+    wait_until_indexed(&daemon).await;
+    let mut events = watch(&daemon).await;
+
+    // A plain note does not resurface.
+    assert!(
+        resurfaced_for(&daemon, &mut events, PARAPHRASES[0])
+            .await
+            .is_empty()
+    );
+
+    // An unknown id: a clear error, and nothing changes.
+    let unknown = daemon
+        .timeline()
+        .set_helpful(v1::SetHelpfulRequest {
+            id: "01JD3Y8ZK3Q9W7E2X5V4N6M1AB".into(),
+            helpful: true,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound, "{unknown:?}");
+    assert!(unknown.message().contains("no reflection with id"));
+    assert!(!daemon.get(&kept).await.helpful);
+
+    // Marked: a paraphrase brings it back, in the client's words; the event names it.
+    let marked = set_helpful(&daemon, &kept, true).await;
+    assert!(marked.helpful);
+    assert!(
+        marked.edited_at.is_none() && marked.history.is_empty(),
+        "a mark is not an edit"
+    );
+    let back = resurfaced_for(&daemon, &mut events, PARAPHRASES[1]).await;
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert_eq!(back[0].id, kept);
+    assert_eq!(back[0].text, INSIGHT);
+    assert!(back[0].helpful && !back[0].from_session);
+    assert!(back[0].similarity >= RESURFACE_THRESHOLD);
+    assert_eq!(back[0].moment, daemon.get(&kept).await.moment);
+    // An unrelated entry brings nothing back.
+    assert!(
+        resurfaced_for(&daemon, &mut events, UNRELATED[0])
+            .await
+            .is_empty()
+    );
+
+    // An edit keeps the mark, and the new vector still resurfaces.
+    daemon
+        .timeline()
+        .edit_reflection(v1::EditReflectionRequest {
+            id: kept.clone(),
+            text: Some(format!("{INSIGHT} Every time.")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(daemon.get(&kept).await.helpful);
+    wait_until_indexed(&daemon).await;
+    let back = resurfaced_for(&daemon, &mut events, PARAPHRASES[2]).await;
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert_eq!(back[0].id, kept);
+
+    // Locked: the mark cannot change (like an edit); unlocked again, it still resurfaces.
+    daemon.lock().await;
+    let locked = daemon
+        .timeline()
+        .set_helpful(v1::SetHelpfulRequest {
+            id: kept.clone(),
+            helpful: false,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(locked.code(), tonic::Code::FailedPrecondition, "{locked:?}");
+    daemon.unlock().await;
+    wait_until_indexed(&daemon).await;
+    assert!(daemon.get(&kept).await.helpful);
+    let back = resurfaced_for(&daemon, &mut events, PARAPHRASES[0]).await;
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert_eq!(back[0].id, kept);
+
+    // A restart: the mark is on disk.
+    drop(events);
+    let daemon = daemon.restart().await;
+    daemon.unlock().await;
+    wait_until_indexed(&daemon).await;
+    let mut events = watch(&daemon).await;
+    assert!(daemon.get(&kept).await.helpful);
+    let back = resurfaced_for(&daemon, &mut events, PARAPHRASES[1]).await;
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert_eq!(back[0].id, kept);
+
+    // Cleared: it no longer comes back.
+    assert!(!set_helpful(&daemon, &kept, false).await.helpful);
+    assert!(
+        resurfaced_for(&daemon, &mut events, PARAPHRASES[2])
+            .await
+            .is_empty()
+    );
+    assert!(!daemon.get(&kept).await.helpful);
+}

@@ -64,6 +64,8 @@ pub enum Command {
     Edit(EditArgs),
     /// Delete a reflection and its history for good
     Delete(DeleteArgs),
+    /// Mark a reflection as helpful, so that it comes back when you write something like it
+    Helpful(HelpfulArgs),
     /// Log therapy sessions and what you want to keep from them
     #[command(subcommand)]
     Session(SessionCommand),
@@ -250,6 +252,16 @@ pub struct EditArgs {
     /// Change its kind
     #[arg(long, value_enum)]
     pub kind: Option<Kind>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HelpfulArgs {
+    /// The id shown by `interlude timeline`
+    pub id: String,
+
+    /// Clear the mark instead
+    #[arg(long)]
+    pub undo: bool,
 }
 
 #[derive(Debug, Clone, Args)]

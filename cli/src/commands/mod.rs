@@ -42,6 +42,7 @@ pub async fn dispatch(command: Command, ctx: &Ctx) -> Result<(), CliError> {
         Command::Show(args) => timeline::show(ctx, &args.id).await,
         Command::Edit(args) => timeline::edit(ctx, args).await,
         Command::Delete(args) => timeline::delete(ctx, &args).await,
+        Command::Helpful(args) => timeline::helpful(ctx, &args).await,
         Command::Session(command) => match command {
             SessionCommand::Add(args) => sessions::add(ctx, args).await,
             SessionCommand::List(args) => sessions::list(ctx, &args).await,

@@ -48,6 +48,7 @@ pub async fn reflect(ctx: &Ctx, args: ReflectArgs) -> Result<(), CliError> {
                     "text": r.text,
                     "similarity": r.similarity,
                     "from_session": r.from_session,
+                    "helpful": r.helpful,
                 })).collect::<Vec<_>>(),
             });
             with_payload_json(saved, payload.as_ref())
@@ -97,6 +98,8 @@ fn resurfaced_text(resurfaced: &[Resurfaced]) -> String {
                 .unwrap_or_else(|| "an earlier day".into());
             let place = if r.from_session {
                 " (kept from a session)"
+            } else if r.helpful {
+                " (marked helpful)"
             } else {
                 ""
             };

@@ -2,13 +2,13 @@
 
 use interlude_proto::v1::{
     DeleteReflectionRequest, EditReflectionRequest, Emotion, EmotionList, GetReflectionRequest,
-    ListReflectionsRequest, Order, Reflection, ReflectionKind, StringList,
+    ListReflectionsRequest, Order, Reflection, ReflectionKind, SetHelpfulRequest, StringList,
 };
 use serde_json::json;
 
 use super::reflect::{with_payload_first, with_payload_json};
 use super::{Ctx, confirm, nothing_deleted, require_terminal_to_confirm, safety, tell};
-use crate::args::{DeleteArgs, EditArgs, TimelineArgs};
+use crate::args::{DeleteArgs, EditArgs, HelpfulArgs, TimelineArgs};
 use crate::error::CliError;
 use crate::output::reflection;
 use crate::{input, time};
@@ -212,6 +212,29 @@ pub async fn delete(ctx: &Ctx, args: &DeleteArgs) -> Result<(), CliError> {
     ctx.out.emit(
         || "Deleted, with its history.".to_owned(),
         || json!({ "id": args.id, "deleted": true }),
+    )
+}
+
+/// `interlude helpful ID` marks, `--undo` clears; either way the reflection is shown.
+pub async fn helpful(ctx: &Ctx, args: &HelpfulArgs) -> Result<(), CliError> {
+    let request = SetHelpfulRequest {
+        id: args.id.clone(),
+        helpful: !args.undo,
+    };
+    let marked = ctx
+        .daemon
+        .timeline()
+        .set_helpful(request)
+        .await?
+        .into_inner();
+    let said = if marked.helpful {
+        "Marked helpful: it can come back when you write something like it."
+    } else {
+        "No longer marked helpful."
+    };
+    ctx.out.emit(
+        || format!("{said}\n{}", reflection::summary(&marked)),
+        || reflection::to_json(&marked),
     )
 }
 

@@ -19,7 +19,7 @@ pub fn kind_label(kind: ReflectionKind) -> &'static str {
     }
 }
 
-/// `01JD3Y…  Tue 19 Nov 21:04  note  anxious 70  #work  [bring]`
+/// `01JD3Y…  Tue 19 Nov 21:04  note  anxious 70  #work  [bring]  [helpful]`
 pub fn header(reflection: &Reflection) -> String {
     let mut parts = vec![
         reflection.id.clone(),
@@ -33,6 +33,9 @@ pub fn header(reflection: &Reflection) -> String {
     }
     if reflection.private {
         parts.push("[private]".to_owned());
+    }
+    if reflection.helpful {
+        parts.push("[helpful]".to_owned());
     }
     if reflection.edited_at.is_some() {
         parts.push("[edited]".to_owned());
@@ -149,6 +152,7 @@ fn flags(reflection: &Reflection) -> String {
     let flags = [
         (reflection.bring_to_session, "bring to session"),
         (reflection.private, "private"),
+        (reflection.helpful, "helpful"),
         (reflection.crisis, "noticed by the safety check"),
     ];
     flags
@@ -191,6 +195,7 @@ pub fn to_json(reflection: &Reflection) -> Value {
             .map(|a| json!({"step_id": a.step_id, "value": a.value}))
             .collect::<Vec<_>>(),
         "crisis": reflection.crisis,
+        "helpful": reflection.helpful,
         "history": reflection.history.iter().map(revision_json).collect::<Vec<_>>(),
     })
 }

@@ -166,7 +166,11 @@ fn event_to(event: Event, safety: &Safety) -> v1::Event {
     use v1::event::Kind;
     let kind = match event {
         Event::CheckInDue(pending) => Kind::CheckInDue(pending_to(pending)),
-        Event::ReflectionAdded { added, kind } => Kind::ReflectionAdded(v1::ReflectionAdded {
+        Event::ReflectionAdded {
+            added,
+            kind,
+            resurfaced,
+        } => Kind::ReflectionAdded(v1::ReflectionAdded {
             id: added.id,
             kind: kind_to(kind).into(),
             moment: timestamp(added.moment),
@@ -174,6 +178,14 @@ fn event_to(event: Event, safety: &Safety) -> v1::Event {
             safety: added
                 .crisis
                 .map(|tier| payload_to(safety.payload(Some(tier)))),
+            resurfaced: resurfaced
+                .into_iter()
+                .map(|r| v1::ResurfacedRef {
+                    id: r.id,
+                    moment: timestamp(r.moment),
+                    from_session: r.from_session,
+                })
+                .collect(),
         }),
         Event::Vault(state) => Kind::Vault(vault_state_to(state).into()),
     };

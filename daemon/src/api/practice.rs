@@ -109,6 +109,7 @@ impl PracticeService {
         self.events.publish(Event::ReflectionAdded {
             added: added.clone(),
             kind: Kind::Exercise,
+            resurfaced: Vec::new(),
         });
         added_to(added, &self.safety)
     }

@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 
 use super::safety::payload_to;
 use super::{kind_from, kind_to, millis_from, timestamp};
-use crate::events::{Event, Events};
+use crate::events::{EarlierEntry, Event, Events};
 use crate::model::{self, NewReflection, Order, ReflectionEdit, ReflectionQuery};
 use crate::safety::Safety;
 use crate::search::{Resurfaced, Search, SearchQuery};
@@ -52,20 +52,35 @@ impl TimelineApi for TimelineService {
         let kind = new.kind;
         let text = new.text.clone();
         let added = self.timeline.add_reflection(new).await?;
-        self.events.publish(Event::ReflectionAdded {
-            added: added.clone(),
-            kind,
-        });
+        // When the crisis check fired, watchers hear at once: the safety payload never waits.
+        let crisis = added.crisis.is_some();
+        if crisis {
+            self.events.publish(Event::ReflectionAdded {
+                added: added.clone(),
+                kind,
+                resurfaced: Vec::new(),
+            });
+        }
         let id = added.id.clone();
-        let mut response = added_to(added, &self.safety);
+        let mut response = added_to(added.clone(), &self.safety);
         // Saved and durable already; resurfacing only adds to the answer, within a bounded wait.
-        response.resurfaced = self
-            .search
-            .resurface(&id, &text)
-            .await
-            .into_iter()
-            .map(resurfaced_to)
-            .collect();
+        let resurfaced = self.search.resurface(&id, &text).await;
+        if !crisis {
+            // Ids and dates only: events never carry the client's text.
+            self.events.publish(Event::ReflectionAdded {
+                added,
+                kind,
+                resurfaced: resurfaced
+                    .iter()
+                    .map(|r| EarlierEntry {
+                        id: r.id.clone(),
+                        moment: r.moment,
+                        from_session: r.from_session,
+                    })
+                    .collect(),
+            });
+        }
+        response.resurfaced = resurfaced.into_iter().map(resurfaced_to).collect();
         Ok(Response::new(response))
     }
 
@@ -126,6 +141,15 @@ impl TimelineApi for TimelineService {
             kind: kind_from(r.kind)?,
         };
         let reflection = self.timeline.edit_reflection(&r.id, edit).await?;
+        Ok(Response::new(reflection_to(reflection)))
+    }
+
+    async fn set_helpful(
+        &self,
+        request: Request<v1::SetHelpfulRequest>,
+    ) -> Result<Response<v1::Reflection>, Status> {
+        let r = request.into_inner();
+        let reflection = self.search.set_helpful(&r.id, r.helpful).await?;
         Ok(Response::new(reflection_to(reflection)))
     }
 
@@ -228,6 +252,7 @@ fn resurfaced_to(r: Resurfaced) -> v1::Resurfaced {
         text: r.text,
         similarity: r.similarity,
         from_session: r.from_session,
+        helpful: r.helpful,
     }
 }
 
@@ -257,6 +282,7 @@ fn reflection_to(r: model::Reflection) -> v1::Reflection {
             })
             .collect(),
         crisis: r.crisis,
+        helpful: r.helpful,
         history: r
             .history
             .into_iter()

@@ -308,6 +308,7 @@ impl CheckIns {
         self.inner.events.publish(Event::ReflectionAdded {
             added: added.clone(),
             kind: Kind::CheckIn,
+            resurfaced: Vec::new(),
         });
         Ok(added)
     }

@@ -55,6 +55,13 @@ impl VectorIndex {
         }
     }
 
+    /// Changes what a stored vector counts as (a reflection marked helpful or no longer).
+    pub fn set_source(&mut self, key: &[u8], source: Source) {
+        if let Some(&i) = self.position.get(key) {
+            self.sources[i] = source;
+        }
+    }
+
     /// Removes every vector whose key starts with `prefix` (a reflection, or a session's insights).
     pub fn remove_prefix(&mut self, prefix: &[u8]) {
         let doomed: Vec<usize> = self

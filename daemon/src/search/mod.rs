@@ -1,5 +1,6 @@
 //! Search by meaning and by words, the background indexer that keeps a vector for every
-//! reflection and kept session insight, and resurfacing the client's own earlier insights.
+//! reflection and kept session insight, and resurfacing the client's own earlier insights and
+//! the entries they marked helpful.
 //!
 //! Vectors can only be computed and read while the vault is unlocked: on lock the queue and the
 //! in-memory index are dropped; on unlock everything without a vector is queued again.
@@ -19,7 +20,7 @@ use crate::error::{Error, Result, invalid};
 use crate::model::{Kind, Millis, ReflectionQuery};
 use crate::models::{ModelError, Models};
 use crate::timeline::Timeline;
-use crate::timeline::vectors::text_of;
+use crate::timeline::vectors::{source_of, text_of};
 use crate::vault::{Vault, VaultState};
 
 /// Ranking: meaning counts most; exact words still lift an entry that says what was asked.
@@ -76,6 +77,8 @@ pub struct Resurfaced {
     pub text: String,
     pub similarity: f32,
     pub from_session: bool,
+    /// A reflection the client marked helpful.
+    pub helpful: bool,
 }
 
 #[derive(Clone)]
@@ -203,8 +206,8 @@ impl Search {
         })
     }
 
-    /// Up to two earlier insights (kept on a session, or reflections of that kind) that `text`
-    /// resembles, above [`RESURFACE_THRESHOLD`]. Embeds `text` right away but waits at most
+    /// Up to two earlier insights (kept on a session, or reflections of that kind) and
+    /// reflections marked helpful that `text` resembles, above [`RESURFACE_THRESHOLD`]. Embeds `text` right away but waits at most
     /// [`RESURFACE_WAIT`]; any problem means "nothing resurfaced", never a failed write.
     pub async fn resurface(&self, new_id: &str, text: &str) -> Vec<Resurfaced> {
         if self.inner.vault.state() != VaultState::Unlocked || !self.inner.models.installed() {
@@ -262,22 +265,34 @@ impl Search {
                 text,
                 similarity,
                 from_session: true,
+                helpful: false,
             }));
         }
         let Ok(key) = <[u8; 16]>::try_from(key) else {
             return Ok(None);
         };
         match timeline.get_reflection(&ulid::Ulid::from_bytes(key).to_string()) {
-            Ok(r) => Ok(Some(Resurfaced {
+            // The record decides, not the index: a mark cleared a moment ago is cleared.
+            Ok(r) if source_of(&r).resurfaces() => Ok(Some(Resurfaced {
                 id: r.id,
                 moment: r.moment,
                 text: r.text,
                 similarity,
                 from_session: false,
+                helpful: r.helpful,
             })),
+            Ok(_) => Ok(None),
             Err(Error::NotFound { .. }) => Ok(None),
             Err(err) => Err(err),
         }
+    }
+
+    /// Marks a reflection helpful or clears the mark, and lets resurfacing see it at once.
+    pub async fn set_helpful(&self, id: &str, helpful: bool) -> Result<crate::model::Reflection> {
+        let reflection = self.inner.timeline.set_helpful(id, helpful).await?;
+        let source = source_of(&reflection);
+        self.update_index(|index| index.set_source(&reflection_key(id), source));
+        Ok(reflection)
     }
 
     /// Queues every reflection and session to be embedded again. Needs the vault unlocked and

@@ -5,7 +5,7 @@ use std::ops::Bound;
 use x25519_dalek::PublicKey;
 use zeroize::Zeroizing;
 
-use super::{Changed, Timeline, decrypt_record, encrypt_record, id_of, key_of};
+use super::{Changed, Timeline, decrypt_record, encrypt_record, id_of, key_of, vectors};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::model::{
@@ -70,6 +70,7 @@ impl Timeline {
             answers: new.answers,
             crisis: crisis.is_some(),
             history: Vec::new(),
+            helpful: false,
         };
         let op = match self.vault.keys() {
             Ok(keys) => {
@@ -226,6 +227,30 @@ impl Timeline {
             }])
             .await?;
         self.changed(Changed::Reflection(key));
+        Ok(reflection)
+    }
+
+    /// Marks a reflection helpful or clears the mark. Not an edit: no revision, no `edited_at`,
+    /// nothing to embed again. Its stored vector, if it has one, changes source in the same
+    /// commit, so that resurfacing sees the mark from the moment this returns (the caller updates
+    /// the in-memory index). Needs the vault unlocked, like every edit.
+    pub async fn set_helpful(&self, id: &str, helpful: bool) -> Result<Reflection> {
+        let keys = self.keys()?;
+        let key = key_of(WHAT, id)?;
+        // Held like a vector write: a vector being computed now cannot land with the old source.
+        let _guard = self.vector_writes.lock().await;
+        let mut reflection = self.get_reflection(id)?;
+        if reflection.helpful == helpful {
+            return Ok(reflection);
+        }
+        reflection.helpful = helpful;
+        let mut ops = vec![Op::Put {
+            tree: Tree::Reflections,
+            key: key.to_vec(),
+            value: encrypt_record(&keys, Tree::Reflections, &key, &reflection)?,
+        }];
+        ops.extend(self.vector_with_source(&keys, &key, vectors::source_of(&reflection))?);
+        self.store.commit(ops).await?;
         Ok(reflection)
     }
 

@@ -14,7 +14,7 @@ use crate::model::{Kind, Millis, Reflection, ReflectionQuery, Session};
 use crate::store::{Op, SCHEMA_VERSION, Tree};
 use crate::vault::Keys;
 
-/// What a vector was computed from; resurfacing only looks at the last two.
+/// What a vector was computed from; resurfacing looks at every source but plain reflections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     Reflection = 0,
@@ -22,6 +22,8 @@ pub enum Source {
     InsightReflection = 1,
     /// One insight kept on a session (key: session ULID + 2-byte index).
     SessionInsight = 2,
+    /// A reflection the client marked helpful (of any other kind).
+    HelpfulReflection = 3,
 }
 
 impl Source {
@@ -30,6 +32,7 @@ impl Source {
             Source::Reflection,
             Source::InsightReflection,
             Source::SessionInsight,
+            Source::HelpfulReflection,
         ]
         .get(usize::from(b))
         .copied()
@@ -109,17 +112,18 @@ impl Timeline {
         let mut ops = Vec::new();
         let mut stored = Vec::new();
         for (item, vector) in computed {
-            if !self.still_says(&item)? {
+            // The source as the record says now (a helpful mark may have changed meanwhile).
+            let Some(source) = self.still_says(&keys, &item)? else {
                 continue;
-            }
+            };
             ops.push(Op::Put {
                 tree: Tree::Vectors,
                 key: item.key.clone(),
-                value: encrypt_vector(&keys, &item.key, item.source, &vector)?,
+                value: encrypt_vector(&keys, &item.key, source, &vector)?,
             });
             stored.push(StoredVector {
                 key: item.key,
-                source: item.source,
+                source,
                 vector,
             });
         }
@@ -275,15 +279,55 @@ impl Timeline {
         }
     }
 
-    /// The source still holds the text the vector was computed from (reflections: still there;
-    /// an edit queues it again and the newer vector replaces this one).
-    fn still_says(&self, item: &ToEmbed) -> Result<bool> {
+    /// The vector's source when its source still holds the text the vector was computed from
+    /// (reflections: still there; an edit queues it again and the newer vector replaces this
+    /// one), `None` otherwise.
+    fn still_says(&self, keys: &Keys, item: &ToEmbed) -> Result<Option<Source>> {
         match split_insight_key(&item.key) {
             Some((session, index)) => Ok(self
                 .session_by_key(&session)?
-                .is_some_and(|s| s.insights.get(usize::from(index)) == Some(&item.text))),
-            None => Ok(self.store.get(Tree::Reflections, &item.key)?.is_some()),
+                .is_some_and(|s| s.insights.get(usize::from(index)) == Some(&item.text))
+                .then_some(Source::SessionInsight)),
+            None => {
+                let Some(value) = self.store.get(Tree::Reflections, &item.key)? else {
+                    return Ok(None);
+                };
+                let r = super::decrypt_record::<Reflection>(
+                    keys,
+                    Tree::Reflections,
+                    &item.key,
+                    &value,
+                    "reflection",
+                );
+                // A record damaged meanwhile: no vector (the listing reports it).
+                Ok(r.ok().as_ref().map(source_of))
+            }
         }
+    }
+
+    /// The reflection's stored vector re-sealed with another source (its helpful mark changed),
+    /// or nothing when it has no vector yet (the indexer reads the mark when it computes one).
+    /// A damaged vector is left for a reindex.
+    pub(super) fn vector_with_source(
+        &self,
+        keys: &Keys,
+        key: &[u8; 16],
+        source: Source,
+    ) -> Result<Option<Op>> {
+        let Some(value) = self.store.get(Tree::Vectors, key)? else {
+            return Ok(None);
+        };
+        let Some((old, vector)) = decrypt_vector(keys, key, &value) else {
+            return Ok(None);
+        };
+        if old == source {
+            return Ok(None);
+        }
+        Ok(Some(Op::Put {
+            tree: Tree::Vectors,
+            key: key.to_vec(),
+            value: encrypt_vector(keys, key, source, &vector)?,
+        }))
     }
 }
 
@@ -295,9 +339,13 @@ fn split_insight_key(key: &[u8]) -> Option<([u8; 16], u16)> {
     Some((session, u16::from_be_bytes([key[16], key[17]])))
 }
 
-fn source_of(r: &Reflection) -> Source {
+/// Where a reflection's vector comes from: a session insight, a reflection marked helpful (both
+/// resurface), or any other reflection.
+pub fn source_of(r: &Reflection) -> Source {
     if r.kind == Kind::SessionInsight {
         Source::InsightReflection
+    } else if r.helpful {
+        Source::HelpfulReflection
     } else {
         Source::Reflection
     }

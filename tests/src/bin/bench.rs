@@ -36,8 +36,8 @@
 //! 8. Meaning search over 100,000 vectors (bench/vector_search.rs).
 //! 9. Embedding throughput and load time against sentence-transformers on PyTorch
 //!    (bench/embed_throughput.rs).
-//! 10. The real daemon's memory with the embedder loaded and after its idle unload
-//!     (bench/model_memory.rs).
+//! 10. The real daemon's memory with the embedder loaded, with both models loaded and after
+//!     their idle unload (bench/model_memory.rs). `--memory` runs only this one.
 //! 11. Generation: prompt processing and generation tokens/s of the daemon's generator (our
 //!     forward on interlude-kernels) and of candle's quantized llama against llama.cpp
 //!     (llama-cpp-python) on the same GGUF, prompt and threads (bench/generation.rs); skipped
@@ -85,6 +85,8 @@ struct Args {
     quick: bool,
     /// Only the model figures (8–10): what to re-run while working on the embedder.
     models_only: bool,
+    /// Only the daemon's memory with the models (10).
+    memory_only: bool,
     json: Option<PathBuf>,
 }
 
@@ -132,13 +134,14 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: bench [--quick] [--models] [--dir PATH] [--json PATH]
+const USAGE: &str = "usage: bench [--quick] [--models] [--memory] [--dir PATH] [--json PATH]
 
   --dir PATH   where the data directories go (a fresh directory is made inside it and removed
                at the end); default: target/bench-data in the workspace. Must be a real disk,
                not tmpfs.
   --quick      small counts, for a smoke run
   --models     only the model figures (meaning search, embedder throughput and memory)
+  --memory     only the daemon's memory with the models loaded and unloaded (row 10)
   --json PATH  also write the figures as JSON
 
 Build first: cargo build --release --bins && cargo run --release -p interlude-e2e --bin bench";
@@ -148,6 +151,7 @@ fn parse_args() -> Result<Option<Args>> {
         dir: None,
         quick: false,
         models_only: false,
+        memory_only: false,
         json: None,
     };
     let mut it = std::env::args_os().skip(1);
@@ -155,6 +159,10 @@ fn parse_args() -> Result<Option<Args>> {
         match arg.to_str() {
             Some("--quick") => args.quick = true,
             Some("--models") => args.models_only = true,
+            Some("--memory") => {
+                args.models_only = true;
+                args.memory_only = true;
+            }
             Some("--dir") => args.dir = Some(it.next().context("--dir needs a path")?.into()),
             Some("--json") => args.json = Some(it.next().context("--json needs a path")?.into()),
             Some("-h" | "--help") => {
@@ -190,7 +198,9 @@ fn run(args: &Args) -> Result<()> {
         );
     }
     let mut env = Environment::probe(args.quick, &fs_type, &fs_device, &interluded);
-    if args.models_only {
+    if args.memory_only {
+        env.mode = "memory with the models only";
+    } else if args.models_only {
         env.mode = if args.quick {
             "quick, models only"
         } else {
@@ -213,21 +223,27 @@ fn run(args: &Args) -> Result<()> {
     if !args.models_only {
         store_figures(args, &runtime, &interluded, &run_path, &mut report)?;
     }
-    let search = vector_search::measure(100_000, if args.quick { 50 } else { 500 });
-    report.external("8", vector_search::ROW_KEY, search.rows());
+    if !args.memory_only {
+        let search = vector_search::measure(100_000, if args.quick { 50 } else { 500 });
+        report.external("8", vector_search::ROW_KEY, search.rows());
+    }
     if let Some((models, wheels)) = installed_embedder(&run_path.join("models")) {
-        progress("9. embedding throughput: candle against PyTorch, alternating");
-        let wheel = wheels.join(embed_throughput::WHEEL);
-        let (rounds, seconds) = if args.quick { (1, 3.0) } else { (3, 10.0) };
-        let embed = embed_throughput::measure(&models, &wheel, rounds, seconds)?;
-        report.external("9", "embedding", embed.rows());
-        progress("10. interluded's memory with the embedder loaded and after its idle unload");
+        if !args.memory_only {
+            progress("9. embedding throughput: candle against PyTorch, alternating");
+            let wheel = wheels.join(embed_throughput::WHEEL);
+            let (rounds, seconds) = if args.quick { (1, 3.0) } else { (3, 10.0) };
+            let embed = embed_throughput::measure(&models, &wheel, rounds, seconds)?;
+            report.external("9", "embedding", embed.rows());
+        }
+        progress("10. interluded's memory with the models loaded and after their idle unload");
         if let Some(memory) = model_memory::measure(&runtime, &interluded, &run_path.join("mem"))? {
             report.external("10", "embedder_memory", memory.rows());
         }
     }
     // The generator's own table: candle against llama.cpp (llama-cpp-python) on the same file.
-    let generation = interlude_e2e::install_models(&run_path.join("generator"))
+    let generation = (!args.memory_only)
+        .then(|| interlude_e2e::install_models(&run_path.join("generator")))
+        .flatten()
         .map(|models| {
             progress("11. generation: candle against llama.cpp, same GGUF, prompt and threads");
             generation::measure(&models.join(generation::GGUF))
