@@ -20,6 +20,10 @@ const PARAPHRASES: &[&str] = &[
     "Any feedback from my manager makes me panic that I'll be let go.",
     "A colleague pointed out a mistake and I spiralled into thinking they'd fire me.",
 ];
+/// The insight with a sentence the crisis check flags: close enough to the paraphrases to
+/// resurface, were it not flagged.
+const FLAGGED: &str =
+    "When I feel criticised at work I assume I am about to be fired. Then I want to kill myself.";
 const UNRELATED: &[&str] = &[
     "Made soup with the kids and we watched a film together.",
     "The garden needs weeding; the tomatoes are finally ripening.",
@@ -43,6 +47,9 @@ fn the_resurfacing_threshold_separates_paraphrases_from_unrelated_entries() {
             .map(|v| cosine(insight, v))
             .collect()
     };
+    let flagged = &embedder.embed(&[FLAGGED]).unwrap()[0];
+    let flagged_near = cosine(flagged, &embedder.embed(&[PARAPHRASES[1]]).unwrap()[0]);
+    assert!(flagged_near >= RESURFACE_THRESHOLD, "{flagged_near}");
     let related = score(PARAPHRASES);
     let unrelated = score(UNRELATED);
     eprintln!("paraphrases {related:?}\nunrelated {unrelated:?}\nthreshold {RESURFACE_THRESHOLD}");
@@ -450,4 +457,16 @@ async fn a_reflection_marked_helpful_resurfaces_until_the_mark_is_cleared() {
             .is_empty()
     );
     assert!(!daemon.get(&kept).await.helpful);
+
+    // Words the crisis check flagged never come back unasked, even marked helpful (the test of
+    // the threshold shows they are near enough to the paraphrase to come back otherwise).
+    let flagged = daemon.add(FLAGGED).await;
+    assert!(flagged.safety.is_some(), "the crisis check fired");
+    assert!(set_helpful(&daemon, &flagged.id, true).await.helpful);
+    wait_until_indexed(&daemon).await;
+    assert!(
+        resurfaced_for(&daemon, &mut events, PARAPHRASES[1])
+            .await
+            .is_empty()
+    );
 }
