@@ -278,8 +278,11 @@ impl Daemon {
             .add_service(VocabularyServer::new(api::VocabularyService { timeline }))
             .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
             .await;
+        // Awaited, not only aborted: what they hold (the store among it) is dropped before the
+        // database is closed, so a daemon started right after in the same process can open it.
         for task in background {
             task.abort();
+            let _ = task.await;
         }
         vault.lock();
         let _ = std::fs::remove_file(&socket);
