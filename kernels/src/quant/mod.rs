@@ -255,10 +255,21 @@ enum Kernel {
     Scalar,
     #[cfg(target_arch = "x86_64")]
     Avx2(pulp::x86::V3),
+    #[cfg(target_arch = "x86_64")]
+    Avx512(pulp::x86::V4),
 }
 
 impl Kernel {
     fn best() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(simd) = pulp::x86::V4::try_new() {
+            return Kernel::Avx512(simd);
+        }
+        Self::avx2()
+    }
+
+    /// AVX2 if the CPU has it, else the scalar loop.
+    fn avx2() -> Self {
         #[cfg(target_arch = "x86_64")]
         if let Some(simd) = pulp::x86::V3::try_new() {
             return Kernel::Avx2(simd);
@@ -273,6 +284,8 @@ impl Kernel {
             Kernel::Scalar => scalar_rows(w, first, x, out, n),
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2(simd) => simd.vectorize(|| x86::rows(simd, w, first, x, out, n)),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512(simd) => simd.vectorize(|| x86::v4::rows(simd, w, first, x, out, n)),
         }
     }
 }
@@ -295,6 +308,19 @@ pub fn matmul(w: &QMatrix, x: &Q8Rows, out: &mut Vec<f32>) {
 /// against).
 pub fn matmul_scalar(w: &QMatrix, x: &Q8Rows, out: &mut Vec<f32>) {
     matmul_with(Kernel::Scalar, w, x, out);
+}
+
+/// [`matmul`] with the AVX2 kernel even on a CPU with AVX-512 (scalar without AVX2).
+pub fn matmul_avx2(w: &QMatrix, x: &Q8Rows, out: &mut Vec<f32>) {
+    matmul_with(Kernel::avx2(), w, x, out);
+}
+
+/// Whether [`matmul`] runs the AVX-512 kernel on this CPU.
+pub fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return matches!(Kernel::best(), Kernel::Avx512(_));
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
 fn matmul_with(kernel: Kernel, w: &QMatrix, x: &Q8Rows, out: &mut Vec<f32>) {

@@ -52,13 +52,16 @@ fn candle_tensor(
     qtensor_from_ggml(dtype, raw, vec![rows, cols], &Device::Cpu).unwrap()
 }
 
-const SIZES: [(usize, usize, usize); 6] = [
+const SIZES: [(usize, usize, usize); 9] = [
     (1, 32, 1),
     (3, 64, 2),
     (7, 96, 5),
     (37, 576, 1),
     (50, 160, 9),
     (129, 576, 13),
+    (11, 544, 8),
+    (5, 1568, 17),
+    (64, 576, 23),
 ];
 
 #[test]
@@ -98,6 +101,35 @@ fn the_fast_kernel_agrees_with_the_scalar_loop() {
                 assert!(
                     (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
                     "{format:?} {rows}×{cols}, {n} rows: [{i}] {a} vs {b}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_avx512_kernel_agrees_with_the_scalar_loop_and_avx2() {
+    if !has_avx512() {
+        eprintln!("SKIPPED: this CPU has no AVX-512 F/BW, the AVX-512 kernel is not checked");
+        return;
+    }
+    let mut random = Random(23);
+    for format in [Format::Q4_1, Format::Q8_0] {
+        for (rows, cols, n) in SIZES {
+            let raw = random_ggml(&mut random, format, rows, cols);
+            let w = QMatrix::from_ggml(format, rows, cols, &raw).unwrap();
+            let mut x = Q8Rows::new();
+            x.quantize(&random.floats(n * cols), cols);
+            let (mut fast, mut reference, mut avx2) = (Vec::new(), Vec::new(), Vec::new());
+            matmul(&w, &x, &mut fast);
+            matmul_scalar(&w, &x, &mut reference);
+            matmul_avx2(&w, &x, &mut avx2);
+            assert_eq!(fast.len(), n * rows);
+            for (i, ((a, b), c)) in fast.iter().zip(&reference).zip(&avx2).enumerate() {
+                assert!(
+                    (a - b).abs() <= 1e-4 * (1.0 + b.abs())
+                        && (a - c).abs() <= 1e-4 * (1.0 + c.abs()),
+                    "{format:?} {rows}×{cols}, {n} rows: [{i}] {a} vs scalar {b}, avx2 {c}"
                 );
             }
         }
