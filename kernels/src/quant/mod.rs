@@ -285,7 +285,17 @@ impl Kernel {
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2(simd) => simd.vectorize(|| x86::rows(simd, w, first, x, out, n)),
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512(simd) => simd.vectorize(|| x86::v4::rows(simd, w, first, x, out, n)),
+            Kernel::Avx512(simd) => pulp::Simd::vectorize(
+                simd,
+                x86::v4::Rows {
+                    simd,
+                    w,
+                    first,
+                    x,
+                    out,
+                    n,
+                },
+            ),
         }
     }
 }
@@ -337,17 +347,26 @@ fn matmul_with(kernel: Kernel, w: &QMatrix, x: &Q8Rows, out: &mut Vec<f32>) {
             .for_each(|(c, out)| kernel.rows(w, c * chunk, x, out));
         return;
     }
-    // Row by row of the weights (each row stays in cache across the tokens), then transposed.
-    let mut by_row = vec![0.0; n * rows];
-    by_row
-        .par_chunks_mut(chunk * n)
-        .enumerate()
-        .for_each(|(c, out)| kernel.rows(w, c * chunk, x, out));
-    for (r, column) in by_row.chunks_exact(n).enumerate() {
-        for (t, &v) in column.iter().enumerate() {
-            out[t * rows + r] = v;
+    // Row by row of the weights (each row stays in cache across the tokens), then transposed;
+    // the buffer is kept from one product to the next.
+    BY_ROW.with_borrow_mut(|by_row| {
+        by_row.clear();
+        by_row.resize(n * rows, 0.0);
+        by_row
+            .par_chunks_mut(chunk * n)
+            .enumerate()
+            .for_each(|(c, out)| kernel.rows(w, c * chunk, x, out));
+        for (r, column) in by_row.chunks_exact(n).enumerate() {
+            for (t, &v) in column.iter().enumerate() {
+                out[t * rows + r] = v;
+            }
         }
-    }
+    });
+}
+
+thread_local! {
+    /// [`matmul_with`]'s products before the transpose.
+    static BY_ROW: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 #[cfg(test)]

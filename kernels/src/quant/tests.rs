@@ -245,3 +245,27 @@ fn activations_quantise_within_half_a_step() {
     assert_eq!((x.d[0], x.s[0]), (0.0, 0.0));
     assert!(x.q.iter().all(|&q| q == 0));
 }
+
+#[test]
+#[ignore]
+fn timing_probe() {
+    let mut random = Random(29);
+    let (rows, cols, n) = (1536, 576, 64);
+    let raw = random_ggml(&mut random, Format::Q4_1, rows, cols);
+    let w = QMatrix::from_ggml(Format::Q4_1, rows, cols, &raw).unwrap();
+    let mut x = Q8Rows::new();
+    for n in [1, n] {
+        x.quantize(&random.floats(n * cols), cols);
+        let mut out = Vec::new();
+        for (name, f) in [
+            ("v4", matmul as fn(&QMatrix, &Q8Rows, &mut Vec<f32>)),
+            ("avx2", matmul_avx2),
+        ] {
+            let start = std::time::Instant::now();
+            for _ in 0..50 {
+                f(&w, &x, &mut out);
+            }
+            eprintln!("n={n} {name}: {:?}", start.elapsed() / 50);
+        }
+    }
+}

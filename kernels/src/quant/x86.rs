@@ -119,25 +119,41 @@ pub(super) mod v4 {
 
     use super::super::{Acts, BLOCK, Format, Q8Rows, QMatrix, Row};
 
-    /// `out[r * n + t]` = row `first + r` of `w` · activation row `t`.
+    /// `out[r * n + t]` = row `first + r` of `w` · activation row `t`, as an operation for
+    /// [`V4::vectorize`] (a closure there is not always inlined, and then runs without AVX-512:
+    /// every intrinsic a function call).
+    pub(in super::super) struct Rows<'a> {
+        pub simd: V4,
+        pub w: &'a QMatrix,
+        pub first: usize,
+        pub x: &'a Q8Rows,
+        pub out: &'a mut [f32],
+        pub n: usize,
+    }
+
+    impl pulp::WithSimd for Rows<'_> {
+        type Output = ();
+
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) {
+            let Rows {
+                simd,
+                w,
+                first,
+                x,
+                out,
+                n,
+            } = self;
+            rows(simd, w, first, x, out, n);
+        }
+    }
+
     #[inline(always)]
-    pub(in super::super) fn rows(
-        simd: V4,
-        w: &QMatrix,
-        first: usize,
-        x: &Q8Rows,
-        out: &mut [f32],
-        n: usize,
-    ) {
+    fn rows(simd: V4, w: &QMatrix, first: usize, x: &Q8Rows, out: &mut [f32], n: usize) {
         for (r, out) in out.chunks_exact_mut(n).enumerate() {
             let row = w.row(first + r);
             let mut t = 0;
-            while t + 8 <= n {
-                let acts = core::array::from_fn(|i| x.blocks(t + i));
-                out[t..t + 8].copy_from_slice(&dot::<8>(simd, row, acts));
-                t += 8;
-            }
-            if t + 4 <= n {
+            while t + 4 <= n {
                 let acts = core::array::from_fn(|i| x.blocks(t + i));
                 out[t..t + 4].copy_from_slice(&dot::<4>(simd, row, acts));
                 t += 4;
@@ -168,18 +184,20 @@ pub(super) mod v4 {
         pulp::cast(a)
     }
 
-    /// `[v[i] ×8, v[i + 1] ×8]` (zero for a missing `v[i + 1]`).
+    /// `[a[i]·b[i] ×8, a[i + 1]·b[i + 1] ×8]` (zero for a missing `i + 1`).
     #[inline(always)]
-    fn pair(simd: V4, v: &[f32], i: usize) -> __m512 {
-        let idx = simd
-            .avx512f
-            ._mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-        let mut two = [0.0f32; 16];
-        two[0] = v[i];
-        if i + 1 < v.len() {
-            two[1] = v[i + 1];
-        }
-        simd.avx512f._mm512_permutexvar_ps(idx, pulp::cast(two))
+    fn pair(simd: V4, a: &[f32], b: &[f32], i: usize) -> __m512 {
+        let f = simd.avx512f;
+        let second = if i + 1 < a.len() {
+            a[i + 1] * b[i + 1]
+        } else {
+            0.0
+        };
+        f._mm512_mask_blend_ps(
+            0xFF00,
+            f._mm512_set1_ps(a[i] * b[i]),
+            f._mm512_set1_ps(second),
+        )
     }
 
     /// Σ a·b, sixteen lanes at a time.
@@ -215,7 +233,6 @@ pub(super) mod v4 {
         let nb = w.d.len();
         let mut b = 0;
         while b < nb {
-            let wd = pair(simd, w.d, b);
             // The two weight blocks as 64 bytes, block `b` then block `b + 1` (zeros for a
             // missing one), and what to do with the activations.
             let (q, sign) = match w.format {
@@ -245,7 +262,7 @@ pub(super) mod v4 {
                     a = bw._mm512_mask_sub_epi8(a, negative, zero, a);
                 }
                 let p = bw._mm512_madd_epi16(bw._mm512_maddubs_epi16(q, a), ones);
-                let scale = f._mm512_mul_ps(wd, pair(simd, x.d, b));
+                let scale = pair(simd, w.d, x.d, b);
                 *acc = f._mm512_fmadd_ps(f._mm512_cvtepi32_ps(p), scale, *acc);
             }
             b += 2;
