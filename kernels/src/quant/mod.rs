@@ -255,21 +255,10 @@ enum Kernel {
     Scalar,
     #[cfg(target_arch = "x86_64")]
     Avx2(pulp::x86::V3),
-    #[cfg(target_arch = "x86_64")]
-    Avx512(pulp::x86::V4),
 }
 
 impl Kernel {
     fn best() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(simd) = pulp::x86::V4::try_new() {
-            return Kernel::Avx512(simd);
-        }
-        Self::avx2()
-    }
-
-    /// AVX2 if the CPU has it, else the scalar loop.
-    fn avx2() -> Self {
         #[cfg(target_arch = "x86_64")]
         if let Some(simd) = pulp::x86::V3::try_new() {
             return Kernel::Avx2(simd);
@@ -284,18 +273,6 @@ impl Kernel {
             Kernel::Scalar => scalar_rows(w, first, x, out, n),
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2(simd) => simd.vectorize(|| x86::rows(simd, w, first, x, out, n)),
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512(simd) => pulp::Simd::vectorize(
-                simd,
-                x86::v4::Rows {
-                    simd,
-                    w,
-                    first,
-                    x,
-                    out,
-                    n,
-                },
-            ),
         }
     }
 }
@@ -318,19 +295,6 @@ pub fn matmul(w: &QMatrix, x: &Q8Rows, out: &mut Vec<f32>) {
 /// against).
 pub fn matmul_scalar(w: &QMatrix, x: &Q8Rows, out: &mut Vec<f32>) {
     matmul_with(Kernel::Scalar, w, x, out);
-}
-
-/// [`matmul`] with the AVX2 kernel even on a CPU with AVX-512 (scalar without AVX2).
-pub fn matmul_avx2(w: &QMatrix, x: &Q8Rows, out: &mut Vec<f32>) {
-    matmul_with(Kernel::avx2(), w, x, out);
-}
-
-/// Whether [`matmul`] runs the AVX-512 kernel on this CPU.
-pub fn has_avx512() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return matches!(Kernel::best(), Kernel::Avx512(_));
-    #[cfg(not(target_arch = "x86_64"))]
-    false
 }
 
 fn matmul_with(kernel: Kernel, w: &QMatrix, x: &Q8Rows, out: &mut Vec<f32>) {
@@ -356,9 +320,14 @@ fn matmul_with(kernel: Kernel, w: &QMatrix, x: &Q8Rows, out: &mut Vec<f32>) {
             .par_chunks_mut(chunk * n)
             .enumerate()
             .for_each(|(c, out)| kernel.rows(w, c * chunk, x, out));
-        for (r, column) in by_row.chunks_exact(n).enumerate() {
-            for (t, &v) in column.iter().enumerate() {
-                out[t * rows + r] = v;
+        // By tiles of 16 weight rows: contiguous writes, the reads within 16 cache lines.
+        for (tile, by_row) in by_row.chunks(16 * n).enumerate() {
+            let width = by_row.len() / n;
+            for (t, out) in out.chunks_exact_mut(rows).enumerate() {
+                let out = &mut out[tile * 16..tile * 16 + width];
+                for (r, o) in out.iter_mut().enumerate() {
+                    *o = by_row[r * n + t];
+                }
             }
         }
     });

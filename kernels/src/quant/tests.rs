@@ -108,35 +108,6 @@ fn the_fast_kernel_agrees_with_the_scalar_loop() {
 }
 
 #[test]
-fn the_avx512_kernel_agrees_with_the_scalar_loop_and_avx2() {
-    if !has_avx512() {
-        eprintln!("SKIPPED: this CPU has no AVX-512 F/BW, the AVX-512 kernel is not checked");
-        return;
-    }
-    let mut random = Random(23);
-    for format in [Format::Q4_1, Format::Q8_0] {
-        for (rows, cols, n) in SIZES {
-            let raw = random_ggml(&mut random, format, rows, cols);
-            let w = QMatrix::from_ggml(format, rows, cols, &raw).unwrap();
-            let mut x = Q8Rows::new();
-            x.quantize(&random.floats(n * cols), cols);
-            let (mut fast, mut reference, mut avx2) = (Vec::new(), Vec::new(), Vec::new());
-            matmul(&w, &x, &mut fast);
-            matmul_scalar(&w, &x, &mut reference);
-            matmul_avx2(&w, &x, &mut avx2);
-            assert_eq!(fast.len(), n * rows);
-            for (i, ((a, b), c)) in fast.iter().zip(&reference).zip(&avx2).enumerate() {
-                assert!(
-                    (a - b).abs() <= 1e-4 * (1.0 + b.abs())
-                        && (a - c).abs() <= 1e-4 * (1.0 + c.abs()),
-                    "{format:?} {rows}×{cols}, {n} rows: [{i}] {a} vs scalar {b}, avx2 {c}"
-                );
-            }
-        }
-    }
-}
-
-#[test]
 fn products_agree_with_candles_quantised_matmul_and_with_f32() {
     let mut random = Random(13);
     for format in [Format::Q4_1, Format::Q8_0] {
@@ -244,28 +215,4 @@ fn activations_quantise_within_half_a_step() {
     x.quantize(&[0.0; 32], 32);
     assert_eq!((x.d[0], x.s[0]), (0.0, 0.0));
     assert!(x.q.iter().all(|&q| q == 0));
-}
-
-#[test]
-#[ignore]
-fn timing_probe() {
-    let mut random = Random(29);
-    let (rows, cols, n) = (1536, 576, 64);
-    let raw = random_ggml(&mut random, Format::Q4_1, rows, cols);
-    let w = QMatrix::from_ggml(Format::Q4_1, rows, cols, &raw).unwrap();
-    let mut x = Q8Rows::new();
-    for n in [1, n] {
-        x.quantize(&random.floats(n * cols), cols);
-        let mut out = Vec::new();
-        for (name, f) in [
-            ("v4", matmul as fn(&QMatrix, &Q8Rows, &mut Vec<f32>)),
-            ("avx2", matmul_avx2),
-        ] {
-            let start = std::time::Instant::now();
-            for _ in 0..50 {
-                f(&w, &x, &mut out);
-            }
-            eprintln!("n={n} {name}: {:?}", start.elapsed() / 50);
-        }
-    }
 }

@@ -34,6 +34,25 @@ fn hsum(v: __m256) -> f32 {
     (v[0] + v[4]) + (v[1] + v[5]) + ((v[2] + v[6]) + (v[3] + v[7]))
 }
 
+/// Σ a·b, eight lanes at a time (not one long chain of dependent additions).
+#[inline(always)]
+fn dot_f32(simd: V3, a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = simd.avx._mm256_setzero_ps();
+    let (mut ca, mut cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (a, b) in (&mut ca).zip(&mut cb) {
+        let a: [f32; 8] = a.try_into().unwrap_or([0.0; 8]);
+        let b: [f32; 8] = b.try_into().unwrap_or([0.0; 8]);
+        acc = simd.fma._mm256_fmadd_ps(pulp::cast(a), pulp::cast(b), acc);
+    }
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(a, b)| a * b)
+        .sum();
+    hsum(acc) + tail
+}
+
 /// `out[r * n + t]` = row `first + r` of `w` · activation row `t`.
 #[inline(always)]
 pub(super) fn rows(simd: V3, w: &QMatrix, first: usize, x: &Q8Rows, out: &mut [f32], n: usize) {
@@ -104,177 +123,8 @@ fn dot<const N: usize>(simd: V3, w: Row<'_>, x: [Acts<'_>; N]) -> [f32; N] {
         *out = hsum(acc);
         if w.format == Format::Q4_1 {
             // The minimum's share: Σ_b m_b · d_b^x · Σq^x.
-            *out += w.m.iter().zip(x.s).map(|(m, s)| m * s).sum::<f32>();
+            *out += dot_f32(simd, w.m, x.s);
         }
     }
     out
-}
-
-/// The AVX-512 kernel: two blocks per 512-bit register (one per half), each pair of weight
-/// blocks unpacked once and multiplied with up to eight activation rows.
-pub(super) mod v4 {
-    use core::arch::x86_64::{__m512, __m512i};
-
-    use pulp::x86::V4;
-
-    use super::super::{Acts, BLOCK, Format, Q8Rows, QMatrix, Row};
-
-    /// `out[r * n + t]` = row `first + r` of `w` · activation row `t`, as an operation for
-    /// [`V4::vectorize`] (a closure there is not always inlined, and then runs without AVX-512:
-    /// every intrinsic a function call).
-    pub(in super::super) struct Rows<'a> {
-        pub simd: V4,
-        pub w: &'a QMatrix,
-        pub first: usize,
-        pub x: &'a Q8Rows,
-        pub out: &'a mut [f32],
-        pub n: usize,
-    }
-
-    impl pulp::WithSimd for Rows<'_> {
-        type Output = ();
-
-        #[inline(always)]
-        fn with_simd<S: pulp::Simd>(self, _: S) {
-            let Rows {
-                simd,
-                w,
-                first,
-                x,
-                out,
-                n,
-            } = self;
-            rows(simd, w, first, x, out, n);
-        }
-    }
-
-    #[inline(always)]
-    fn rows(simd: V4, w: &QMatrix, first: usize, x: &Q8Rows, out: &mut [f32], n: usize) {
-        for (r, out) in out.chunks_exact_mut(n).enumerate() {
-            let row = w.row(first + r);
-            let mut t = 0;
-            while t + 4 <= n {
-                let acts = core::array::from_fn(|i| x.blocks(t + i));
-                out[t..t + 4].copy_from_slice(&dot::<4>(simd, row, acts));
-                t += 4;
-            }
-            if t + 2 <= n {
-                let acts = core::array::from_fn(|i| x.blocks(t + i));
-                out[t..t + 2].copy_from_slice(&dot::<2>(simd, row, acts));
-                t += 2;
-            }
-            if t < n {
-                out[t] = dot::<1>(simd, row, [x.blocks(t)])[0];
-            }
-        }
-    }
-
-    /// 64 bytes from `b` (zeros past its end).
-    #[inline(always)]
-    fn load64<T: Copy + Default>(b: &[T]) -> __m512i
-    where
-        [T; 64]: pulp::bytemuck::Pod,
-    {
-        let mut a = [T::default(); 64];
-        if b.len() >= 64 {
-            a.copy_from_slice(&b[..64]);
-        } else {
-            a[..b.len()].copy_from_slice(b);
-        }
-        pulp::cast(a)
-    }
-
-    /// `[a[i]·b[i] ×8, a[i + 1]·b[i + 1] ×8]` (zero for a missing `i + 1`).
-    #[inline(always)]
-    fn pair(simd: V4, a: &[f32], b: &[f32], i: usize) -> __m512 {
-        let f = simd.avx512f;
-        let second = if i + 1 < a.len() {
-            a[i + 1] * b[i + 1]
-        } else {
-            0.0
-        };
-        f._mm512_mask_blend_ps(
-            0xFF00,
-            f._mm512_set1_ps(a[i] * b[i]),
-            f._mm512_set1_ps(second),
-        )
-    }
-
-    /// Σ a·b, sixteen lanes at a time.
-    #[inline(always)]
-    fn dot_f32(simd: V4, a: &[f32], b: &[f32]) -> f32 {
-        let mut acc = simd.avx512f._mm512_setzero_ps();
-        let mut ca = a.chunks_exact(16);
-        let mut cb = b.chunks_exact(16);
-        for (a, b) in (&mut ca).zip(&mut cb) {
-            let a: [f32; 16] = a.try_into().unwrap_or([0.0; 16]);
-            let b: [f32; 16] = b.try_into().unwrap_or([0.0; 16]);
-            acc = simd
-                .avx512f
-                ._mm512_fmadd_ps(pulp::cast(a), pulp::cast(b), acc);
-        }
-        let tail: f32 = ca
-            .remainder()
-            .iter()
-            .zip(cb.remainder())
-            .map(|(a, b)| a * b)
-            .sum();
-        simd.avx512f._mm512_reduce_add_ps(acc) + tail
-    }
-
-    #[inline(always)]
-    fn dot<const N: usize>(simd: V4, w: Row<'_>, x: [Acts<'_>; N]) -> [f32; N] {
-        let f = simd.avx512f;
-        let bw = simd.avx512bw;
-        let mut acc = [f._mm512_setzero_ps(); N];
-        let ones = f._mm512_set1_epi16(1);
-        let nibble = f._mm512_set1_epi8(0x0F);
-        let zero = f._mm512_setzero_si512();
-        let nb = w.d.len();
-        let mut b = 0;
-        while b < nb {
-            // The two weight blocks as 64 bytes, block `b` then block `b + 1` (zeros for a
-            // missing one), and what to do with the activations.
-            let (q, sign) = match w.format {
-                Format::Q4_1 => {
-                    let q = &w.q[b * BLOCK / 2..];
-                    let mut two = [0u8; 32];
-                    if q.len() >= 32 {
-                        two.copy_from_slice(&q[..32]);
-                    } else {
-                        two[..16].copy_from_slice(&q[..16]);
-                    }
-                    let q = f._mm512_castsi256_si512(pulp::cast(two));
-                    // 128-bit lanes [q0, q0, q1, q1]: low nibbles in lanes 0 and 2, high in 1 and 3.
-                    let q = f._mm512_shuffle_i64x2::<0x50>(q, q);
-                    let lo = f._mm512_and_si512(q, nibble);
-                    let hi = f._mm512_and_si512(bw._mm512_srli_epi16::<4>(q), nibble);
-                    (f._mm512_mask_blend_epi64(0xCC, lo, hi), None)
-                }
-                Format::Q8_0 => {
-                    let q = load64(&w.q[b * BLOCK..]);
-                    (bw._mm512_abs_epi8(q), Some(bw._mm512_movepi8_mask(q)))
-                }
-            };
-            for (acc, x) in acc.iter_mut().zip(&x) {
-                let mut a = load64(&x.q[b * BLOCK..]);
-                if let Some(negative) = sign {
-                    a = bw._mm512_mask_sub_epi8(a, negative, zero, a);
-                }
-                let p = bw._mm512_madd_epi16(bw._mm512_maddubs_epi16(q, a), ones);
-                let scale = pair(simd, w.d, x.d, b);
-                *acc = f._mm512_fmadd_ps(f._mm512_cvtepi32_ps(p), scale, *acc);
-            }
-            b += 2;
-        }
-        let mut out = [0.0; N];
-        for ((out, acc), x) in out.iter_mut().zip(acc).zip(&x) {
-            *out = f._mm512_reduce_add_ps(acc);
-            if w.format == Format::Q4_1 {
-                // The minimum's share: Σ_b m_b · d_b^x · Σq^x.
-                *out += dot_f32(simd, w.m, x.s);
-            }
-        }
-        out
-    }
 }
