@@ -52,13 +52,16 @@ fn candle_tensor(
     qtensor_from_ggml(dtype, raw, vec![rows, cols], &Device::Cpu).unwrap()
 }
 
-const SIZES: [(usize, usize, usize); 6] = [
+const SIZES: [(usize, usize, usize); 9] = [
     (1, 32, 1),
     (3, 64, 2),
     (7, 96, 5),
     (37, 576, 1),
     (50, 160, 9),
     (129, 576, 13),
+    (11, 544, 8),
+    (5, 1568, 17),
+    (64, 576, 23),
 ];
 
 #[test]
