@@ -257,6 +257,19 @@ fn long_request() -> v1::GenerateRequest {
     }
 }
 
+/// `request` started on `daemon`'s generator.
+async fn generating(
+    daemon: &TestDaemon,
+    request: v1::GenerateRequest,
+) -> tonic::Streaming<v1::GenerateChunk> {
+    daemon
+        .models()
+        .generate(request)
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 async fn collect(
     stream: &mut tonic::Streaming<v1::GenerateChunk>,
 ) -> (Vec<String>, v1::GenerateDone) {
@@ -298,12 +311,7 @@ async fn generate_streams_checked_sentences_the_same_way_twice() {
     };
     let mut runs = Vec::new();
     for _ in 0..2 {
-        let mut stream = daemon
-            .models()
-            .generate(request.clone())
-            .await
-            .unwrap()
-            .into_inner();
+        let mut stream = generating(&daemon, request.clone()).await;
         runs.push(collect(&mut stream).await);
     }
     let (sentences, done) = &runs[0];
@@ -336,12 +344,7 @@ async fn a_full_queue_is_refused_with_resource_exhausted() {
     let Some(daemon) = daemon_with_models().await else {
         return;
     };
-    let mut running = daemon
-        .models()
-        .generate(long_request())
-        .await
-        .unwrap()
-        .into_inner();
+    let mut running = generating(&daemon, long_request()).await;
     // Started: the model is loaded and the generation runs.
     running.message().await.unwrap().unwrap();
     let mut waiting = Vec::new();
@@ -359,15 +362,14 @@ async fn a_client_that_goes_away_cancels_its_generation_promptly() {
         return;
     };
     // Loaded first, so that the timing below is generation only.
-    let mut warm = daemon
-        .models()
-        .generate(v1::GenerateRequest {
+    let mut warm = generating(
+        &daemon,
+        v1::GenerateRequest {
             max_tokens: 1,
             ..long_request()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )
+    .await;
     collect(&mut warm).await;
 
     let short = || v1::GenerateRequest {
@@ -376,24 +378,14 @@ async fn a_client_that_goes_away_cancels_its_generation_promptly() {
     };
     let timed = async || {
         let started = Instant::now();
-        let mut stream = daemon
-            .models()
-            .generate(short())
-            .await
-            .unwrap()
-            .into_inner();
+        let mut stream = generating(&daemon, short()).await;
         let (_, done) = collect(&mut stream).await;
         assert_eq!(done.generated_tokens, 4);
         started.elapsed()
     };
     let alone = timed().await;
 
-    let mut abandoned = daemon
-        .models()
-        .generate(long_request())
-        .await
-        .unwrap()
-        .into_inner();
+    let mut abandoned = generating(&daemon, long_request()).await;
     abandoned.message().await.unwrap().unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     drop(abandoned);
@@ -473,15 +465,14 @@ async fn a_damaged_model_file_is_refused_and_says_how_to_reinstall() {
     let target = daemon.data_dir().join("models").join(GGUF);
     std::fs::create_dir_all(target.parent().unwrap()).unwrap();
     std::fs::write(&target, b"GGUF but not really a model").unwrap();
-    let mut stream = daemon
-        .models()
-        .generate(v1::GenerateRequest {
+    let mut stream = generating(
+        &daemon,
+        v1::GenerateRequest {
             facts: vec!["work came up twice".into()],
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )
+    .await;
     let err = stream.message().await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
     assert!(
