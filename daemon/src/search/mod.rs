@@ -272,9 +272,8 @@ impl Search {
             return Ok(None);
         };
         match timeline.get_reflection(&ulid::Ulid::from_bytes(key).to_string()) {
-            // The record decides, not the index: a mark cleared a moment ago is cleared. Words
-            // the crisis check flagged are never brought back unasked, even when marked helpful.
-            Ok(r) if !r.crisis && source_of(&r).resurfaces() => Ok(Some(Resurfaced {
+            // The record decides, not the index: a mark cleared a moment ago is cleared.
+            Ok(r) if source_of(&r).resurfaces() => Ok(Some(Resurfaced {
                 id: r.id,
                 moment: r.moment,
                 text: r.text,

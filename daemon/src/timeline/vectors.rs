@@ -340,9 +340,12 @@ fn split_insight_key(key: &[u8]) -> Option<([u8; 16], u16)> {
 }
 
 /// Where a reflection's vector comes from: a session insight, a reflection marked helpful (both
-/// resurface), or any other reflection.
+/// resurface), or any other reflection. Words the crisis check flagged count as any other
+/// reflection: they are never brought back unasked, marked or not.
 pub fn source_of(r: &Reflection) -> Source {
-    if r.kind == Kind::SessionInsight {
+    if r.crisis {
+        Source::Reflection
+    } else if r.kind == Kind::SessionInsight {
         Source::InsightReflection
     } else if r.helpful {
         Source::HelpfulReflection
