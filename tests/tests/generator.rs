@@ -10,21 +10,21 @@ use std::time::{Duration, Instant};
 
 use interlude_daemon::models::generator::{Finish, Generator, Params, Sampling, Weights};
 use interlude_daemon::models::tokenizer::GgufTokenizer;
-use interlude_e2e::{TestDaemon, install_models, note};
+use interlude_e2e::{TestDaemon, bin_dir, install_models, note};
 use interlude_proto::v1::{self, generate_chunk::Chunk};
 use tonic::Code;
 
 const GGUF: &str = "SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf";
 
-/// The default GGUF, installed once per test binary with the real `interlude models fetch`.
+/// The default GGUF, installed once per test run with the real `interlude models fetch` into a
+/// directory under `target/` that later runs reuse (a temporary directory held in a static would
+/// never be removed).
 fn gguf() -> Option<PathBuf> {
-    static DIR: std::sync::OnceLock<Option<tempfile::TempDir>> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        install_models(dir.path()).map(|_| dir)
-    })
-    .as_ref()
-    .map(|dir| dir.path().join("models").join(GGUF))
+    static MODELS: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    MODELS
+        .get_or_init(|| install_models(&bin_dir().join("generator-test-data")))
+        .as_ref()
+        .map(|models| models.join(GGUF))
 }
 
 /// A daemon with the default models installed in its data directory.

@@ -312,25 +312,26 @@ fn matmul_with(kernel: Kernel, w: &QMatrix, x: &Q8Rows, out: &mut Vec<f32>) {
         return;
     }
     // Row by row of the weights (each row stays in cache across the tokens), then transposed;
-    // the buffer is kept from one product to the next.
-    BY_ROW.with_borrow_mut(|by_row| {
-        by_row.clear();
-        by_row.resize(n * rows, 0.0);
-        by_row
-            .par_chunks_mut(chunk * n)
-            .enumerate()
-            .for_each(|(c, out)| kernel.rows(w, c * chunk, x, out));
-        // By tiles of 16 weight rows: contiguous writes, the reads within 16 cache lines.
-        for (tile, by_row) in by_row.chunks(16 * n).enumerate() {
-            let width = by_row.len() / n;
-            for (t, out) in out.chunks_exact_mut(rows).enumerate() {
-                let out = &mut out[tile * 16..tile * 16 + width];
-                for (r, o) in out.iter_mut().enumerate() {
-                    *o = by_row[r * n + t];
-                }
+    // the buffer is kept from one product to the next. Taken out while in use: a thread waiting
+    // for its share of the rows may run another product meanwhile.
+    let mut by_row = BY_ROW.take();
+    by_row.clear();
+    by_row.resize(n * rows, 0.0);
+    by_row
+        .par_chunks_mut(chunk * n)
+        .enumerate()
+        .for_each(|(c, out)| kernel.rows(w, c * chunk, x, out));
+    // By tiles of 16 weight rows: contiguous writes, the reads within 16 cache lines.
+    for (tile, by_row) in by_row.chunks(16 * n).enumerate() {
+        let width = by_row.len() / n;
+        for (t, out) in out.chunks_exact_mut(rows).enumerate() {
+            let out = &mut out[tile * 16..tile * 16 + width];
+            for (r, o) in out.iter_mut().enumerate() {
+                *o = by_row[r * n + t];
             }
         }
-    });
+    }
+    BY_ROW.set(by_row);
 }
 
 thread_local! {

@@ -211,6 +211,12 @@ fn activations_quantise_within_half_a_step() {
         }
         assert!((x.s[b] - d * sum as f32).abs() < 1e-5);
     }
+    // Halves round to even, as llama.cpp's AVX2 rounding does (scale 1: the largest value is 127).
+    let mut halves = [0.0f32; 32];
+    halves[..8].copy_from_slice(&[127.0, 0.5, 1.5, 2.5, -0.5, -2.5, 126.5, -3.7]);
+    x.quantize(&halves, 32);
+    assert_eq!(x.d[0], 1.0);
+    assert_eq!(&x.q[..8], &[127, 0, 2, 2, 0, -2, 126, -4]);
     // A block of zeros is all zeros, not NaN.
     x.quantize(&[0.0; 32], 32);
     assert_eq!((x.d[0], x.s[0]), (0.0, 0.0));

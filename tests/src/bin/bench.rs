@@ -41,7 +41,7 @@
 //! 11. Generation: prompt processing and generation tokens/s of the daemon's generator (our
 //!     forward on interlude-kernels) and of candle's quantized llama against llama.cpp
 //!     (llama-cpp-python) on the same GGUF, prompt and threads (bench/generation.rs); skipped
-//!     loudly without llama-cpp-python. `--models` runs only 8–11.
+//!     loudly without llama-cpp-python. `--models` runs only 8–11, `--generation` only 11.
 //!
 //! Progress goes to stderr, the table to stdout. The data directories hold only generated text
 //! and are removed at the end.
@@ -87,6 +87,8 @@ struct Args {
     models_only: bool,
     /// Only the daemon's memory with the models (10).
     memory_only: bool,
+    /// Only generation against llama.cpp (11).
+    generation_only: bool,
     json: Option<PathBuf>,
 }
 
@@ -134,7 +136,8 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: bench [--quick] [--models] [--memory] [--dir PATH] [--json PATH]
+const USAGE: &str =
+    "usage: bench [--quick] [--models] [--memory] [--generation] [--dir PATH] [--json PATH]
 
   --dir PATH   where the data directories go (a fresh directory is made inside it and removed
                at the end); default: target/bench-data in the workspace. Must be a real disk,
@@ -142,6 +145,7 @@ const USAGE: &str = "usage: bench [--quick] [--models] [--memory] [--dir PATH] [
   --quick      small counts, for a smoke run
   --models     only the model figures (meaning search, embedder throughput and memory)
   --memory     only the daemon's memory with the models loaded and unloaded (row 10)
+  --generation only generation against llama.cpp (row 11)
   --json PATH  also write the figures as JSON
 
 Build first: cargo build --release --bins && cargo run --release -p interlude-e2e --bin bench";
@@ -152,6 +156,7 @@ fn parse_args() -> Result<Option<Args>> {
         quick: false,
         models_only: false,
         memory_only: false,
+        generation_only: false,
         json: None,
     };
     let mut it = std::env::args_os().skip(1);
@@ -162,6 +167,10 @@ fn parse_args() -> Result<Option<Args>> {
             Some("--memory") => {
                 args.models_only = true;
                 args.memory_only = true;
+            }
+            Some("--generation") => {
+                args.models_only = true;
+                args.generation_only = true;
             }
             Some("--dir") => args.dir = Some(it.next().context("--dir needs a path")?.into()),
             Some("--json") => args.json = Some(it.next().context("--json needs a path")?.into()),
@@ -200,6 +209,8 @@ fn run(args: &Args) -> Result<()> {
     let mut env = Environment::probe(args.quick, &fs_type, &fs_device, &interluded);
     if args.memory_only {
         env.mode = "memory with the models only";
+    } else if args.generation_only {
+        env.mode = "generation only";
     } else if args.models_only {
         env.mode = if args.quick {
             "quick, models only"
@@ -223,11 +234,14 @@ fn run(args: &Args) -> Result<()> {
     if !args.models_only {
         store_figures(args, &runtime, &interluded, &run_path, &mut report)?;
     }
-    if !args.memory_only {
+    if !args.memory_only && !args.generation_only {
         let search = vector_search::measure(100_000, if args.quick { 50 } else { 500 });
         report.external("8", vector_search::ROW_KEY, search.rows());
     }
-    if let Some((models, wheels)) = installed_embedder(&run_path.join("models")) {
+    let embedder = (!args.generation_only)
+        .then(|| installed_embedder(&run_path.join("models")))
+        .flatten();
+    if let Some((models, wheels)) = embedder {
         if !args.memory_only {
             progress("9. embedding throughput: candle against PyTorch, alternating");
             let wheel = wheels.join(embed_throughput::WHEEL);
