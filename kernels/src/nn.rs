@@ -57,7 +57,7 @@ fn gelu<S: Simd>(s: S, x: S::f32s) -> S::f32s {
 /// e^x for x ≤ 88 (underflows to 0 below about -87): 2^n · e^r with |r| ≤ ln2/2, Cephes'
 /// polynomial for e^r.
 #[inline(always)]
-fn exp<S: Simd>(s: S, x: S::f32s) -> S::f32s {
+pub(crate) fn exp<S: Simd>(s: S, x: S::f32s) -> S::f32s {
     // Adding 1.5·2^23 rounds x·log2(e) to an integer held in the low mantissa bits.
     const ROUND: f32 = 12_582_912.0;
     let x = s.min_f32s(s.max_f32s(x, s.splat_f32s(-87.0)), s.splat_f32s(88.0));
@@ -91,7 +91,7 @@ fn exp<S: Simd>(s: S, x: S::f32s) -> S::f32s {
 
 /// Applies `f` to `x` chunk by chunk into `out` (same length), the tail through a partial load.
 #[inline(always)]
-fn map_into<S: Simd>(s: S, x: &[f32], out: &mut [f32], f: impl Fn(S::f32s) -> S::f32s) {
+pub(crate) fn map_into<S: Simd>(s: S, x: &[f32], out: &mut [f32], f: impl Fn(S::f32s) -> S::f32s) {
     let (x_head, x_tail) = S::as_simd_f32s(x);
     let (out_head, out_tail) = S::as_mut_simd_f32s(out);
     for (o, &v) in out_head.iter_mut().zip(x_head) {
@@ -101,7 +101,7 @@ fn map_into<S: Simd>(s: S, x: &[f32], out: &mut [f32], f: impl Fn(S::f32s) -> S:
 }
 
 #[inline(always)]
-fn sum<S: Simd>(s: S, x: &[f32]) -> f32 {
+pub(crate) fn sum<S: Simd>(s: S, x: &[f32]) -> f32 {
     let (head, tail) = S::as_simd_f32s(x);
     let mut acc = s.partial_load_f32s(tail);
     for &v in head {
@@ -111,7 +111,7 @@ fn sum<S: Simd>(s: S, x: &[f32]) -> f32 {
 }
 
 #[inline(always)]
-fn dot<S: Simd>(s: S, a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn dot<S: Simd>(s: S, a: &[f32], b: &[f32]) -> f32 {
     let (a_head, a_tail) = S::as_simd_f32s(a);
     let (b_head, b_tail) = S::as_simd_f32s(b);
     let mut acc = s.mul_f32s(s.partial_load_f32s(a_tail), s.partial_load_f32s(b_tail));
@@ -123,7 +123,7 @@ fn dot<S: Simd>(s: S, a: &[f32], b: &[f32]) -> f32 {
 
 /// y += a·x
 #[inline(always)]
-fn axpy<S: Simd>(s: S, y: &mut [f32], a: f32, x: &[f32]) {
+pub(crate) fn axpy<S: Simd>(s: S, y: &mut [f32], a: f32, x: &[f32]) {
     let a = s.splat_f32s(a);
     let (y_head, y_tail) = S::as_mut_simd_f32s(y);
     let (x_head, x_tail) = S::as_simd_f32s(x);
@@ -325,17 +325,18 @@ fn check_rows(x: &[f32], out: &[f32], width: usize) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[derive(Clone, Copy, Debug)]
-    enum Level {
+    pub(crate) enum Level {
         Scalar,
         V3,
         V4,
     }
 
-    fn run<Op: WithSimd>(level: Level, op: Op) -> Option<Op::Output> {
+    /// `op` at `level`, or `None` when this CPU lacks it.
+    pub(crate) fn run<Op: WithSimd>(level: Level, op: Op) -> Option<Op::Output> {
         match level {
             Level::Scalar => Some(op.with_simd(pulp::Scalar::new())),
             #[cfg(target_arch = "x86_64")]
@@ -347,10 +348,10 @@ mod tests {
         }
     }
 
-    const LEVELS: [Level; 3] = [Level::Scalar, Level::V3, Level::V4];
+    pub(crate) const LEVELS: [Level; 3] = [Level::Scalar, Level::V3, Level::V4];
 
     /// Deterministic values spread over [-scale, scale].
-    fn values(n: usize, seed: u64, scale: f32) -> Vec<f32> {
+    pub(crate) fn values(n: usize, seed: u64, scale: f32) -> Vec<f32> {
         let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         (0..n)
             .map(|_| {
