@@ -390,7 +390,10 @@ pub fn saved_text(saved: &AddReflectionResponse, what: &str) -> String {
     } else {
         format!("{what}: {}  (`interlude show {}`)", saved.id, saved.id)
     };
-    with_payload_first(payload.as_ref(), notice + &resurfaced_text(&saved.resurfaced))
+    with_payload_first(
+        payload.as_ref(),
+        notice + &resurfaced_text(&saved.resurfaced),
+    )
 }
 
 #[cfg(test)]

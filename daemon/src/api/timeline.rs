@@ -47,7 +47,9 @@ impl TimelineApi for TimelineService {
         };
         let kind = new.kind;
         let added = self.timeline.add_reflection(new).await?;
-        Ok(Response::new(self.acknowledge.reflection(added, kind).await))
+        Ok(Response::new(
+            self.acknowledge.reflection(added, kind).await,
+        ))
     }
 
     async fn get_reflection(
