@@ -442,4 +442,23 @@ mod tests {
             Ok("a thought".into())
         );
     }
+
+    #[test]
+    fn a_saved_result_shows_what_it_resembles_under_the_confirmation() {
+        let saved = AddReflectionResponse {
+            id: "01JD".into(),
+            resurfaced: vec![interlude_proto::v1::Resurfaced {
+                id: "01JC".into(),
+                text: "I assume I am about to be fired.".into(),
+                from_session: true,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            saved_text(&saved, "Saved"),
+            "Saved: 01JD  (`interlude show 01JD`)\n\n\
+             You wrote on an earlier day (kept from a session):\n  I assume I am about to be fired."
+        );
+    }
 }
