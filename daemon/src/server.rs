@@ -239,6 +239,11 @@ impl Daemon {
             tokio::spawn(checkins::run(checkins.clone(), delivery(&config))),
             tokio::spawn(crate::search::run(search.clone(), changes)),
         ];
+        let acknowledge = api::Acknowledge {
+            safety: safety.clone(),
+            events: events.clone(),
+            search: search.clone(),
+        };
         let served = Server::builder()
             .layer(tonic::service::InterceptorLayer::new(same_user_only))
             .add_service(health)
@@ -247,13 +252,13 @@ impl Daemon {
             .add_service(DaemonServer::new(daemon))
             .add_service(TimelineServer::new(api::TimelineService {
                 timeline: timeline.clone(),
-                safety: safety.clone(),
-                events: events.clone(),
                 search,
+                acknowledge: acknowledge.clone(),
             }))
             .add_service(CheckInsServer::new(api::CheckInsService {
                 checkins: checkins.clone(),
                 safety: safety.clone(),
+                acknowledge: acknowledge.clone(),
             }))
             .add_service(SafetyServer::new(api::SafetyService {
                 safety: safety.clone(),
@@ -264,8 +269,7 @@ impl Daemon {
             }))
             .add_service(PracticeServer::new(api::PracticeService {
                 practice: Practice::new(catalog, timeline.clone(), limits(&config)),
-                safety: safety.clone(),
-                events: events.clone(),
+                acknowledge,
             }))
             .add_service(ModelsServer::new(api::ModelsService {
                 generation,

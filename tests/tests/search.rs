@@ -11,6 +11,8 @@ use interlude_daemon::search::RESURFACE_THRESHOLD;
 use interlude_daemon::store::{Store, StoreOptions, Tree};
 use interlude_e2e::{TestDaemon, files_containing, install_models, ulid_key};
 use interlude_proto::v1;
+use interlude_proto::v1::practice_client::PracticeClient;
+use tonic::transport::Channel;
 
 /// Written for this test: an insight kept from a session, then entries that say the same thing
 /// in other words, and entries about something else.
@@ -329,7 +331,15 @@ async fn resurfaced_for(
     events: &mut tonic::Streaming<v1::Event>,
     text: &str,
 ) -> Vec<v1::Resurfaced> {
-    let added = daemon.add(text).await;
+    resurfaced_in(events, daemon.add(text).await).await
+}
+
+/// What resurfaced for a reflection just saved, by any service: in the response, and the same
+/// ids, with dates and no text, in its event.
+async fn resurfaced_in(
+    events: &mut tonic::Streaming<v1::Event>,
+    added: v1::AddReflectionResponse,
+) -> Vec<v1::Resurfaced> {
     let event = added_event(events, &added.id).await;
     let in_event: Vec<(&str, Option<&prost_types::Timestamp>)> = event
         .resurfaced
@@ -469,4 +479,215 @@ async fn a_reflection_marked_helpful_resurfaces_until_the_mark_is_cleared() {
             .await
             .is_empty()
     );
+}
+
+/// A daemon with the real models and a vault, and no quiet hours so that check-ins come at any
+/// hour the test runs at. `None` when the models cannot be installed.
+async fn ready_with_models() -> Option<TestDaemon> {
+    let daemon = TestDaemon::start().await;
+    install_models(daemon.data_dir())?;
+    daemon.init().await;
+    daemon
+        .checkins()
+        .set_controls(v1::SetControlsRequest {
+            quiet_start: Some("00:00".into()),
+            quiet_end: Some("00:00".into()),
+            daily_cap: None,
+        })
+        .await
+        .unwrap();
+    Some(daemon)
+}
+
+/// Logs a session held a day ago, with `insights`, and waits for its day-after check-in (due a
+/// moment later) and for every vector.
+async fn checkin_after_session(daemon: &TestDaemon, insights: &[&str]) -> v1::PendingCheckIn {
+    let held_at = jiff::Timestamp::now().as_millisecond() - 24 * 3600 * 1000 + 1500;
+    daemon
+        .sessions()
+        .add_session(v1::AddSessionRequest {
+            held_at: Some(prost_types::Timestamp {
+                seconds: held_at.div_euclid(1000),
+                nanos: (held_at.rem_euclid(1000) * 1_000_000) as i32,
+            }),
+            insights: insights.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    wait_until_indexed(daemon).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let waiting = daemon
+            .checkins()
+            .list_pending(v1::ListPendingRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .pending;
+        if let Some(due) = waiting.into_iter().next() {
+            return due;
+        }
+        assert!(Instant::now() < deadline, "the check-in came due");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn answer_checkin(
+    daemon: &TestDaemon,
+    due: &v1::PendingCheckIn,
+    text: &str,
+) -> v1::AddReflectionResponse {
+    daemon
+        .checkins()
+        .respond(v1::RespondRequest {
+            checkin_id: due.id.clone(),
+            text: text.into(),
+            emotions: vec![],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_in_answer_brings_back_the_insight_it_paraphrases() {
+    let Some(daemon) = ready_with_models().await else {
+        return;
+    };
+    let mut events = watch(&daemon).await;
+
+    let due = checkin_after_session(&daemon, &[INSIGHT]).await;
+    let answered = answer_checkin(&daemon, &due, PARAPHRASES[2]).await;
+    assert_eq!(
+        daemon.get(&answered.id).await.kind(),
+        v1::ReflectionKind::CheckIn
+    );
+    let back = resurfaced_in(&mut events, answered).await;
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert_eq!(back[0].text, INSIGHT);
+    assert!(back[0].from_session);
+    assert!(back[0].similarity >= RESURFACE_THRESHOLD);
+
+    // The next session's check-in, answered with something else, brings nothing back.
+    let due = checkin_after_session(&daemon, &[]).await;
+    let answered = answer_checkin(&daemon, &due, UNRELATED[3]).await;
+    assert!(resurfaced_in(&mut events, answered).await.is_empty());
+}
+
+async fn practice(daemon: &TestDaemon) -> PracticeClient<Channel> {
+    PracticeClient::new(interlude_proto::connect(&daemon.socket()).await.unwrap())
+}
+
+/// Starts the quick thought record and answers what is happening; the feelings are skipped.
+async fn thought_record(client: &mut PracticeClient<Channel>, happening: &str) -> v1::RunView {
+    let view = client
+        .start(v1::StartRequest {
+            plugin_id: "cbt".into(),
+            exercise_id: "quick-thought-record".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let view = answer_step(client, &view, happening).await;
+    client
+        .skip(v1::SkipRequest {
+            run_id: view.run_id.clone(),
+            step_id: view.step.unwrap().id,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn answer_step(
+    client: &mut PracticeClient<Channel>,
+    view: &v1::RunView,
+    value: &str,
+) -> v1::RunView {
+    client
+        .answer(v1::AnswerRequest {
+            run_id: view.run_id.clone(),
+            step_id: view.step.as_ref().unwrap().id.clone(),
+            value: value.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The quick thought record to its end, saved.
+async fn finished_thought_record(
+    client: &mut PracticeClient<Channel>,
+    happening: &str,
+    thought: &str,
+) -> v1::AddReflectionResponse {
+    let view = thought_record(client, happening).await;
+    let view = answer_step(client, &view, thought).await;
+    let view = client
+        .skip(v1::SkipRequest {
+            run_id: view.run_id.clone(),
+            step_id: view.step.unwrap().id,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(view.at_end);
+    client
+        .finish(v1::FinishRequest {
+            run_id: view.run_id,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exercise_result_brings_back_the_entry_marked_helpful_it_paraphrases() {
+    let Some(daemon) = ready_with_models().await else {
+        return;
+    };
+    let kept = daemon.add(INSIGHT).await.id;
+    set_helpful(&daemon, &kept, true).await;
+    for (_, text) in TIMELINE {
+        daemon.add(text).await;
+    }
+    wait_until_indexed(&daemon).await;
+    let mut events = watch(&daemon).await;
+    let mut client = practice(&daemon).await;
+
+    // Finished: its answers resemble the entry marked helpful.
+    let saved =
+        finished_thought_record(&mut client, PARAPHRASES[0], "They're going to fire me.").await;
+    assert_eq!(
+        daemon.get(&saved.id).await.kind(),
+        v1::ReflectionKind::Exercise
+    );
+    let back = resurfaced_in(&mut events, saved).await;
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert_eq!(back[0].id, kept);
+    assert_eq!(back[0].text, INSIGHT);
+    assert!(back[0].helpful && !back[0].from_session);
+
+    // Stopped early with a draft kept: the draft resurfaces it too.
+    let view = thought_record(&mut client, PARAPHRASES[2]).await;
+    let draft = client
+        .abandon(v1::AbandonRequest {
+            run_id: view.run_id,
+            keep_draft: true,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .draft
+        .unwrap();
+    let back = resurfaced_in(&mut events, draft).await;
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert_eq!(back[0].id, kept);
+
+    // About something else: nothing comes back.
+    let saved =
+        finished_thought_record(&mut client, UNRELATED[2], "I should do this more often.").await;
+    assert!(resurfaced_in(&mut events, saved).await.is_empty());
 }

@@ -9,7 +9,7 @@ use interlude_proto::v1::{
 };
 use serde_json::{Value, json};
 
-use super::reflect::{with_payload_first, with_payload_json};
+use super::reflect::{resurfaced_json, resurfaced_text, with_payload_first, with_payload_json};
 use super::{Ctx, safety, tell};
 use crate::args::{CheckinArgs, CheckinCommand, ScheduleAddArgs, ScheduleCommand};
 use crate::error::{CliError, ExitCode};
@@ -166,12 +166,16 @@ async fn respond(
         .into_inner();
     let payload = saved.safety.clone().map(safety::complete);
     ctx.out.emit(
-        || with_payload_first(payload.as_ref(), format!("Saved.  {}", saved.id)),
+        || {
+            let notice = format!("Saved.  {}", saved.id) + &resurfaced_text(&saved.resurfaced);
+            with_payload_first(payload.as_ref(), notice)
+        },
         || {
             let value = json!({
                 "id": saved.id,
                 "moment": time::rfc3339(saved.moment.as_ref()),
                 "sealed": saved.sealed,
+                "resurfaced": resurfaced_json(&saved.resurfaced),
             });
             with_payload_json(value, payload.as_ref())
         },

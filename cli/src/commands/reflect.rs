@@ -42,14 +42,7 @@ pub async fn reflect(ctx: &Ctx, args: ReflectArgs) -> Result<(), CliError> {
                 "id": saved.id,
                 "moment": time::rfc3339(saved.moment.as_ref()),
                 "sealed": saved.sealed,
-                "resurfaced": saved.resurfaced.iter().map(|r| json!({
-                    "id": r.id,
-                    "moment": time::rfc3339(r.moment.as_ref()),
-                    "text": r.text,
-                    "similarity": r.similarity,
-                    "from_session": r.from_session,
-                    "helpful": r.helpful,
-                })).collect::<Vec<_>>(),
+                "resurfaced": resurfaced_json(&saved.resurfaced),
             });
             with_payload_json(saved, payload.as_ref())
         },
@@ -85,7 +78,7 @@ fn saved_notice(saved: &AddReflectionResponse) -> String {
 }
 
 /// Earlier entries this one resembles, in the client's own words, under the confirmation.
-fn resurfaced_text(resurfaced: &[Resurfaced]) -> String {
+pub fn resurfaced_text(resurfaced: &[Resurfaced]) -> String {
     resurfaced
         .iter()
         .map(|r| {
@@ -104,6 +97,22 @@ fn resurfaced_text(resurfaced: &[Resurfaced]) -> String {
                 ""
             };
             format!("\n\nYou wrote on {day}{place}:\n{}", indent(&r.text, "  "))
+        })
+        .collect()
+}
+
+pub fn resurfaced_json(resurfaced: &[Resurfaced]) -> Value {
+    resurfaced
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "moment": time::rfc3339(r.moment.as_ref()),
+                "text": r.text,
+                "similarity": r.similarity,
+                "from_session": r.from_session,
+                "helpful": r.helpful,
+            })
         })
         .collect()
 }

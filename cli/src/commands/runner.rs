@@ -13,7 +13,7 @@ use interlude_proto::v1::{
 use tokio::sync::mpsc;
 use tonic::Code;
 
-use super::reflect::with_payload_first;
+use super::reflect::{resurfaced_text, with_payload_first};
 use super::{Ctx, safety};
 use crate::error::CliError;
 
@@ -378,7 +378,8 @@ async fn abandon(ctx: &Ctx, run_id: &str, keep_draft: bool) -> Result<(), CliErr
     Ok(())
 }
 
-/// The safety payload first when the check fired, then what was saved.
+/// The safety payload first when the check fired, then what was saved and any earlier entries
+/// it resembles.
 pub fn saved_text(saved: &AddReflectionResponse, what: &str) -> String {
     let payload = saved.safety.clone().map(safety::complete);
     let notice = if saved.sealed {
@@ -389,7 +390,10 @@ pub fn saved_text(saved: &AddReflectionResponse, what: &str) -> String {
     } else {
         format!("{what}: {}  (`interlude show {}`)", saved.id, saved.id)
     };
-    with_payload_first(payload.as_ref(), notice)
+    with_payload_first(
+        payload.as_ref(),
+        notice + &resurfaced_text(&saved.resurfaced),
+    )
 }
 
 #[cfg(test)]
@@ -436,6 +440,25 @@ mod tests {
         assert_eq!(
             control(Input::Line("a thought".into())),
             Ok("a thought".into())
+        );
+    }
+
+    #[test]
+    fn a_saved_result_shows_what_it_resembles_under_the_confirmation() {
+        let saved = AddReflectionResponse {
+            id: "01JD".into(),
+            resurfaced: vec![interlude_proto::v1::Resurfaced {
+                id: "01JC".into(),
+                text: "I assume I am about to be fired.".into(),
+                from_session: true,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            saved_text(&saved, "Saved"),
+            "Saved: 01JD  (`interlude show 01JD`)\n\n\
+             You wrote on an earlier day (kept from a session):\n  I assume I am about to be fired."
         );
     }
 }

@@ -10,18 +10,21 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
+use super::acknowledge::Acknowledge;
 use super::daemon::vault_state_to;
 use super::safety::payload_to;
-use super::timeline::{added_to, emotion_from};
+use super::timeline::emotion_from;
 use super::{kind_to, timestamp};
 use crate::checkins::{CheckIns, ControlsEdit, Origin, Pending, ScheduleView, StoredWhen};
 use crate::error::invalid;
 use crate::events::Event;
+use crate::model::Kind;
 use crate::safety::Safety;
 
 pub struct CheckInsService {
     pub checkins: CheckIns,
     pub safety: Arc<Safety>,
+    pub acknowledge: Acknowledge,
 }
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<v1::Event, Status>> + Send>>;
@@ -89,7 +92,9 @@ impl CheckInsApi for CheckInsService {
             .checkins
             .respond(&r.checkin_id, r.text, emotions)
             .await?;
-        Ok(Response::new(added_to(added, &self.safety)))
+        Ok(Response::new(
+            self.acknowledge.reflection(added, Kind::CheckIn).await,
+        ))
     }
 
     async fn dismiss(

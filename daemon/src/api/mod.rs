@@ -1,6 +1,7 @@
-//! The gRPC services: one file per service, proto ⇄ domain conversion only. The work happens in
-//! `vault` and `timeline`.
+//! The gRPC services: one file per service, proto ⇄ domain conversion only, and `acknowledge`,
+//! what every service that saves a reflection answers. The work happens in `vault` and `timeline`.
 
+mod acknowledge;
 mod checkins;
 mod daemon;
 mod models;
@@ -10,6 +11,7 @@ mod sessions;
 mod timeline;
 mod vocabulary;
 
+pub use acknowledge::Acknowledge;
 pub use checkins::CheckInsService;
 pub use daemon::DaemonService;
 pub use models::ModelsService;

@@ -1,23 +1,17 @@
 //! `interlude.v1.Practice`: running exercises one step at a time.
 
-use std::sync::Arc;
-
 use interlude_proto::v1;
 use interlude_proto::v1::practice_server::Practice as PracticeApi;
 use tonic::{Request, Response, Status};
 
-use super::timeline::added_to;
-use crate::events::{Event, Events};
+use super::acknowledge::Acknowledge;
 use crate::model::Kind;
 use crate::plugins::format::{Modality, State, StepKind};
 use crate::practice::{Listed, Practice, PracticeError, RunError, RunsError, StepView, View};
-use crate::safety::Safety;
-use crate::timeline::Added;
 
 pub struct PracticeService {
     pub practice: Practice,
-    pub safety: Arc<Safety>,
-    pub events: Events,
+    pub acknowledge: Acknowledge,
 }
 
 #[tonic::async_trait]
@@ -83,7 +77,9 @@ impl PracticeApi for PracticeService {
             .finish(&r.run_id, r.bring_to_session, r.private)
             .await
             .map_err(status)?;
-        Ok(Response::new(self.published(added)))
+        Ok(Response::new(
+            self.acknowledge.reflection(added, Kind::Exercise).await,
+        ))
     }
 
     async fn abandon(
@@ -96,22 +92,11 @@ impl PracticeApi for PracticeService {
             .abandon(&r.run_id, r.keep_draft)
             .await
             .map_err(status)?;
-        Ok(Response::new(v1::AbandonResponse {
-            draft: draft.map(|added| self.published(added)),
-        }))
-    }
-}
-
-impl PracticeService {
-    /// Tells watchers, as AddReflection does, and answers with the safety payload when the
-    /// crisis check fired on the answers.
-    fn published(&self, added: Added) -> v1::AddReflectionResponse {
-        self.events.publish(Event::ReflectionAdded {
-            added: added.clone(),
-            kind: Kind::Exercise,
-            resurfaced: Vec::new(),
-        });
-        added_to(added, &self.safety)
+        let draft = match draft {
+            Some(added) => Some(self.acknowledge.reflection(added, Kind::Exercise).await),
+            None => None,
+        };
+        Ok(Response::new(v1::AbandonResponse { draft }))
     }
 }
 

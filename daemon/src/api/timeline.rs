@@ -4,20 +4,16 @@ use interlude_proto::v1;
 use interlude_proto::v1::timeline_server::Timeline as TimelineApi;
 use tonic::{Request, Response, Status};
 
-use super::safety::payload_to;
+use super::acknowledge::Acknowledge;
 use super::{kind_from, kind_to, millis_from, timestamp};
-use crate::events::{EarlierEntry, Event, Events};
 use crate::model::{self, NewReflection, Order, ReflectionEdit, ReflectionQuery};
-use crate::safety::Safety;
-use crate::search::{Resurfaced, Search, SearchQuery};
-use crate::timeline::{Added, Timeline};
-use std::sync::Arc;
+use crate::search::{Search, SearchQuery};
+use crate::timeline::Timeline;
 
 pub struct TimelineService {
     pub timeline: Timeline,
-    pub safety: Arc<Safety>,
-    pub events: Events,
     pub search: Search,
+    pub acknowledge: Acknowledge,
 }
 
 #[tonic::async_trait]
@@ -50,38 +46,10 @@ impl TimelineApi for TimelineService {
                 .collect(),
         };
         let kind = new.kind;
-        let text = new.text.clone();
         let added = self.timeline.add_reflection(new).await?;
-        // When the crisis check fired, watchers hear at once: the safety payload never waits.
-        let crisis = added.crisis.is_some();
-        if crisis {
-            self.events.publish(Event::ReflectionAdded {
-                added: added.clone(),
-                kind,
-                resurfaced: Vec::new(),
-            });
-        }
-        let id = added.id.clone();
-        let mut response = added_to(added.clone(), &self.safety);
-        // Saved and durable already; resurfacing only adds to the answer, within a bounded wait.
-        let resurfaced = self.search.resurface(&id, &text).await;
-        if !crisis {
-            // Ids and dates only: events never carry the client's text.
-            self.events.publish(Event::ReflectionAdded {
-                added,
-                kind,
-                resurfaced: resurfaced
-                    .iter()
-                    .map(|r| EarlierEntry {
-                        id: r.id.clone(),
-                        moment: r.moment,
-                        from_session: r.from_session,
-                    })
-                    .collect(),
-            });
-        }
-        response.resurfaced = resurfaced.into_iter().map(resurfaced_to).collect();
-        Ok(Response::new(response))
+        Ok(Response::new(
+            self.acknowledge.reflection(added, kind).await,
+        ))
     }
 
     async fn get_reflection(
@@ -228,31 +196,6 @@ fn emotion_to(e: model::Emotion) -> v1::Emotion {
     v1::Emotion {
         name: e.name,
         intensity: e.intensity,
-    }
-}
-
-/// What a client hears back after adding a reflection: the safety payload when the crisis check
-/// fired.
-pub fn added_to(added: Added, safety: &Safety) -> v1::AddReflectionResponse {
-    v1::AddReflectionResponse {
-        id: added.id,
-        moment: timestamp(added.moment),
-        sealed: added.sealed,
-        safety: added
-            .crisis
-            .map(|tier| payload_to(safety.payload(Some(tier)))),
-        resurfaced: Vec::new(),
-    }
-}
-
-fn resurfaced_to(r: Resurfaced) -> v1::Resurfaced {
-    v1::Resurfaced {
-        id: r.id,
-        moment: timestamp(r.moment),
-        text: r.text,
-        similarity: r.similarity,
-        from_session: r.from_session,
-        helpful: r.helpful,
     }
 }
 

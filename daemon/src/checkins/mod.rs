@@ -305,11 +305,6 @@ impl CheckIns {
             Ok(())
         })
         .await?;
-        self.inner.events.publish(Event::ReflectionAdded {
-            added: added.clone(),
-            kind: Kind::CheckIn,
-            resurfaced: Vec::new(),
-        });
         Ok(added)
     }
 

@@ -207,17 +207,19 @@ impl Search {
     }
 
     /// Up to two earlier insights (kept on a session, or reflections of that kind) and
-    /// reflections marked helpful that `text` resembles, above [`RESURFACE_THRESHOLD`]. Embeds `text` right away but waits at most
-    /// [`RESURFACE_WAIT`]; any problem means "nothing resurfaced", never a failed write.
-    pub async fn resurface(&self, new_id: &str, text: &str) -> Vec<Resurfaced> {
+    /// reflections marked helpful that the reflection `new_id` resembles, above
+    /// [`RESURFACE_THRESHOLD`]. Embeds the words its own vector is taken from right away but
+    /// waits at most [`RESURFACE_WAIT`]; any problem means "nothing resurfaced", never a failed
+    /// write.
+    pub async fn resurface(&self, new_id: &str) -> Vec<Resurfaced> {
         if self.inner.vault.state() != VaultState::Unlocked || !self.inner.models.installed() {
             return Vec::new();
         }
-        let embedded = tokio::time::timeout(
-            RESURFACE_WAIT,
-            self.inner.models.embed(vec![text.to_string()]),
-        )
-        .await;
+        let Some(text) = self.text_to_embed(new_id) else {
+            return Vec::new();
+        };
+        let embedded =
+            tokio::time::timeout(RESURFACE_WAIT, self.inner.models.embed(vec![text])).await;
         let query = match embedded {
             Ok(Ok(mut v)) => match v.pop() {
                 Some(q) => q,
@@ -254,6 +256,19 @@ impl Search {
             }
         }
         found
+    }
+
+    /// What the background indexer embeds for the reflection `id`: its text and any exercise
+    /// answers. `None` when it cannot be read (sealed, gone, or the vault locked meanwhile).
+    fn text_to_embed(&self, id: &str) -> Option<String> {
+        let key = ulid::Ulid::from_string(id).ok()?.to_bytes();
+        match self.inner.timeline.reflection_to_embed(&key) {
+            Ok(item) => item.map(|i| i.text),
+            Err(err) => {
+                tracing::warn!(error = %err, "resurfacing skipped");
+                None
+            }
+        }
     }
 
     fn earlier_entry(&self, key: &[u8], similarity: f32) -> Result<Option<Resurfaced>> {
