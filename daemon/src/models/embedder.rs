@@ -30,6 +30,8 @@ pub enum EmbedderError {
 pub struct Embedder {
     model: Bert,
     tokenizer: Tokenizer,
+    /// The forward's threads, as many as rayon's global pool has; they end with the model.
+    threads: rayon::ThreadPool,
 }
 
 fn model_err(e: impl std::fmt::Display) -> EmbedderError {
@@ -72,7 +74,16 @@ impl Embedder {
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
             .map_err(model_err)?;
         let model = Bert::load(vb, &config).map_err(model_err)?;
-        Ok(Embedder { model, tokenizer })
+        let threads = rayon::ThreadPoolBuilder::new()
+            .num_threads(rayon::current_num_threads())
+            .thread_name(|i| format!("embedder-{i}"))
+            .build()
+            .map_err(model_err)?;
+        Ok(Embedder {
+            model,
+            tokenizer,
+            threads,
+        })
     }
 
     /// How many tokens the model sees for `text` (special tokens included, after truncation).
@@ -83,6 +94,12 @@ impl Embedder {
 
     /// One unit-length vector per text, in the order given.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedderError> {
+        // On one of the model's own threads: the products and attention tasks then split with
+        // the other thread directly instead of each being handed over from this one.
+        self.threads.install(|| self.embed_in_pool(texts))
+    }
+
+    fn embed_in_pool(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedderError> {
         let encodings = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)
