@@ -1,7 +1,9 @@
 //! The f32 steps of a llama block between the quantised products: RMS norm, rotary embedding
 //! (GGML's interleaved pairs), causal attention over a key/value cache with grouped heads, SiLU
-//! gating, residual sums. Plain loops compiled with AVX2 enabled when the CPU has it; here rather
-//! than in the daemon so that they are optimised in debug builds too.
+//! gating, residual sums. Attention and SiLU are written for pulp's run-time levels (AVX-512,
+//! AVX2+FMA, portable) with `nn`'s vector helpers; the rest are plain loops compiled with AVX2
+//! enabled when the CPU has it. Here rather than in the daemon so that they are optimised in
+//! debug builds too.
 
 use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
@@ -139,16 +141,16 @@ impl<'a> WithSimd for HeadAttention<'a> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
-        // Plain loops, no closures: a closure is compiled apart from this function, without the
-        // CPU features it is dispatched with, and the SIMD operations in it would not inline.
+        // No SIMD operations inside closures: a closure is compiled apart from this function,
+        // without the CPU features it is dispatched with, and they would not inline there.
         // Four positions at a time: four independent chains instead of one long one.
         let size = self.q.len();
         let scale = 1.0 / (size as f32).sqrt();
         let kv_row = self.kv_row;
         let row = move |p: usize, rows: &'a [f32]| &rows[p * kv_row..][..size];
-        let mut weights = vec![0.0; self.seen.next_multiple_of(4)];
+        let mut weights = vec![0.0; self.seen];
         let mut max = f32::NEG_INFINITY;
-        for (p, w) in weights[..self.seen].chunks_mut(4).enumerate() {
+        for (p, w) in weights.chunks_mut(4).enumerate() {
             let p = 4 * p;
             let mut keys = [row(p, self.keys); 4];
             for (j, key) in keys.iter_mut().enumerate().take(w.len()).skip(1) {
@@ -160,15 +162,14 @@ impl<'a> WithSimd for HeadAttention<'a> {
                 max = max.max(*w);
             }
         }
-        let weights = &mut weights[..self.seen];
         let neg_max = s.splat_f32s(-max);
-        let (head, tail) = S::as_mut_simd_f32s(weights);
+        let (head, tail) = S::as_mut_simd_f32s(&mut weights);
         for w in head {
             *w = nn::exp(s, s.add_f32s(*w, neg_max));
         }
         let rest = nn::exp(s, s.add_f32s(s.partial_load_f32s(tail), neg_max));
         s.partial_store_f32s(tail, rest);
-        let inverse = 1.0 / nn::sum(s, weights);
+        let inverse = 1.0 / nn::sum(s, &weights);
         for (p, w) in weights.chunks(4).enumerate() {
             let p = 4 * p;
             let mut values = [row(p, self.values); 4];
