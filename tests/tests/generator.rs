@@ -1,12 +1,16 @@
 //! The generator with the real SmolLM2 GGUF: its tokenizer agrees with llama.cpp (reference ids
 //! made by tests/reference/make_tokenizer_reference.py), generation repeats itself and honours
 //! its limits, one generation runs at a time behind a bounded queue, a client that goes away
-//! cancels its generation, and flagged entries never reach the model.
+//! cancels its generation, flagged entries never reach the model, and our forward gives candle's
+//! logits, also on a file with tensor types our kernels do not have.
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use candle_core::Device;
+use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
 
 use interlude_daemon::models::generator::{Finish, Generator, Params, Sampling, Weights};
 use interlude_daemon::models::tokenizer::GgufTokenizer;
@@ -179,6 +183,84 @@ fn our_forward_gives_candles_logits() {
         ids.push(pick as u32);
         a = ours.logits(&[pick as u32], position).unwrap();
         b = candle.logits(&[pick as u32], position).unwrap();
+    }
+}
+
+/// A copy of the GGUF at `from` with the tensors whose names end in one of `suffixes` stored as
+/// `dtype` instead (metadata and every other tensor as they were).
+fn requantised(from: &Path, to: &Path, suffixes: &[&str], dtype: GgmlDType) {
+    let mut file = std::fs::File::open(from).unwrap();
+    let content = gguf_file::Content::read(&mut file).unwrap();
+    let mut names: Vec<&String> = content.tensor_infos.keys().collect();
+    names.sort();
+    let tensors: Vec<(&str, QTensor)> = names
+        .into_iter()
+        .map(|name| {
+            let tensor = content.tensor(&mut file, name, &Device::Cpu).unwrap();
+            if !suffixes.iter().any(|s| name.ends_with(s)) {
+                return (name.as_str(), tensor);
+            }
+            let values = tensor.dequantize(&Device::Cpu).unwrap();
+            (name.as_str(), QTensor::quantize(&values, dtype).unwrap())
+        })
+        .collect();
+    let metadata: Vec<(&str, &gguf_file::Value)> = content
+        .metadata
+        .iter()
+        .map(|(k, v)| (k.as_str(), v))
+        .collect();
+    let tensors: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (*n, t)).collect();
+    let mut out = std::fs::File::create(to).unwrap();
+    gguf_file::write(&mut out, &metadata, &tensors).unwrap();
+}
+
+/// A GGUF from the config may store tensors in types our kernels do not have (here Q5_0): those
+/// go through candle's quantised products, beside ours in the same projection (the key
+/// projection between query and value), and the logits still agree with candle's.
+#[test]
+fn tensor_types_without_our_kernels_go_through_candles_products() {
+    let Some(gguf) = gguf() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mixed = dir.path().join("mixed.gguf");
+    requantised(
+        &gguf,
+        &mixed,
+        &["attn_k.weight", "ffn_down.weight"],
+        GgmlDType::Q5_0,
+    );
+    let content = gguf_file::Content::read(&mut std::fs::File::open(&mixed).unwrap()).unwrap();
+    assert_eq!(
+        content.tensor_infos["blk.0.attn_k.weight"].ggml_dtype,
+        GgmlDType::Q5_0
+    );
+    assert_eq!(
+        content.tensor_infos["blk.0.attn_q.weight"].ggml_dtype,
+        GgmlDType::Q4_1
+    );
+
+    let mut ours = Generator::load(&mixed, Weights::FastKernels).unwrap();
+    let mut candle = Generator::load(&mixed, Weights::AsShipped).unwrap();
+    let prompt = ours
+        .prompt(
+            "You write short summaries of journal entries.",
+            "Entries: \"Walked by the lake after work and did the breath. Slept better.\"",
+        )
+        .unwrap();
+    let (mut a, mut b) = (
+        ours.logits(&prompt, 0).unwrap(),
+        candle.logits(&prompt, 0).unwrap(),
+    );
+    for step in 0..3 {
+        let (mean, largest, spread) = logit_gap(&a, &b);
+        eprintln!("step {step}: logits differ by {mean:.3} on average, {largest:.3} at most");
+        assert!(
+            mean < 0.05 * spread && largest < 0.15 * spread,
+            "step {step}: logits differ by {mean} on average, {largest} at most (spread {spread})"
+        );
+        let pick = best(&b) as u32;
+        let position = prompt.len() + step;
+        a = ours.logits(&[pick], position).unwrap();
+        b = candle.logits(&[pick], position).unwrap();
     }
 }
 
