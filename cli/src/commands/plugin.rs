@@ -424,7 +424,9 @@ async fn set_enabled(
     out.emit(
         || match (changed, &reload) {
             (true, _) => format!("Turned {id} {state}. {}", reload.sentence(taken)),
-            (false, Reload::Done(response)) => format!("{id} was already {state}. {}", taken(response)),
+            (false, Reload::Done(response)) => {
+                format!("{id} was already {state}. {}", taken(response))
+            }
             (false, _) => format!("{id} was already {state}."),
         },
         || json!({ "id": id, "enabled": on, "changed": changed, "daemon": reload.json() }),

@@ -558,7 +558,6 @@ impl CheckIns {
             .publish(Event::CheckInDue(pending.clone()));
         Ok(Some(pending))
     }
-
 }
 
 /// Plugin schedules ahead of the built-in ones, so that a plugin's question wins when both come

@@ -242,6 +242,38 @@ mod tests {
     }
 
     #[test]
+    fn a_catalog_to_replace_one_in_effect_must_be_readable_where_the_start_goes_on() {
+        let data = tempfile::tempdir().unwrap();
+        let paths = PluginPaths::new(data.path());
+        write_plugin(&paths.plugin_dir().join("extra"), "extra", "1.0.0");
+        assert!(read_catalog_in(&paths).unwrap().get("extra").is_some());
+
+        std::fs::write(paths.settings(), "disabled = 7\n").unwrap();
+        assert!(matches!(
+            read_catalog_in(&paths),
+            Err(Unreadable::Settings(_))
+        ));
+        // At start the same file turns nothing off, and says so.
+        let found = catalog_in(&paths);
+        assert!(found.get("extra").is_some() && found.problems.len() == 1);
+
+        std::fs::remove_file(paths.settings()).unwrap();
+        std::fs::remove_dir_all(paths.plugin_dir()).unwrap();
+        std::fs::write(paths.plugin_dir(), "not a directory").unwrap();
+        let refused = read_catalog_in(&paths).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .starts_with("could not read the plugin directory"),
+            "{refused}"
+        );
+        assert_eq!(
+            ids(&catalog_in(&paths)),
+            ["act", "cbt", "dbt", "psychodynamic"]
+        );
+    }
+
+    #[test]
     fn a_broken_or_misnamed_user_plugin_is_reported_and_skipped() {
         let dir = tempfile::tempdir().unwrap();
         write_plugin(&dir.path().join("cbt"), "cbt", "not-a-version");

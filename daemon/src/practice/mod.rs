@@ -96,12 +96,13 @@ impl Practice {
     }
 
     pub fn start(&self, plugin_id: &str, exercise_id: &str) -> Result<View, PracticeError> {
-        let script = script::find(&self.plugins.catalog(), plugin_id, exercise_id).ok_or_else(|| {
-            PracticeError::UnknownExercise {
-                plugin: plugin_id.to_owned(),
-                exercise: exercise_id.to_owned(),
-            }
-        })?;
+        let script =
+            script::find(&self.plugins.catalog(), plugin_id, exercise_id).ok_or_else(|| {
+                PracticeError::UnknownExercise {
+                    plugin: plugin_id.to_owned(),
+                    exercise: exercise_id.to_owned(),
+                }
+            })?;
         let id = run_id()?;
         let run = Run::new(script);
         let view = self.view(&id, &run);
