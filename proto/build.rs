@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "proto/interlude/v1/checkins.proto",
     "proto/interlude/v1/practice.proto",
     "proto/interlude/v1/models.proto",
+    "proto/interlude/v1/plugins.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

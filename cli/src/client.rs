@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use interlude_proto::PROTOCOL_VERSION;
 use interlude_proto::v1::{
     InfoRequest, InfoResponse, check_ins_client::CheckInsClient, daemon_client::DaemonClient,
-    practice_client::PracticeClient, safety_client::SafetyClient, sessions_client::SessionsClient,
-    timeline_client::TimelineClient, vocabulary_client::VocabularyClient,
+    plugins_client::PluginsClient, practice_client::PracticeClient, safety_client::SafetyClient,
+    sessions_client::SessionsClient, timeline_client::TimelineClient,
+    vocabulary_client::VocabularyClient,
 };
 use tonic::transport::Channel;
 
@@ -73,6 +74,10 @@ impl Daemon {
 
     pub fn practice(&self) -> PracticeClient<Channel> {
         PracticeClient::new(self.channel.clone())
+    }
+
+    pub fn plugins(&self) -> PluginsClient<Channel> {
+        PluginsClient::new(self.channel.clone())
     }
 
     pub fn safety(&self) -> SafetyClient<Channel> {

@@ -28,8 +28,12 @@ pub use error::{CliError, ExitCode};
 /// `help-now` is the exception: it must answer at once whatever the daemon's state, so it makes
 /// its own short attempt and falls back to the CLI's own copy.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    let socket = cli.socket.unwrap_or_else(interlude_proto::paths::socket);
     let out = output::Output::new(cli.json);
+    // Plugin commands work on a data directory; the daemon they ask to reload is that one's.
+    if let args::Command::Plugin(command) = cli.command {
+        return commands::plugin::run(command, out, cli.socket).await;
+    }
+    let socket = cli.socket.unwrap_or_else(interlude_proto::paths::socket);
     if let args::Command::HelpNow(args) = &cli.command {
         return commands::safety::help_now(&socket, args, out).await;
     }
@@ -43,9 +47,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             out,
         };
         return commands::dispatch(args::Command::Models(command), &ctx).await;
-    }
-    if let args::Command::Plugin(command) = cli.command {
-        return commands::plugin::run(command, out);
     }
     let ctx = commands::Ctx {
         daemon: client::Daemon::connect(&socket).await?,

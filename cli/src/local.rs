@@ -1,8 +1,8 @@
 //! Settings the CLI reads itself, for the commands that work without the daemon (`help-now`,
-//! `models`): flags, then the environment, then the daemon's config file, then the defaults —
+//! `models`, `plugin`): flags, then the environment, then the daemon's config file, then the defaults —
 //! the order the daemon resolves them in.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use interlude_proto::paths;
 
@@ -15,6 +15,12 @@ pub fn data_dir(flag: Option<PathBuf>) -> PathBuf {
         return paths::data_dir();
     }
     config_value("data_dir").map_or_else(paths::data_dir, PathBuf::from)
+}
+
+/// The socket of the daemon serving `data_dir`, placed as the daemon places it: the config
+/// file's `socket`, or the default for that data directory.
+pub fn socket_for(data_dir: &Path) -> PathBuf {
+    config_value("socket").map_or_else(|| paths::socket_for(data_dir), PathBuf::from)
 }
 
 pub fn env(name: &str) -> Option<String> {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use interlude_proto::v1::check_ins_server::CheckInsServer;
 use interlude_proto::v1::daemon_server::DaemonServer;
 use interlude_proto::v1::models_server::ModelsServer;
+use interlude_proto::v1::plugins_server::PluginsServer;
 use interlude_proto::v1::practice_server::PracticeServer;
 use interlude_proto::v1::safety_server::SafetyServer;
 use interlude_proto::v1::sessions_server::SessionsServer;
@@ -27,7 +28,7 @@ use crate::config::Config;
 use crate::events::Events;
 use crate::model::Limits;
 use crate::models::{Generation, Models};
-use crate::plugins::{self, Catalog};
+use crate::plugins::{InEffect, PluginPaths};
 use crate::practice::Practice;
 use crate::safety::{CrisisCheck, Detector, Meaning, Safety};
 use crate::search::Search;
@@ -77,8 +78,8 @@ pub struct Daemon {
     checkins: CheckIns,
     crisis_check: Arc<CrisisCheck>,
     events: Events,
-    /// The plugins in effect, read once at start.
-    catalog: Arc<Catalog>,
+    /// The plugins in effect: read at start, replaced by `Plugins.Reload`.
+    plugins: InEffect,
     /// Meaning search, background indexing and resurfacing (the embedder behind it).
     search: Search,
     /// The embedder's handle (shared with `search`) and the generator's.
@@ -148,18 +149,14 @@ impl Daemon {
             &data_dir,
             &locale,
         ));
-        let catalog = Arc::new(plugins::catalog_in(&plugins::PluginPaths::new(&data_dir)));
-        for problem in &catalog.problems {
-            // Located messages about plugin files; no client text.
-            tracing::warn!(%problem, "a plugin was skipped");
-        }
+        let plugins = InEffect::read_at_start(PluginPaths::new(&data_dir));
         let events = Events::new();
         let checkins = CheckIns::new(
             store.clone(),
             vault.clone(),
             timeline.clone(),
             events.clone(),
-            checkins::from_catalog(&catalog),
+            checkins::from_catalog(&plugins.catalog()),
         );
         let listener = bind_private(&socket)?;
         tracing::info!(socket = %socket.display(), data_dir = %data_dir.display(), "ready");
@@ -174,7 +171,7 @@ impl Daemon {
             checkins,
             crisis_check,
             events,
-            catalog,
+            plugins,
             search,
             models,
             generation,
@@ -202,7 +199,7 @@ impl Daemon {
             checkins,
             crisis_check,
             events,
-            catalog,
+            plugins,
             search,
             models,
             generation,
@@ -265,11 +262,16 @@ impl Daemon {
             }))
             .add_service(SessionsServer::new(api::SessionsService {
                 timeline: timeline.clone(),
-                checkins,
+                checkins: checkins.clone(),
             }))
             .add_service(PracticeServer::new(api::PracticeService {
-                practice: Practice::new(catalog, timeline.clone(), limits(&config)),
+                practice: Practice::new(plugins.clone(), timeline.clone(), limits(&config)),
                 acknowledge,
+            }))
+            .add_service(PluginsServer::new(api::PluginsService {
+                plugins,
+                checkins,
+                reloading: tokio::sync::Mutex::default(),
             }))
             .add_service(ModelsServer::new(api::ModelsService {
                 generation,

@@ -12,6 +12,7 @@ use interlude_daemon::{Config, Daemon};
 use interlude_proto::v1::check_ins_client::CheckInsClient;
 use interlude_proto::v1::daemon_client::DaemonClient;
 use interlude_proto::v1::models_client::ModelsClient;
+use interlude_proto::v1::plugins_client::PluginsClient;
 use interlude_proto::v1::sessions_client::SessionsClient;
 use interlude_proto::v1::timeline_client::TimelineClient;
 use interlude_proto::v1::vocabulary_client::VocabularyClient;
@@ -112,6 +113,10 @@ impl TestDaemon {
 
     pub fn vocabulary(&self) -> VocabularyClient<Channel> {
         VocabularyClient::new(self.channel.clone())
+    }
+
+    pub fn plugins(&self) -> PluginsClient<Channel> {
+        PluginsClient::new(self.channel.clone())
     }
 
     pub fn checkins(&self) -> CheckInsClient<Channel> {

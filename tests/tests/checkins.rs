@@ -531,3 +531,133 @@ fn context_switches(pid: u32) -> std::collections::HashMap<String, u64> {
         })
         .collect()
 }
+
+/// Writes plugin `id` into the daemon's plugin directory as `interlude plugin install` leaves it:
+/// one check-in `hours` after a session, asking its own question.
+fn write_plugin_with_check_in(daemon: &TestDaemon, id: &str, hours: u32) {
+    let dir = daemon.data_dir().join("plugins").join(id);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("plugin.toml"),
+        format!(
+            "schema_version = 1\n[plugin]\nid = \"{id}\"\nname = \"N\"\nversion = \"1.0.0\"\nmodality = \"other\"\nauthors = []\ndescription = \"D\"\nlicence = \"L\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("prompts.toml"),
+        "schema_version = 1\n[[prompt]]\nid = \"plan\"\ntext = \"How did this week's plan go?\"\nstate = \"any\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("checkins.toml"),
+        format!("schema_version = 1\n[[checkin]]\nid = \"after\"\nafter_session_hours = {hours}\nprompt = \"plan\"\n"),
+    )
+    .unwrap();
+}
+
+async fn reload_plugins(daemon: &TestDaemon) -> v1::ReloadPluginsResponse {
+    daemon
+        .plugins()
+        .reload(v1::ReloadPluginsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn schedule_ids(daemon: &TestDaemon) -> Vec<String> {
+    schedules(daemon).await.into_iter().map(|s| s.id).collect()
+}
+
+#[tokio::test]
+async fn plugin_check_ins_follow_the_plugins_reloaded_while_the_daemon_runs() {
+    let daemon = ready().await;
+    write_plugin_with_check_in(&daemon, "weekly-plan", 5);
+    assert!(
+        !schedule_ids(&daemon)
+            .await
+            .contains(&"weekly-plan/after".into())
+    );
+
+    // Reloaded: its schedule is there, on (an installed plugin's start on), and it delivers.
+    let reloaded = reload_plugins(&daemon).await;
+    assert!(reloaded.plugins.iter().any(|p| p.id == "weekly-plan"));
+    let all = schedules(&daemon).await;
+    let added = all.iter().find(|s| s.id == "weekly-plan/after").unwrap();
+    assert!(added.enabled);
+    session_due_in(&daemon, 5, 1500).await;
+    let due = wait_for_pending(&daemon, Duration::from_secs(20))
+        .await
+        .expect("the new plugin's check-in came due 5 hours after the session");
+    assert_eq!(due.schedule_id, "weekly-plan/after");
+    assert_eq!(due.prompt, "How did this week's plan go?");
+    daemon
+        .checkins()
+        .dismiss(v1::DismissRequest { checkin_id: due.id })
+        .await
+        .unwrap();
+
+    // Removed, and a built-in turned off: their schedules leave.
+    std::fs::remove_dir_all(daemon.data_dir().join("plugins/weekly-plan")).unwrap();
+    std::fs::write(
+        daemon.data_dir().join("plugin-settings.toml"),
+        "disabled = [\"cbt\"]\n",
+    )
+    .unwrap();
+    reload_plugins(&daemon).await;
+    let ids = schedule_ids(&daemon).await;
+    assert!(!ids.contains(&"weekly-plan/after".into()), "{ids:?}");
+    assert!(!ids.contains(&"cbt/evening".into()), "{ids:?}");
+    assert!(ids.contains(&"dbt/evening-diary-card".into()), "{ids:?}");
+}
+
+#[tokio::test]
+async fn a_plugin_schedule_that_appears_counts_from_now() {
+    let daemon = ready().await;
+    // Its moment passes before the plugin is there; the scheduler has no reason to wake for it.
+    session_due_in(&daemon, 6, 300).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    write_plugin_with_check_in(&daemon, "late", 6);
+    reload_plugins(&daemon).await;
+    assert!(schedule_ids(&daemon).await.contains(&"late/after".into()));
+    // Time for the scheduler to look after the reload.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(
+        pending(&daemon).await.pending,
+        vec![],
+        "a check-in from before the plugin came is not delivered"
+    );
+}
+
+#[tokio::test]
+async fn a_reload_that_cannot_read_the_plugins_keeps_the_ones_in_effect() {
+    let daemon = ready().await;
+    write_plugin_with_check_in(&daemon, "weekly-plan", 5);
+    reload_plugins(&daemon).await;
+    std::fs::write(
+        daemon.data_dir().join("plugin-settings.toml"),
+        "disabled = 7\n",
+    )
+    .unwrap();
+    let refused = daemon
+        .plugins()
+        .reload(v1::ReloadPluginsRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(
+        refused
+            .message()
+            .contains("plugin-settings.toml is not valid")
+            && refused
+                .message()
+                .contains("the plugins in effect are unchanged"),
+        "{}",
+        refused.message()
+    );
+    assert!(
+        schedule_ids(&daemon)
+            .await
+            .contains(&"weekly-plan/after".into())
+    );
+}

@@ -1,7 +1,8 @@
 //! Installing signed plugin bundles through the real CLI, with no daemon running: every kind of
 //! malicious or mistaken bundle is refused with a clear message and leaves the data directory
 //! exactly as it was; good bundles install, upgrade, override a built-in, turn off and come out
-//! again.
+//! again. With the real daemon running, a change is in effect at once (no restart), and a run
+//! started before it finishes as it began.
 
 #![allow(clippy::unwrap_used)]
 
@@ -9,7 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use interlude_daemon::plugins::signature;
-use interlude_e2e::bin;
+use interlude_e2e::{PASSPHRASE, RealDaemon, bin};
+use interlude_proto::v1::practice_client::PracticeClient;
+use interlude_proto::v1::{AnswerRequest, FinishRequest, ListExercisesRequest, StartRequest};
+use tonic::Code;
+use tonic::transport::Channel;
 
 /// A home with a data directory, a working directory for bundles, and a trusted key.
 struct Home {
@@ -510,6 +515,10 @@ fn install_list_override_disable_and_remove_round_trip() {
     ]));
     let said = ok(home.install("sleep-diary-0.1.0.tar.gz"));
     assert!(said.contains("Installed sleep-diary 0.1.0"), "{said}");
+    assert!(
+        said.contains("The daemon picks it up when it next starts."),
+        "no daemon runs: {said}"
+    );
     let list = home.list();
     assert_eq!(
         ids(&list),
@@ -651,4 +660,188 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+/// The real daemon with a vault, and `interlude` run the way a client runs it: settings from the
+/// daemon's config file, so the plugin commands find its data directory and its socket.
+struct Running {
+    daemon: RealDaemon,
+    secret_key: String,
+}
+
+impl Running {
+    fn start() -> Running {
+        let daemon = RealDaemon::start();
+        let init =
+            daemon.cli_with_stdin(&["init", "--passphrase-stdin"], &format!("{PASSPHRASE}\n"));
+        assert!(init.status.success());
+        let (public, secret_key) = signature::generate(None).unwrap();
+        std::fs::write(daemon.tmp_dir().join("therapist.pub"), &public).unwrap();
+        let running = Running { daemon, secret_key };
+        ok(running.cli(&["plugin", "trust", "therapist.pub"]));
+        running
+    }
+
+    fn cli(&self, args: &[&str]) -> Output {
+        Command::new(bin("interlude"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.daemon.tmp_dir())
+            .env(
+                "INTERLUDE_CONFIG",
+                self.daemon.root.path().join("config.toml"),
+            )
+            .current_dir(self.daemon.tmp_dir())
+            .output()
+            .unwrap()
+    }
+
+    /// Writes the tiny plugin's bundle and signature into the working directory.
+    fn tiny_bundle(&self) -> &'static str {
+        let bundle = tiny_bundle("1.0.0");
+        std::fs::write(self.daemon.tmp_dir().join("tiny.tar.gz"), &bundle).unwrap();
+        let sig = signature::sign(&bundle, &self.secret_key, None, TINY_1).unwrap();
+        std::fs::write(self.daemon.tmp_dir().join("tiny.tar.gz.minisig"), sig).unwrap();
+        "tiny.tar.gz"
+    }
+
+    async fn practice(&self) -> PracticeClient<Channel> {
+        PracticeClient::new(
+            interlude_proto::connect(&self.daemon.socket())
+                .await
+                .unwrap(),
+        )
+    }
+}
+
+/// The exercises the daemon offers, as `plugin/exercise`.
+async fn offered(practice: &mut PracticeClient<Channel>) -> Vec<String> {
+    practice
+        .list_exercises(ListExercisesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .exercises
+        .into_iter()
+        .map(|e| format!("{}/{}", e.plugin_id, e.exercise_id))
+        .collect()
+}
+
+fn start_tiny() -> StartRequest {
+    StartRequest {
+        plugin_id: "tiny".into(),
+        exercise_id: "notice".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_bundle_installed_while_the_daemon_runs_is_offered_at_once_and_a_started_run_outlives_its_removal()
+ {
+    let running = Running::start();
+    let mut practice = running.practice().await;
+    assert!(!offered(&mut practice).await.contains(&"tiny/notice".into()));
+
+    let said = ok(running.cli(&["plugin", "install", running.tiny_bundle()]));
+    assert!(
+        said.contains("Installed tiny 1.0.0") && said.contains("The daemon now offers it."),
+        "{said}"
+    );
+    assert!(offered(&mut practice).await.contains(&"tiny/notice".into()));
+    let run = practice.start(start_tiny()).await.unwrap().into_inner();
+
+    let said = ok(running.cli(&["plugin", "remove", "tiny"]));
+    assert!(said.contains("The daemon no longer offers it."), "{said}");
+    assert!(!offered(&mut practice).await.contains(&"tiny/notice".into()));
+    let gone = practice.start(start_tiny()).await.unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
+
+    // The run started before the removal ends with the exercise it began with, and is saved.
+    let view = practice
+        .answer(AnswerRequest {
+            run_id: run.run_id.clone(),
+            step_id: "what".into(),
+            value: "The rain on the window.".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(view.at_end);
+    let saved = practice
+        .finish(FinishRequest {
+            run_id: run.run_id,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(running.daemon.cli(&["show", &saved.id, "--json"]))).unwrap();
+    assert_eq!(
+        (shown["plugin_id"].as_str(), shown["exercise_id"].as_str()),
+        (Some("tiny"), Some("notice"))
+    );
+}
+
+#[tokio::test]
+async fn turning_a_built_in_off_and_on_while_the_daemon_runs_takes_effect_at_once() {
+    let running = Running::start();
+    let mut practice = running.practice().await;
+    let dbt = |offered: &[String]| offered.iter().filter(|e| e.starts_with("dbt/")).count();
+    let before = dbt(&offered(&mut practice).await);
+    assert!(before > 0);
+
+    let said = ok(running.cli(&["plugin", "disable", "dbt"]));
+    assert_eq!(
+        said.trim(),
+        "Turned dbt off. The daemon no longer offers it."
+    );
+    assert_eq!(dbt(&offered(&mut practice).await), 0);
+
+    let said = ok(running.cli(&["plugin", "enable", "dbt"]));
+    assert_eq!(said.trim(), "Turned dbt on. The daemon now offers it.");
+    assert_eq!(dbt(&offered(&mut practice).await), before);
+}
+
+#[tokio::test]
+async fn a_change_the_running_daemon_does_not_take_still_stands_and_the_message_says_so() {
+    let running = Running::start();
+    let mut practice = running.practice().await;
+    // A settings file the daemon cannot read: it keeps the plugins in effect.
+    std::fs::write(
+        running.daemon.data_dir().join("plugin-settings.toml"),
+        "disabled = 7\n",
+    )
+    .unwrap();
+    let said = ok(running.cli(&["plugin", "install", running.tiny_bundle()]));
+    assert!(
+        said.contains("Installed tiny 1.0.0")
+            && said.contains("The running daemon did not take it up (")
+            && said.contains("plugin-settings.toml is not valid")
+            && said.ends_with("it will when it next starts.\n"),
+        "{said}"
+    );
+    assert!(running.daemon.data_dir().join("plugins/tiny").is_dir());
+    assert!(!offered(&mut practice).await.contains(&"tiny/notice".into()));
+
+    // Another data directory's change is not this daemon's to take.
+    let other = running.daemon.root.path().join("other");
+    let said = ok(running.cli(&[
+        "plugin",
+        "disable",
+        "cbt",
+        "--data-dir",
+        other.to_str().unwrap(),
+    ]));
+    assert!(
+        said.contains(&format!("serves {}", running.daemon.data_dir().display()))
+            && said.contains("it will when it next starts."),
+        "{said}"
+    );
+    assert!(
+        offered(&mut practice)
+            .await
+            .iter()
+            .any(|e| e.starts_with("cbt/"))
+    );
 }

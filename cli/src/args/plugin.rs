@@ -1,11 +1,19 @@
 //! `interlude plugin …`: writing, signing, trusting, installing and choosing modality plugins.
-//! Every one works without the daemon, on the files in the data directory.
+//! Every one works without the daemon, on the files in the data directory; after install, remove,
+//! enable and disable, a running daemon is asked to put the change in effect.
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::SecretArgs;
+
+/// After the commands that change which plugins are in effect.
+const RELOAD_HELP: &str = "\
+A daemon running for this data directory is asked to put the change in effect at once. If none
+is running, or it cannot (an older daemon, an unreadable plugin directory), the change still
+stands and the daemon takes it up when it next starts. The exit code is 0 either way: the change
+was made, and the message says whether the daemon has it.";
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
@@ -95,6 +103,7 @@ pub enum PluginCommand {
         place: PluginPlace,
     },
     /// Verify a signed bundle against the trusted keys and install it
+    #[command(after_help = RELOAD_HELP)]
     Install {
         #[arg(value_name = "BUNDLE")]
         bundle: PathBuf,
@@ -105,6 +114,7 @@ pub enum PluginCommand {
         place: PluginPlace,
     },
     /// Remove an installed plugin (a built-in of the same id comes back)
+    #[command(after_help = RELOAD_HELP)]
     Remove {
         id: String,
         #[command(flatten)]
@@ -116,12 +126,14 @@ pub enum PluginCommand {
         place: PluginPlace,
     },
     /// Turn a plugin on again
+    #[command(after_help = RELOAD_HELP)]
     Enable {
         id: String,
         #[command(flatten)]
         place: PluginPlace,
     },
     /// Turn a plugin off, built-in or installed, without removing it
+    #[command(after_help = RELOAD_HELP)]
     Disable {
         id: String,
         #[command(flatten)]

@@ -3,6 +3,7 @@
 mod checkin;
 pub mod models;
 pub mod plugin;
+mod plugin_reload;
 mod practice;
 mod reflect;
 mod runner;
@@ -61,7 +62,9 @@ pub async fn dispatch(command: Command, ctx: &Ctx) -> Result<(), CliError> {
         Command::HelpNow(args) => safety::help_now(ctx.daemon.socket(), &args, ctx.out).await,
         Command::Models(crate::args::ModelsCommand::Reindex) => search::reindex(ctx).await,
         Command::Models(command) => models::run(command, ctx.out, ctx.daemon.socket()).await,
-        Command::Plugin(command) => plugin::run(command, ctx.out),
+        Command::Plugin(command) => {
+            plugin::run(command, ctx.out, Some(ctx.daemon.socket().to_owned())).await
+        }
         Command::SafetyPlan(command) => match command {
             SafetyPlanCommand::Show => safety::show(ctx).await,
             SafetyPlanCommand::Edit => safety::edit(ctx).await,

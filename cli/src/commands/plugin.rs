@@ -1,6 +1,7 @@
 //! `interlude plugin …`: every command works without the daemon, on plugin directories, bundles
-//! and the data directory (which the daemon reads at start). Keys and signatures are minisign's,
-//! so `minisign -V` checks ours and ours checks minisign's.
+//! and the data directory; after a change to the plugins in effect, a running daemon is asked to
+//! reload them (`plugin_reload`). Keys and signatures are minisign's, so `minisign -V` checks ours
+//! and ours checks minisign's.
 
 use std::path::{Path, PathBuf};
 
@@ -13,12 +14,19 @@ use interlude_daemon::plugins::trust::{TrustError, TrustStore};
 use interlude_daemon::plugins::{self, Origin, PluginPaths, scaffold, signature};
 use serde_json::json;
 
+use super::plugin_reload::{self, Reload, no_longer_offered, now_offered};
 use crate::args::{ModalityArg, PluginCommand, PluginPlace, SecretArgs};
 use crate::error::{CliError, ExitCode};
 use crate::output::Output;
 use crate::secret::{Secret, SecretReader};
 
-pub fn run(command: PluginCommand, out: Output) -> Result<(), CliError> {
+/// `socket`: the daemon to ask to reload after a change [default: the data directory's].
+pub async fn run(
+    command: PluginCommand,
+    out: Output,
+    socket: Option<PathBuf>,
+) -> Result<(), CliError> {
+    let socket = socket.as_deref();
     match command {
         PluginCommand::Lint { dirs } => lint(&dirs, out),
         PluginCommand::Keygen {
@@ -48,11 +56,13 @@ pub fn run(command: PluginCommand, out: Output) -> Result<(), CliError> {
             place,
         } => trust(&pubkey, name, &place, out),
         PluginCommand::Untrust { key_id, place } => untrust(&key_id, &place, out),
-        PluginCommand::Install { bundle, sig, place } => install_bundle(&bundle, sig, &place, out),
-        PluginCommand::Remove { id, place } => remove(&id, &place, out),
+        PluginCommand::Install { bundle, sig, place } => {
+            install_bundle(&bundle, sig, &place, out, socket).await
+        }
+        PluginCommand::Remove { id, place } => remove(&id, &place, out, socket).await,
         PluginCommand::List { place } => list(&place, out),
-        PluginCommand::Enable { id, place } => set_enabled(&id, true, &place, out),
-        PluginCommand::Disable { id, place } => set_enabled(&id, false, &place, out),
+        PluginCommand::Enable { id, place } => set_enabled(&id, true, &place, out, socket).await,
+        PluginCommand::Disable { id, place } => set_enabled(&id, false, &place, out, socket).await,
     }
 }
 
@@ -320,17 +330,19 @@ fn untrust(key_id: &str, place: &PluginPlace, out: Output) -> Result<(), CliErro
     )
 }
 
-fn install_bundle(
+async fn install_bundle(
     bundle_path: &Path,
     sig: Option<PathBuf>,
     place: &PluginPlace,
     out: Output,
+    socket: Option<&Path>,
 ) -> Result<(), CliError> {
     let data = bundle::read(bundle_path).map_err(bundle_error)?;
     let sig_path = sig.unwrap_or_else(|| with_suffix(bundle_path, ".minisig"));
     let signature_text = String::from_utf8_lossy(&read(&sig_path)?).into_owned();
-    let installed =
-        install::install(&paths(place), &data, &signature_text).map_err(install_error)?;
+    let paths = paths(place);
+    let installed = install::install(&paths, &data, &signature_text).map_err(install_error)?;
+    let reload = plugin_reload::ask(socket, paths.data_dir()).await;
     let what = match &installed.outcome {
         Outcome::New => "Installed".to_string(),
         Outcome::Upgraded { from } => format!("Upgraded from {from} to"),
@@ -338,19 +350,26 @@ fn install_bundle(
         Outcome::Replaced => "Replaced an unreadable copy with".to_string(),
     };
     out.emit(
-        || format!("{what} {} {} (signed by key {}). The daemon picks it up when it next starts.", installed.id, installed.version, installed.key_id),
+        || format!("{what} {} {} (signed by key {}). {}", installed.id, installed.version, installed.key_id, reload.sentence(|r| now_offered(r, &installed.id))),
         || json!({
             "id": installed.id,
             "version": installed.version.to_string(),
             "key_id": installed.key_id,
             "outcome": match installed.outcome { Outcome::New => "new", Outcome::Upgraded { .. } => "upgraded", Outcome::AlreadyInstalled => "unchanged", Outcome::Replaced => "replaced" },
             "dir": installed.dir.display().to_string(),
+            "daemon": reload.json(),
         }),
     )
 }
 
-fn remove(id: &str, place: &PluginPlace, out: Output) -> Result<(), CliError> {
-    let removed = install::remove(&paths(place), id).map_err(|e| {
+async fn remove(
+    id: &str,
+    place: &PluginPlace,
+    out: Output,
+    socket: Option<&Path>,
+) -> Result<(), CliError> {
+    let paths = paths(place);
+    let removed = install::remove(&paths, id).map_err(|e| {
         let built_in = plugins::builtin::find(id).is_some();
         match install_error(e) {
             error if built_in && error.exit_code() == ExitCode::NotFound => error.with_hint(
@@ -360,19 +379,28 @@ fn remove(id: &str, place: &PluginPlace, out: Output) -> Result<(), CliError> {
         }
     })?;
     let back = plugins::builtin::find(id).is_some();
+    let reload = plugin_reload::ask(socket, paths.data_dir()).await;
     out.emit(
         || {
             let mut text = format!("Removed {} from {}.", id, removed.display());
             if back {
                 text.push_str(&format!(" The built-in {id} is in effect again."));
             }
+            text.push(' ');
+            text.push_str(&reload.sentence(|r| no_longer_offered(r, id)));
             text
         },
-        || json!({ "removed": id, "built_in_back": back }),
+        || json!({ "removed": id, "built_in_back": back, "daemon": reload.json() }),
     )
 }
 
-fn set_enabled(id: &str, on: bool, place: &PluginPlace, out: Output) -> Result<(), CliError> {
+async fn set_enabled(
+    id: &str,
+    on: bool,
+    place: &PluginPlace,
+    out: Output,
+    socket: Option<&Path>,
+) -> Result<(), CliError> {
     let paths = paths(place);
     let catalog = plugins::catalog_in(&paths);
     if !plugins::catalog::knows(&catalog, id) {
@@ -387,12 +415,21 @@ fn set_enabled(id: &str, on: bool, place: &PluginPlace, out: Output) -> Result<(
         settings.save(&paths.settings()).map_err(settings_error)?;
     }
     let state = if on { "on" } else { "off" };
+    // Asked even when nothing changed: a daemon that missed the change earlier catches up.
+    let reload = plugin_reload::ask(socket, paths.data_dir()).await;
+    let taken = |r: &_| match on {
+        true => now_offered(r, id),
+        false => no_longer_offered(r, id),
+    };
     out.emit(
-        || match changed {
-            true => format!("Turned {id} {state}. The daemon picks this up when it next starts."),
-            false => format!("{id} was already {state}."),
+        || match (changed, &reload) {
+            (true, _) => format!("Turned {id} {state}. {}", reload.sentence(taken)),
+            (false, Reload::Done(response)) => {
+                format!("{id} was already {state}. {}", taken(response))
+            }
+            (false, _) => format!("{id} was already {state}."),
         },
-        || json!({ "id": id, "enabled": on, "changed": changed }),
+        || json!({ "id": id, "enabled": on, "changed": changed, "daemon": reload.json() }),
     )
 }
 

@@ -17,7 +17,7 @@ pub use runner::{Delivery, run};
 pub use sources::{Origin, Source, from_catalog};
 pub use state::{Pending, StoredWhen};
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -49,8 +49,8 @@ struct Inner {
     vault: Arc<Vault>,
     timeline: Timeline,
     events: Events,
-    /// Built-in and plugin schedules.
-    sources: Vec<Source>,
+    /// Plugin and built-in schedules; the plugin ones are replaced when the plugins change.
+    sources: RwLock<Arc<Vec<Source>>>,
     loaded: Mutex<Option<Loaded>>,
     changed: Notify,
 }
@@ -95,19 +95,46 @@ impl CheckIns {
         events: Events,
         plugin_sources: Vec<Source>,
     ) -> CheckIns {
-        let mut sources = plugin_sources;
-        sources.extend(sources::built_in());
         CheckIns {
             inner: Arc::new(Inner {
                 store,
                 vault,
                 timeline,
                 events,
-                sources,
+                sources: RwLock::new(with_built_in(plugin_sources)),
                 loaded: Mutex::new(None),
                 changed: Notify::new(),
             }),
         }
+    }
+
+    /// Puts the schedules of the plugins now in effect in place of the earlier ones (see
+    /// [`from_catalog`]); the client's on/off choices stay with each schedule's id. A schedule
+    /// that appears counts from now: like a looser rule, it never delivers what came before.
+    pub async fn set_plugin_sources(&self, plugin_sources: Vec<Source>) {
+        let mut loaded = self.inner.loaded.lock().await;
+        *self
+            .inner
+            .sources
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = with_built_in(plugin_sources);
+        if let Some(loaded) = loaded.as_mut() {
+            // In memory only, like every look that delivers nothing.
+            lapse_until_now(&mut loaded.state);
+        }
+        drop(loaded);
+        self.inner.changed.notify_one();
+    }
+
+    fn sources(&self) -> Arc<Vec<Source>> {
+        // Replacing is one assignment, so a poisoned lock still holds whole sources.
+        Arc::clone(
+            &self
+                .inner
+                .sources
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
     }
 
     pub fn vault(&self) -> &Arc<Vault> {
@@ -169,7 +196,7 @@ impl CheckIns {
     }
 
     pub async fn schedules(&self) -> Result<Vec<ScheduleView>> {
-        self.with_state(|state| Ok(views(&self.inner.sources, state)))
+        self.with_state(|state| Ok(views(&self.sources(), state)))
             .await
     }
 
@@ -217,7 +244,7 @@ impl CheckIns {
     pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<ScheduleView> {
         let id = id.trim().to_string();
         self.update(|state| {
-            let known = views(&self.inner.sources, state)
+            let known = views(&self.sources(), state)
                 .iter()
                 .any(|v| v.source.id == id);
             if !known {
@@ -245,7 +272,7 @@ impl CheckIns {
     }
 
     fn not_own(&self, id: &str) -> Error {
-        if self.inner.sources.iter().any(|s| s.id == id) {
+        if self.sources().iter().any(|s| s.id == id) {
             invalid(format!(
                 "{id} is not one of your own schedules; turn it off instead"
             ))
@@ -450,7 +477,7 @@ impl CheckIns {
     }
 
     fn next_wake(&self, loaded: &Loaded, now: Timestamp) -> Result<Option<Timestamp>> {
-        let (schedules, controls) = planning(&self.inner.sources, &loaded.state)?;
+        let (schedules, controls) = planning(&self.sources(), &loaded.state)?;
         let tz = TimeZone::system();
         let planner = Planner {
             schedules: &schedules,
@@ -472,7 +499,8 @@ impl CheckIns {
         let Some(loaded) = guard.as_mut() else {
             return Ok(None);
         };
-        let (schedules, controls) = planning(&self.inner.sources, &loaded.state)?;
+        let sources = self.sources();
+        let (schedules, controls) = planning(&sources, &loaded.state)?;
         let tz = TimeZone::system();
         let planner = Planner {
             schedules: &schedules,
@@ -496,7 +524,7 @@ impl CheckIns {
         };
         let delivery = match planned {
             Some(occurrence) => {
-                let source = self.source(state, &occurrence.schedule_id)?;
+                let source = source(&sources, state, &occurrence.schedule_id)?;
                 Some(Pending {
                     id: ulid::Ulid::new().to_string(),
                     schedule_id: source.id,
@@ -530,14 +558,22 @@ impl CheckIns {
             .publish(Event::CheckInDue(pending.clone()));
         Ok(Some(pending))
     }
+}
 
-    fn source(&self, state: &State, id: &str) -> Result<Source> {
-        views(&self.inner.sources, state)
-            .into_iter()
-            .map(|v| v.source)
-            .find(|s| s.id == id)
-            .ok_or_else(|| Error::Internal(format!("schedule {id} vanished")))
-    }
+/// Plugin schedules ahead of the built-in ones, so that a plugin's question wins when both come
+/// due at the same moment.
+fn with_built_in(plugin_sources: Vec<Source>) -> Arc<Vec<Source>> {
+    let mut sources = plugin_sources;
+    sources.extend(sources::built_in());
+    Arc::new(sources)
+}
+
+fn source(sources: &[Source], state: &State, id: &str) -> Result<Source> {
+    views(sources, state)
+        .into_iter()
+        .map(|v| v.source)
+        .find(|s| s.id == id)
+        .ok_or_else(|| Error::Internal(format!("schedule {id} vanished")))
 }
 
 fn views(sources: &[Source], state: &State) -> Vec<ScheduleView> {

@@ -7,7 +7,7 @@ use super::builtin::BUILT_INS;
 use super::format::{Plugin, is_valid_id};
 use super::load::{Problem, load};
 use super::paths::PluginPaths;
-use super::settings::Settings;
+use super::settings::{Settings, SettingsError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
@@ -65,10 +65,54 @@ pub fn catalog_in(paths: &PluginPaths) -> Catalog {
     found
 }
 
+/// Why a catalog to replace the one in effect could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Unreadable {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error("could not read the plugin directory {}: {source}", path.display())]
+    PluginDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The catalog for a data directory, to replace one already in effect. Unlike [`catalog_in`],
+/// a settings file or plugin directory that cannot be read is an error: reading on would turn
+/// plugins back on or drop every installed one while the client is using them.
+pub fn read_catalog_in(paths: &PluginPaths) -> Result<Catalog, Unreadable> {
+    let settings = Settings::load(&paths.settings())?;
+    let plugin_dir = paths.plugin_dir();
+    let dirs = user_plugin_dirs(&plugin_dir).map_err(|source| Unreadable::PluginDir {
+        path: plugin_dir.clone(),
+        source,
+    })?;
+    Ok(assemble(dirs, &settings))
+}
+
 /// The effective plugins: built-ins, overridden by a plugin of the same id in `plugin_dir`
 /// (a missing directory is an empty one), without those `settings` turns off. A user plugin that
 /// does not load is reported in `problems`; a built-in it meant to override stays in effect.
 pub fn catalog(plugin_dir: &Path, settings: &Settings) -> Catalog {
+    let (dirs, problem) = match user_plugin_dirs(plugin_dir) {
+        Ok(dirs) => (dirs, None),
+        Err(e) => (
+            Vec::new(),
+            Some(Problem {
+                file: plugin_dir.to_path_buf(),
+                line: 1,
+                column: 1,
+                message: format!("could not read the plugin directory: {e}"),
+            }),
+        ),
+    };
+    let mut found = assemble(dirs, settings);
+    found.problems.extend(problem);
+    found
+}
+
+/// Built-ins, then the plugins in `dirs` overriding them by id, minus those turned off.
+fn assemble(dirs: Vec<PathBuf>, settings: &Settings) -> Catalog {
     let mut catalog = Catalog::default();
     let mut entries: Vec<Entry> = Vec::new();
     for built_in in BUILT_INS {
@@ -80,7 +124,7 @@ pub fn catalog(plugin_dir: &Path, settings: &Settings) -> Catalog {
             Err(problems) => catalog.problems.extend(problems),
         }
     }
-    for dir in user_plugin_dirs(plugin_dir, &mut catalog.problems) {
+    for dir in dirs {
         let plugin = match load(&dir) {
             Ok(plugin) => plugin,
             Err(problems) => {
@@ -120,19 +164,11 @@ pub fn catalog(plugin_dir: &Path, settings: &Settings) -> Catalog {
 
 /// The plugin directories in `plugin_dir`, sorted; hidden entries (staging areas of an install
 /// in progress) are not plugins.
-fn user_plugin_dirs(plugin_dir: &Path, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
+fn user_plugin_dirs(plugin_dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let entries = match std::fs::read_dir(plugin_dir) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
-        Err(e) => {
-            problems.push(Problem {
-                file: plugin_dir.to_path_buf(),
-                line: 1,
-                column: 1,
-                message: format!("could not read the plugin directory: {e}"),
-            });
-            return Vec::new();
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
     };
     let mut dirs: Vec<PathBuf> = entries
         .flatten()
@@ -141,7 +177,7 @@ fn user_plugin_dirs(plugin_dir: &Path, problems: &mut Vec<Problem>) -> Vec<PathB
         .map(|e| e.path())
         .collect();
     dirs.sort();
-    dirs
+    Ok(dirs)
 }
 
 /// Whether `id` names a plugin in the catalog or turned off in it.
@@ -203,6 +239,38 @@ mod tests {
         let found = catalog(dir.path(), &settings);
         assert_eq!(ids(&found), ["act", "dbt", "psychodynamic"]);
         assert_eq!(found.disabled, ["cbt", "extra"]);
+    }
+
+    #[test]
+    fn a_catalog_to_replace_one_in_effect_must_be_readable_where_the_start_goes_on() {
+        let data = tempfile::tempdir().unwrap();
+        let paths = PluginPaths::new(data.path());
+        write_plugin(&paths.plugin_dir().join("extra"), "extra", "1.0.0");
+        assert!(read_catalog_in(&paths).unwrap().get("extra").is_some());
+
+        std::fs::write(paths.settings(), "disabled = 7\n").unwrap();
+        assert!(matches!(
+            read_catalog_in(&paths),
+            Err(Unreadable::Settings(_))
+        ));
+        // At start the same file turns nothing off, and says so.
+        let found = catalog_in(&paths);
+        assert!(found.get("extra").is_some() && found.problems.len() == 1);
+
+        std::fs::remove_file(paths.settings()).unwrap();
+        std::fs::remove_dir_all(paths.plugin_dir()).unwrap();
+        std::fs::write(paths.plugin_dir(), "not a directory").unwrap();
+        let refused = read_catalog_in(&paths).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .starts_with("could not read the plugin directory"),
+            "{refused}"
+        );
+        assert_eq!(
+            ids(&catalog_in(&paths)),
+            ["act", "cbt", "dbt", "psychodynamic"]
+        );
     }
 
     #[test]

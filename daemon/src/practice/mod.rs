@@ -24,7 +24,7 @@ pub use script::{Listed, ScriptStep};
 
 use crate::error::Error;
 use crate::model::{Kind, Limits, NewReflection, TermKind};
-use crate::plugins::Catalog;
+use crate::plugins::InEffect;
 use crate::plugins::format::{Modality, State};
 use crate::timeline::{Added, Timeline};
 use run::Run;
@@ -72,19 +72,19 @@ pub struct StepView {
     pub current_answer: Option<String>,
 }
 
-/// The Practice service's state: the catalog read at start, and the open runs.
+/// The Practice service's state: the plugins in effect, and the open runs.
 #[derive(Clone)]
 pub struct Practice {
-    catalog: Arc<Catalog>,
+    plugins: InEffect,
     timeline: Timeline,
     limits: Limits,
     runs: Arc<Mutex<Runs>>,
 }
 
 impl Practice {
-    pub fn new(catalog: Arc<Catalog>, timeline: Timeline, limits: Limits) -> Practice {
+    pub fn new(plugins: InEffect, timeline: Timeline, limits: Limits) -> Practice {
         Practice {
-            catalog,
+            plugins,
             timeline,
             limits,
             runs: Arc::default(),
@@ -92,16 +92,17 @@ impl Practice {
     }
 
     pub fn list(&self, modality: Option<Modality>, state: Option<State>) -> Vec<Listed> {
-        script::list(&self.catalog, modality, state)
+        script::list(&self.plugins.catalog(), modality, state)
     }
 
     pub fn start(&self, plugin_id: &str, exercise_id: &str) -> Result<View, PracticeError> {
-        let script = script::find(&self.catalog, plugin_id, exercise_id).ok_or_else(|| {
-            PracticeError::UnknownExercise {
-                plugin: plugin_id.to_owned(),
-                exercise: exercise_id.to_owned(),
-            }
-        })?;
+        let script =
+            script::find(&self.plugins.catalog(), plugin_id, exercise_id).ok_or_else(|| {
+                PracticeError::UnknownExercise {
+                    plugin: plugin_id.to_owned(),
+                    exercise: exercise_id.to_owned(),
+                }
+            })?;
         let id = run_id()?;
         let run = Run::new(script);
         let view = self.view(&id, &run);
