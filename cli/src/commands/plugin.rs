@@ -383,7 +383,8 @@ async fn remove(
     out.emit(
         || {
             let mut text = format!("Removed {} from {}.", id, removed.display());
-            if back {
+            // A daemon that reloaded says it below.
+            if back && !matches!(reload, Reload::Done(_)) {
                 text.push_str(&format!(" The built-in {id} is in effect again."));
             }
             text.push(' ');
