@@ -55,6 +55,15 @@ pub struct TestDaemon {
     channel: Channel,
 }
 
+/// Check-in controls without quiet hours (quiet from 00:00 to 00:00 is never quiet).
+pub fn no_quiet_hours() -> v1::SetControlsRequest {
+    v1::SetControlsRequest {
+        quiet_start: Some("00:00".into()),
+        quiet_end: Some("00:00".into()),
+        daily_cap: None,
+    }
+}
+
 impl TestDaemon {
     pub async fn start() -> TestDaemon {
         TestDaemon::start_with(|_| {}).await
@@ -121,6 +130,14 @@ impl TestDaemon {
 
     pub fn checkins(&self) -> CheckInsClient<Channel> {
         CheckInsClient::new(self.channel.clone())
+    }
+
+    /// No quiet hours, so that nothing in a test depends on the hour it runs at.
+    pub async fn quiet_hours_off(&self) {
+        self.checkins()
+            .set_controls(no_quiet_hours())
+            .await
+            .unwrap();
     }
 
     /// Creates the vault with [`PASSPHRASE`]; it is unlocked afterwards. Returns the recovery key.

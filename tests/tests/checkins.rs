@@ -14,20 +14,8 @@ use tonic::Code;
 async fn ready() -> TestDaemon {
     let daemon = TestDaemon::start().await;
     daemon.init().await;
-    quiet_off(&daemon).await;
+    daemon.quiet_hours_off().await;
     daemon
-}
-
-async fn quiet_off(daemon: &TestDaemon) {
-    daemon
-        .checkins()
-        .set_controls(v1::SetControlsRequest {
-            quiet_start: Some("00:00".into()),
-            quiet_end: Some("00:00".into()),
-            daily_cap: None,
-        })
-        .await
-        .unwrap();
 }
 
 fn now_ms() -> i64 {

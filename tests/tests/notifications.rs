@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use interlude_e2e::{PASSPHRASE, RealDaemon, debian_tools};
+use interlude_e2e::{PASSPHRASE, RealDaemon, debian_tools, no_quiet_hours};
 use interlude_proto::v1::{self, check_ins_client::CheckInsClient};
 use tonic::transport::Channel;
 
@@ -197,14 +197,7 @@ async fn daemon_on(desktop: &Desktop, config: &str) -> (RealDaemon, CheckInsClie
     assert!(init.status.success());
     let channel = interlude_proto::connect(&daemon.socket()).await.unwrap();
     let mut checkins = CheckInsClient::new(channel);
-    checkins
-        .set_controls(v1::SetControlsRequest {
-            quiet_start: Some("00:00".into()),
-            quiet_end: Some("00:00".into()),
-            daily_cap: None,
-        })
-        .await
-        .unwrap();
+    checkins.set_controls(no_quiet_hours()).await.unwrap();
     (daemon, checkins)
 }
 

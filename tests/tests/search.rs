@@ -487,15 +487,7 @@ async fn ready_with_models() -> Option<TestDaemon> {
     let daemon = TestDaemon::start().await;
     install_models(daemon.data_dir())?;
     daemon.init().await;
-    daemon
-        .checkins()
-        .set_controls(v1::SetControlsRequest {
-            quiet_start: Some("00:00".into()),
-            quiet_end: Some("00:00".into()),
-            daily_cap: None,
-        })
-        .await
-        .unwrap();
+    daemon.quiet_hours_off().await;
     Some(daemon)
 }
 
