@@ -141,19 +141,13 @@ fn best(logits: &[f32]) -> usize {
 #[test]
 fn our_forward_gives_candles_logits() {
     let Some(gguf) = gguf() else { return };
-    let mut ours = Generator::load(&gguf, Weights::FastKernels).unwrap();
-    let mut candle = Generator::load(&gguf, Weights::AsShipped).unwrap();
-    let prompt = ours
-        .prompt(
-            "You write short summaries of journal entries.",
-            "Entries: \"Walked by the lake after work and did the breath. Slept better.\"",
-        )
-        .unwrap();
     // The prompt in one pass, then token by token through the key/value cache.
-    let (mut a, mut b) = (
-        ours.logits(&prompt, 0).unwrap(),
-        candle.logits(&prompt, 0).unwrap(),
-    );
+    let SideBySide {
+        mut ours,
+        mut candle,
+        prompt,
+        logits: (mut a, mut b),
+    } = ours_and_candles(&gguf);
     let mut ids = prompt.clone();
     for step in 0..5 {
         if step > 0 {
@@ -183,6 +177,35 @@ fn our_forward_gives_candles_logits() {
         ids.push(pick as u32);
         a = ours.logits(&[pick as u32], position).unwrap();
         b = candle.logits(&[pick as u32], position).unwrap();
+    }
+}
+
+/// Our forward and candle's on one file, a chat prompt, and both logits after it (ours first).
+struct SideBySide {
+    ours: Generator,
+    candle: Generator,
+    prompt: Vec<u32>,
+    logits: (Vec<f32>, Vec<f32>),
+}
+
+fn ours_and_candles(gguf: &Path) -> SideBySide {
+    let mut ours = Generator::load(gguf, Weights::FastKernels).unwrap();
+    let mut candle = Generator::load(gguf, Weights::AsShipped).unwrap();
+    let prompt = ours
+        .prompt(
+            "You write short summaries of journal entries.",
+            "Entries: \"Walked by the lake after work and did the breath. Slept better.\"",
+        )
+        .unwrap();
+    let logits = (
+        ours.logits(&prompt, 0).unwrap(),
+        candle.logits(&prompt, 0).unwrap(),
+    );
+    SideBySide {
+        ours,
+        candle,
+        prompt,
+        logits,
     }
 }
 
@@ -238,18 +261,12 @@ fn tensor_types_without_our_kernels_go_through_candles_products() {
         GgmlDType::Q4_1
     );
 
-    let mut ours = Generator::load(&mixed, Weights::FastKernels).unwrap();
-    let mut candle = Generator::load(&mixed, Weights::AsShipped).unwrap();
-    let prompt = ours
-        .prompt(
-            "You write short summaries of journal entries.",
-            "Entries: \"Walked by the lake after work and did the breath. Slept better.\"",
-        )
-        .unwrap();
-    let (mut a, mut b) = (
-        ours.logits(&prompt, 0).unwrap(),
-        candle.logits(&prompt, 0).unwrap(),
-    );
+    let SideBySide {
+        mut ours,
+        mut candle,
+        prompt,
+        logits: (mut a, mut b),
+    } = ours_and_candles(&mixed);
     for step in 0..3 {
         let (mean, largest, spread) = logit_gap(&a, &b);
         eprintln!("step {step}: logits differ by {mean:.3} on average, {largest:.3} at most");
