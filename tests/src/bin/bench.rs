@@ -83,13 +83,31 @@ const WARM_UP: usize = 20;
 struct Args {
     dir: Option<PathBuf>,
     quick: bool,
-    /// Only the model figures (8–10): what to re-run while working on the embedder.
-    models_only: bool,
-    /// Only the daemon's memory with the models (10).
-    memory_only: bool,
-    /// Only generation against llama.cpp (11).
-    generation_only: bool,
+    rows: Rows,
     json: Option<PathBuf>,
+}
+
+/// Which rows a run measures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rows {
+    All,
+    /// The model figures (8–11): what to re-run while working on the models.
+    Models,
+    /// The daemon's memory with the models (10).
+    Memory,
+    /// Generation against llama.cpp (11).
+    Generation,
+}
+
+impl Rows {
+    fn include(self, row: u32) -> bool {
+        match self {
+            Rows::All => true,
+            Rows::Models => row >= 8,
+            Rows::Memory => row == 10,
+            Rows::Generation => row == 11,
+        }
+    }
 }
 
 /// How much work each step does.
@@ -154,24 +172,16 @@ fn parse_args() -> Result<Option<Args>> {
     let mut args = Args {
         dir: None,
         quick: false,
-        models_only: false,
-        memory_only: false,
-        generation_only: false,
+        rows: Rows::All,
         json: None,
     };
     let mut it = std::env::args_os().skip(1);
     while let Some(arg) = it.next() {
         match arg.to_str() {
             Some("--quick") => args.quick = true,
-            Some("--models") => args.models_only = true,
-            Some("--memory") => {
-                args.models_only = true;
-                args.memory_only = true;
-            }
-            Some("--generation") => {
-                args.models_only = true;
-                args.generation_only = true;
-            }
+            Some("--models") => args.rows = Rows::Models,
+            Some("--memory") => args.rows = Rows::Memory,
+            Some("--generation") => args.rows = Rows::Generation,
             Some("--dir") => args.dir = Some(it.next().context("--dir needs a path")?.into()),
             Some("--json") => args.json = Some(it.next().context("--json needs a path")?.into()),
             Some("-h" | "--help") => {
@@ -207,16 +217,12 @@ fn run(args: &Args) -> Result<()> {
         );
     }
     let mut env = Environment::probe(args.quick, &fs_type, &fs_device, &interluded);
-    if args.memory_only {
-        env.mode = "memory with the models only";
-    } else if args.generation_only {
-        env.mode = "generation only";
-    } else if args.models_only {
-        env.mode = if args.quick {
-            "quick, models only"
-        } else {
-            "models only"
-        };
+    match args.rows {
+        Rows::All => {}
+        Rows::Models if args.quick => env.mode = "quick, models only",
+        Rows::Models => env.mode = "models only",
+        Rows::Memory => env.mode = "memory with the models only",
+        Rows::Generation => env.mode = "generation only",
     }
     progress(&format!("interluded: {}", interluded.display()));
     progress(&format!(
@@ -231,31 +237,36 @@ fn run(args: &Args) -> Result<()> {
     let started = Instant::now();
     let mut report = Report::default();
 
-    if !args.models_only {
+    if args.rows.include(1) {
         store_figures(args, &runtime, &interluded, &run_path, &mut report)?;
     }
-    if !args.memory_only && !args.generation_only {
+    if args.rows.include(8) {
         let search = vector_search::measure(100_000, if args.quick { 50 } else { 500 });
         report.external("8", vector_search::ROW_KEY, search.rows());
     }
-    let embedder = (!args.generation_only)
+    let embedder = (args.rows.include(9) || args.rows.include(10))
         .then(|| installed_embedder(&run_path.join("models")))
         .flatten();
     if let Some((models, wheels)) = embedder {
-        if !args.memory_only {
+        if args.rows.include(9) {
             progress("9. embedding throughput: candle against PyTorch, alternating");
             let wheel = wheels.join(embed_throughput::WHEEL);
             let (rounds, seconds) = if args.quick { (1, 3.0) } else { (3, 10.0) };
             let embed = embed_throughput::measure(&models, &wheel, rounds, seconds)?;
             report.external("9", "embedding", embed.rows());
         }
-        progress("10. interluded's memory with the models loaded and after their idle unload");
-        if let Some(memory) = model_memory::measure(&runtime, &interluded, &run_path.join("mem"))? {
-            report.external("10", "embedder_memory", memory.rows());
+        if args.rows.include(10) {
+            progress("10. interluded's memory with the models loaded and after their idle unload");
+            let dir = run_path.join("mem");
+            if let Some(memory) = model_memory::measure(&runtime, &interluded, &dir)? {
+                report.external("10", "embedder_memory", memory.rows());
+            }
         }
     }
     // The generator's own table: candle against llama.cpp (llama-cpp-python) on the same file.
-    let generation = (!args.memory_only)
+    let generation = args
+        .rows
+        .include(11)
         .then(|| interlude_e2e::install_models(&run_path.join("generator")))
         .flatten()
         .map(|models| {
