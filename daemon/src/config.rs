@@ -165,6 +165,11 @@ impl Config {
             pinned: self.embedder_dir.is_none(),
             embedder_dir: self.embedder_dir.clone().unwrap_or(default),
             idle_unload: Duration::from_secs_f64(self.models_idle_unload_minutes.max(0.0) * 60.0),
+            // Fine-tuned on the default embedder only.
+            classifier: self
+                .embedder_dir
+                .is_none()
+                .then_some(crate::safety::classify::WEIGHTS),
         }
     }
 

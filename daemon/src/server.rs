@@ -30,7 +30,7 @@ use crate::model::Limits;
 use crate::models::{Generation, Models};
 use crate::plugins::{InEffect, PluginPaths};
 use crate::practice::Practice;
-use crate::safety::{CrisisCheck, Detector, Meaning, Safety};
+use crate::safety::{Classifier, CrisisCheck, Detector, Safety};
 use crate::search::Search;
 use crate::store::{Store, StoreError};
 use crate::timeline::{Changed, Timeline};
@@ -125,10 +125,13 @@ impl Daemon {
         })?;
         let crisis_check = Arc::new(CrisisCheck {
             lexicon: detector.clone(),
-            meaning: Some(
-                Meaning::builtin(models.clone())
-                    .map_err(|e| crate::error::Error::Internal(e.to_string()))?,
-            ),
+            // A model the user configured has no classifier fine-tuned for it.
+            classifier: config
+                .embedder_dir
+                .is_none()
+                .then(|| Classifier::new(models.clone()))
+                .transpose()
+                .map_err(|e| crate::error::Error::Internal(e.to_string()))?,
         });
         let (changes_tx, changes) = tokio::sync::mpsc::unbounded_channel();
         let timeline = Timeline::new(store.clone(), vault.clone(), limits, crisis_check.clone())

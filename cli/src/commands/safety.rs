@@ -125,6 +125,7 @@ impl Fallback {
             plan,
             lines: region.proto_lines(),
             region: region.name,
+            ..Default::default()
         }
     }
 

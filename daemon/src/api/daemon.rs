@@ -42,7 +42,12 @@ impl Daemon for DaemonService {
             socket: self.socket.display().to_string(),
             sealed_pending: self.timeline.sealed_pending() as u32,
             idle_lock_seconds: self.vault.idle_lock().as_secs(),
-            notices: self.notices.clone(),
+            notices: self
+                .notices
+                .iter()
+                .cloned()
+                .chain(self.timeline.crisis_check_notice())
+                .collect(),
         }))
     }
 

@@ -7,7 +7,7 @@ use interlude_proto::v1::safety_server::Safety as SafetyApi;
 use tonic::{Request, Response, Status};
 
 use crate::model::SafetyPlan;
-use crate::safety::{Payload, Safety, Tier};
+use crate::safety::{Category, Payload, Safety, Tier};
 
 pub struct SafetyService {
     pub safety: Arc<Safety>,
@@ -64,18 +64,37 @@ impl SafetyApi for SafetyService {
 }
 
 pub fn payload_to(payload: Payload) -> v1::SafetyPayload {
-    let tier = match payload.tier {
+    let tier = match payload.finding.map(|f| f.tier) {
         None => v1::CrisisTier::Unspecified,
         Some(Tier::Indirect) => v1::CrisisTier::Indirect,
         Some(Tier::Ideation) => v1::CrisisTier::Ideation,
         Some(Tier::Acute) => v1::CrisisTier::Acute,
     };
+    let category = payload
+        .finding
+        .map_or(v1::CrisisCategory::Unspecified, |f| category_to(f.category));
     v1::SafetyPayload {
         tier: tier.into(),
+        category: category.into(),
         message: payload.message,
         plan: payload.plan.map(|plan| plan_to(plan, false)),
         lines: payload.region.proto_lines(),
         region: payload.region.name.clone(),
+    }
+}
+
+fn category_to(category: Category) -> v1::CrisisCategory {
+    match category {
+        Category::WishToBeDead => v1::CrisisCategory::WishToBeDead,
+        Category::SuicidalThoughts => v1::CrisisCategory::SuicidalThoughts,
+        Category::Method => v1::CrisisCategory::Method,
+        Category::SelfHarm => v1::CrisisCategory::SelfHarm,
+        Category::Intent => v1::CrisisCategory::Intent,
+        Category::Plan => v1::CrisisCategory::Plan,
+        Category::Preparatory => v1::CrisisCategory::Preparatory,
+        Category::Attempt => v1::CrisisCategory::Attempt,
+        Category::WarningSign => v1::CrisisCategory::WarningSign,
+        Category::OtherPerson => v1::CrisisCategory::OtherPerson,
     }
 }
 

@@ -136,6 +136,30 @@ pub struct Bert {
     device: Device,
 }
 
+/// Fine-tuned replacements for a model's top layers, from their own weights file (the same
+/// tensor names as the model's, `encoder.layer.N.…`).
+pub struct TopLayers {
+    first: usize,
+    layers: Vec<Layer>,
+}
+
+impl TopLayers {
+    /// Layers `first..config.num_hidden_layers` from `vb`.
+    pub fn load(vb: VarBuilder, config: &Config, first: usize) -> Result<TopLayers> {
+        if first >= config.num_hidden_layers {
+            candle_core::bail!(
+                "the fine-tuned layers start at {first}, but the model has {} layers",
+                config.num_hidden_layers
+            );
+        }
+        let encoder = vb.pp("encoder");
+        let layers = (first..config.num_hidden_layers)
+            .map(|i| Layer::load(encoder.pp(format!("layer.{i}")), config))
+            .collect::<Result<_>>()?;
+        Ok(TopLayers { first, layers })
+    }
+}
+
 /// One sentence of a packed batch: its token ids and token type ids.
 pub struct Sequence<'a> {
     pub ids: &'a [u32],
@@ -189,11 +213,16 @@ impl Bert {
         self.heads.hidden()
     }
 
-    /// The last hidden states of every token of every sequence, packed: `[Σ lengths, hidden]`.
-    pub fn forward(&self, sequences: &[Sequence]) -> Result<Vec<f32>> {
+    /// The last hidden states of every token of every sequence, packed: `[Σ lengths, hidden]`;
+    /// with `top`, the model's top layers are replaced by it (a fine-tuned copy of them).
+    pub fn forward(&self, sequences: &[Sequence], top: Option<&TopLayers>) -> Result<Vec<f32>> {
         let lengths: Vec<usize> = sequences.iter().map(|s| s.ids.len()).collect();
+        let own = top.map_or(self.layers.len(), |t| t.first);
+        let layers = self.layers[..own]
+            .iter()
+            .chain(top.into_iter().flat_map(|t| &t.layers));
         let mut hidden = self.embed(sequences)?;
-        for layer in &self.layers {
+        for layer in layers {
             hidden = self.layer(layer, hidden, &lengths)?;
         }
         Ok(hidden)

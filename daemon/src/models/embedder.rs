@@ -9,7 +9,7 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::Config;
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
-use super::bert::{Bert, Sequence};
+use super::bert::{Bert, Sequence, TopLayers};
 
 /// sentence-transformers' `max_seq_length` for this model (the tokenizer file says 128).
 const MAX_TOKENS: usize = 256;
@@ -29,6 +29,7 @@ pub enum EmbedderError {
 
 pub struct Embedder {
     model: Bert,
+    config: Config,
     tokenizer: Tokenizer,
     /// The forward's threads, as many as rayon's global pool has; they end with the model.
     threads: rayon::ThreadPool,
@@ -81,6 +82,7 @@ impl Embedder {
             .map_err(model_err)?;
         Ok(Embedder {
             model,
+            config,
             tokenizer,
             threads,
         })
@@ -92,14 +94,32 @@ impl Embedder {
         Ok(encoding.get_ids().len())
     }
 
-    /// One unit-length vector per text, in the order given.
-    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedderError> {
-        // On one of the model's own threads: the products and attention tasks then split with
-        // the other thread directly instead of each being handed over from this one.
-        self.threads.install(|| self.embed_in_pool(texts))
+    /// The model's configuration (layer count, hidden size).
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
-    fn embed_in_pool(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedderError> {
+    /// One unit-length vector per text, in the order given.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedderError> {
+        self.embed_with(texts, None)
+    }
+
+    /// As [`Embedder::embed`], with the model's top layers replaced by `top`.
+    pub fn embed_with(
+        &self,
+        texts: &[&str],
+        top: Option<&TopLayers>,
+    ) -> Result<Vec<Vec<f32>>, EmbedderError> {
+        // On one of the model's own threads: the products and attention tasks then split with
+        // the other thread directly instead of each being handed over from this one.
+        self.threads.install(|| self.embed_in_pool(texts, top))
+    }
+
+    fn embed_in_pool(
+        &self,
+        texts: &[&str],
+        top: Option<&TopLayers>,
+    ) -> Result<Vec<Vec<f32>>, EmbedderError> {
         let encodings = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)
@@ -111,7 +131,7 @@ impl Embedder {
         let mut vectors = vec![Vec::new(); encodings.len()];
         for chunk in order.chunks(BATCH) {
             let batch: Vec<&Encoding> = chunk.iter().map(|&i| &encodings[i]).collect();
-            for (&i, vector) in chunk.iter().zip(self.forward(&batch)?) {
+            for (&i, vector) in chunk.iter().zip(self.forward(&batch, top)?) {
                 vectors[i] = vector;
             }
         }
@@ -119,7 +139,11 @@ impl Embedder {
     }
 
     /// BERT over one batch, mean-pooled over each text's tokens, L2-normalised.
-    fn forward(&self, batch: &[&Encoding]) -> Result<Vec<Vec<f32>>, EmbedderError> {
+    fn forward(
+        &self,
+        batch: &[&Encoding],
+        top: Option<&TopLayers>,
+    ) -> Result<Vec<Vec<f32>>, EmbedderError> {
         let sequences: Vec<Sequence> = batch
             .iter()
             .map(|e| Sequence {
@@ -127,7 +151,7 @@ impl Embedder {
                 type_ids: e.get_type_ids(),
             })
             .collect();
-        let hidden = self.model.forward(&sequences).map_err(model_err)?;
+        let hidden = self.model.forward(&sequences, top).map_err(model_err)?;
         let width = self.model.hidden_size();
         let mut rows = hidden.chunks_exact(width);
         let vectors = sequences

@@ -4,6 +4,7 @@
 
 mod bert;
 mod chat;
+pub mod classifier;
 pub mod embedder;
 pub mod generation;
 pub mod generator;
@@ -19,6 +20,7 @@ use std::time::{Duration, SystemTime};
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
+pub use classifier::Classifier;
 pub use embedder::Embedder;
 pub use generation::{Generation, GenerationError, GeneratorSettings};
 
@@ -51,6 +53,8 @@ pub struct ModelSettings {
     /// user pointed the config at: we know no sums for it).
     pub pinned: bool,
     pub idle_unload: Duration,
+    /// The classifier's weights (fine-tuned top layers and a head on this embedder), if any.
+    pub classifier: Option<&'static [u8]>,
 }
 
 /// A cheap, cloneable handle on the embedder thread.
@@ -68,8 +72,18 @@ struct Shared {
 type Reply = oneshot::Sender<Result<Vec<Vec<f32>>, ModelError>>;
 
 struct Job {
+    task: Task,
     texts: Vec<String>,
     reply: Reply,
+}
+
+/// What a job asks of the model thread.
+#[derive(Clone, Copy, PartialEq)]
+enum Task {
+    /// One unit-length vector per text.
+    Embed,
+    /// One probability per classifier label per text.
+    Classify,
 }
 
 impl Models {
@@ -103,6 +117,27 @@ impl Models {
 
     /// One unit-length vector per text, computed on the embedder thread (loading it if needed).
     pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, ModelError> {
+        self.submit(Task::Embed, texts).await
+    }
+
+    /// The classifier's probabilities per text, one per label in [`Models::classifier_labels`]
+    /// order, on the embedder thread (loading both if needed).
+    pub async fn classify(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, ModelError> {
+        if self.shared.settings.classifier.is_none() {
+            return Err(ModelError::Failed("no classifier is configured".into()));
+        }
+        self.submit(Task::Classify, texts).await
+    }
+
+    /// The labels of the configured classifier, read from its weights' metadata.
+    pub fn classifier_labels(&self) -> Option<Vec<String>> {
+        let bytes = self.shared.settings.classifier?;
+        let (_, header) = safetensors::SafeTensors::read_metadata(bytes).ok()?;
+        let labels = header.metadata().as_ref()?.get("labels")?;
+        Some(labels.split(',').map(str::to_string).collect())
+    }
+
+    async fn submit(&self, task: Task, texts: Vec<String>) -> Result<Vec<Vec<f32>>, ModelError> {
         if !self.installed() {
             return Err(ModelError::Absent {
                 dir: self.shared.settings.embedder_dir.clone(),
@@ -110,7 +145,7 @@ impl Models {
         }
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { texts, reply })
+            .send(Job { task, texts, reply })
             .map_err(|_| ModelError::Stopped)?;
         answer.await.map_err(|_| ModelError::Stopped)?
     }
@@ -146,12 +181,14 @@ pub(crate) fn next_job<J>(
 /// without any. Ends when every handle is gone.
 fn serve(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
     let mut embedder: Option<Embedder> = None;
+    let mut classifier: Option<Classifier> = None;
     let mut checked: Option<Checked> = None;
     loop {
         let job = match next_job(inbox, embedder.is_some(), shared.settings.idle_unload) {
             Next::Job(job) => job,
             Next::Unload => {
                 embedder = None;
+                classifier = None;
                 shared.loaded.store(false, Ordering::Relaxed);
                 tracing::info!("embedding model unloaded after being idle");
                 continue;
@@ -175,17 +212,40 @@ fn serve(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
         if job.reply.is_closed() {
             continue;
         }
-        let result = match &embedder {
-            Some(model) => {
-                let texts: Vec<&str> = job.texts.iter().map(String::as_str).collect();
-                model
-                    .embed(&texts)
-                    .map_err(|e| ModelError::Failed(e.to_string()))
-            }
-            None => Err(ModelError::Stopped),
+        let Some(model) = &embedder else {
+            let _ = job.reply.send(Err(ModelError::Stopped));
+            continue;
         };
-        let _ = job.reply.send(result);
+        let texts: Vec<&str> = job.texts.iter().map(String::as_str).collect();
+        let result = match job.task {
+            Task::Embed => model.embed(&texts),
+            Task::Classify => match load_classifier(&shared.settings, model, &mut classifier) {
+                Ok(head) => head.classify(model, &texts),
+                Err(err) => Err(err),
+            },
+        };
+        let _ = job
+            .reply
+            .send(result.map_err(|e| ModelError::Failed(e.to_string())));
     }
+}
+
+/// The classifier, loaded on first use beside the embedder it is built on.
+fn load_classifier<'a>(
+    settings: &ModelSettings,
+    embedder: &Embedder,
+    classifier: &'a mut Option<Classifier>,
+) -> Result<&'a Classifier, embedder::EmbedderError> {
+    if classifier.is_none() {
+        let bytes = settings
+            .classifier
+            .ok_or_else(|| embedder::EmbedderError::Model("no classifier is configured".into()))?;
+        *classifier = Some(Classifier::load(bytes, embedder)?);
+        tracing::info!("classifier loaded");
+    }
+    classifier
+        .as_ref()
+        .ok_or_else(|| embedder::EmbedderError::Model("the classifier is not loaded".into()))
 }
 
 /// What the last checksum check saw, so that reloading after an idle unload does not hash 90 MB

@@ -28,6 +28,82 @@ impl Tier {
     }
 }
 
+/// What was found, in the Columbia Suicide Severity Rating Scale's terms (C-SSRS: ideation by
+/// severity, then behaviour), plus self-harm and someone else's crisis. Each belongs to one tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// C-SSRS 1: wish to be dead.
+    WishToBeDead,
+    /// C-SSRS 2: non-specific active suicidal thoughts.
+    SuicidalThoughts,
+    /// C-SSRS 3: active ideation with a method, without intent.
+    Method,
+    /// Non-suicidal self-harm, urges or acts, by any method.
+    SelfHarm,
+    /// C-SSRS 4: active ideation with some intent to act.
+    Intent,
+    /// C-SSRS 5: with a specific plan (a method with a time or place).
+    Plan,
+    /// C-SSRS behaviour: preparatory acts (means gathered, a note written).
+    Preparatory,
+    /// C-SSRS behaviour: an actual, interrupted or aborted attempt.
+    Attempt,
+    /// Warning signs: goodbyes, giving things away, researching means, burdensomeness,
+    /// hopelessness with finality.
+    WarningSign,
+    /// Someone else's crisis that the client writes about.
+    OtherPerson,
+}
+
+impl Category {
+    pub const ALL: [Category; 10] = [
+        Category::WishToBeDead,
+        Category::SuicidalThoughts,
+        Category::Method,
+        Category::SelfHarm,
+        Category::Intent,
+        Category::Plan,
+        Category::Preparatory,
+        Category::Attempt,
+        Category::WarningSign,
+        Category::OtherPerson,
+    ];
+
+    pub fn tier(self) -> Tier {
+        match self {
+            Category::WishToBeDead
+            | Category::SuicidalThoughts
+            | Category::Method
+            | Category::SelfHarm => Tier::Ideation,
+            Category::Intent | Category::Plan | Category::Preparatory | Category::Attempt => {
+                Tier::Acute
+            }
+            Category::WarningSign | Category::OtherPerson => Tier::Indirect,
+        }
+    }
+
+    /// The name in the lexicon, the classifier's labels and the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::WishToBeDead => "wish_to_be_dead",
+            Category::SuicidalThoughts => "suicidal_thoughts",
+            Category::Method => "method",
+            Category::SelfHarm => "self_harm",
+            Category::Intent => "intent",
+            Category::Plan => "plan",
+            Category::Preparatory => "preparatory",
+            Category::Attempt => "attempt",
+            Category::WarningSign => "warning_sign",
+            Category::OtherPerson => "other_person",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
 /// The lexicon as written in the TOML file.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,13 +116,36 @@ struct LexiconFile {
     /// Idioms and harmless phrases that cancel any match they overlap ("die of embarrassment").
     #[serde(default)]
     exclusions: Vec<String>,
-    tiers: Vec<TierFile>,
+    categories: Vec<CategoryFile>,
+    /// Named lists of parts (a decision, a time, a means, a place, an ending ...).
+    #[serde(default)]
+    parts: HashMap<String, Vec<String>>,
+    /// Rules that fire when parts meet: unseen combinations of known parts.
+    #[serde(default)]
+    compositions: Vec<CompositionFile>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TierFile {
-    id: Tier,
+struct CompositionFile {
+    category: Category,
+    /// Why the rule exists, for reviewers.
+    summary: String,
+    /// Each entry is one requirement: any of the named parts, separated by `/`.
+    needs: Vec<String>,
+}
+
+/// Parts from each of `needs` (each a set of part names) in one sentence or two neighbouring
+/// ones, each in the client's own voice and not negated.
+struct Composition {
+    category: Category,
+    needs: Vec<Vec<usize>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CategoryFile {
+    id: Category,
     summary: String,
     patterns: Vec<String>,
 }
@@ -73,7 +172,10 @@ impl Patterns {
                 continue;
             };
             for word in words {
-                if word.stem {
+                if word.at_least.is_some() {
+                    // A number: tried at every token (an empty stem), checked by `matches`.
+                    by_stem.push((String::new(), i));
+                } else if word.stem {
                     by_stem.push((word.text.clone(), i));
                 } else {
                     by_word.entry(word.text.clone()).or_default().push(i);
@@ -149,11 +251,15 @@ enum Slot {
 struct Word {
     text: String,
     stem: bool,
+    /// `#N`: any number of at least N ("40" for `#10`), however it is written in digits.
+    at_least: Option<u64>,
 }
 
 impl Word {
     fn matches(&self, token: &str) -> bool {
-        if self.stem {
+        if let Some(floor) = self.at_least {
+            token.parse::<u64>().is_ok_and(|n| n >= floor)
+        } else if self.stem {
             token.starts_with(&self.text)
         } else {
             token == self.text
@@ -173,14 +279,46 @@ pub struct Detector {
     reporting: HashSet<String>,
     others: HashSet<String>,
     exclusions: Patterns,
-    /// Most severe first.
-    tiers: Vec<(Tier, Patterns)>,
+    /// Most severe tier first.
+    categories: Vec<(Category, Patterns)>,
+    /// The parts' patterns, by index.
+    parts: Vec<Patterns>,
+    /// Most severe tier first.
+    compositions: Vec<Composition>,
 }
 
-/// What [`Detector::check`] found.
+/// What the crisis check found: the category, and so the tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Finding {
     pub tier: Tier,
+    pub category: Category,
+}
+
+impl Finding {
+    pub fn of(category: Category) -> Finding {
+        Finding {
+            tier: category.tier(),
+            category,
+        }
+    }
+
+    /// A structured answer that met an exercise's own safety rule (which names a tier only).
+    pub fn for_step(tier: Tier) -> Finding {
+        Finding::of(match tier {
+            Tier::Acute => Category::Intent,
+            Tier::Ideation => Category::SuicidalThoughts,
+            Tier::Indirect => Category::WarningSign,
+        })
+    }
+
+    /// The more severe of two findings (the first on a tie).
+    pub fn worst(a: Option<Finding>, b: Option<Finding>) -> Option<Finding> {
+        match (a, b) {
+            (Some(a), Some(b)) if b.tier > a.tier => Some(b),
+            (Some(a), _) => Some(a),
+            (None, b) => b,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -195,23 +333,61 @@ impl Detector {
 
     pub fn from_toml(text: &str) -> Result<Detector, LexiconError> {
         let file: LexiconFile = toml::from_str(text).map_err(|e| LexiconError(e.to_string()))?;
-        if file.schema_version != 1 {
+        if file.schema_version != 2 {
             return Err(LexiconError(format!(
                 "unknown schema_version {}",
                 file.schema_version
             )));
         }
-        let mut tiers = Vec::new();
-        for tier in file.tiers {
-            if tier.summary.trim().is_empty() {
+        let mut categories = Vec::new();
+        for category in file.categories {
+            if category.summary.trim().is_empty() {
                 return Err(LexiconError(format!(
-                    "tier {} has no summary",
-                    tier.id.name()
+                    "category {} has no summary",
+                    category.id.name()
                 )));
             }
-            tiers.push((tier.id, Patterns::parse(&tier.patterns)?));
+            categories.push((category.id, Patterns::parse(&category.patterns)?));
         }
-        tiers.sort_by_key(|(tier, _)| std::cmp::Reverse(*tier));
+        categories.sort_by_key(|(category, _)| std::cmp::Reverse(category.tier()));
+        let mut names: Vec<&String> = file.parts.keys().collect();
+        names.sort();
+        let parts = names
+            .iter()
+            .map(|name| Patterns::parse(&file.parts[*name]))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut compositions = Vec::new();
+        for composition in &file.compositions {
+            if composition.summary.trim().is_empty() || composition.needs.is_empty() {
+                return Err(LexiconError(format!(
+                    "a composition for {} needs a summary and its parts",
+                    composition.category.name()
+                )));
+            }
+            let needs = composition
+                .needs
+                .iter()
+                .map(|need| {
+                    need.split('/')
+                        .map(|name| {
+                            names
+                                .iter()
+                                .position(|n| n.as_str() == name)
+                                .ok_or_else(|| {
+                                    LexiconError(format!(
+                                        "a composition names no such part: {name:?}"
+                                    ))
+                                })
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            compositions.push(Composition {
+                category: composition.category,
+                needs,
+            });
+        }
+        compositions.sort_by_key(|c| std::cmp::Reverse(c.category.tier()));
         let set = |words: Vec<String>| words.into_iter().collect::<HashSet<_>>();
         Ok(Detector {
             version: file.version,
@@ -219,7 +395,9 @@ impl Detector {
             reporting: set(file.reporting),
             others: set(file.others),
             exclusions: Patterns::parse(&file.exclusions)?,
-            tiers,
+            categories,
+            parts,
+            compositions,
         })
     }
 
@@ -227,20 +405,64 @@ impl Detector {
         &self.version
     }
 
-    /// The most severe tier anywhere in `text`, or `None`.
+    /// The most severe finding anywhere in `text`, or `None`: a phrase, or parts that meet.
     pub fn check(&self, text: &str) -> Option<Finding> {
-        let mut worst: Option<Tier> = None;
-        for sentence in sentences(text) {
-            for (tier, patterns) in &self.tiers {
-                if worst.is_some_and(|w| w >= *tier) {
+        let sentences = sentences(text);
+        let mut worst: Option<Finding> = None;
+        for sentence in &sentences {
+            for (category, patterns) in &self.categories {
+                if worst.is_some_and(|w| w.tier >= category.tier()) {
                     break;
                 }
-                if let Some(found) = self.check_sentence(&sentence, *tier, patterns) {
-                    worst = Some(worst.map_or(found, |w| w.max(found)));
-                }
+                let found = self.check_sentence(sentence, *category, patterns);
+                worst = Finding::worst(worst, found);
             }
         }
-        worst.map(|tier| Finding { tier })
+        Finding::worst(worst, self.composed(&sentences))
+    }
+
+    /// The most severe composition whose parts all appear, in the client's own voice and not
+    /// negated, within one sentence or two neighbouring ones.
+    fn composed(&self, sentences: &[Vec<Token>]) -> Option<Finding> {
+        if self.compositions.is_empty() {
+            return None;
+        }
+        let present: Vec<Vec<bool>> = sentences
+            .iter()
+            .map(|sentence| {
+                self.parts
+                    .iter()
+                    .map(|patterns| self.own_match(sentence, patterns))
+                    .collect()
+            })
+            .collect();
+        let found_in = |composition: &Composition, window: &[Vec<bool>]| {
+            composition
+                .needs
+                .iter()
+                .all(|any| any.iter().any(|&part| window.iter().any(|s| s[part])))
+        };
+        self.compositions
+            .iter()
+            .find(|composition| {
+                (0..present.len())
+                    .any(|i| found_in(composition, &present[i..(i + 2).min(present.len())]))
+            })
+            .map(|composition| Finding::of(composition.category))
+    }
+
+    /// Whether a match of `patterns` in `sentence` is the client's own and not negated.
+    fn own_match(&self, sentence: &[Token], patterns: &Patterns) -> bool {
+        (0..sentence.len()).any(|start| {
+            patterns
+                .matching_at(sentence, start)
+                .max()
+                .is_some_and(|end| {
+                    !self.negated(sentence, start)
+                        && !self.exclusions.overlaps(sentence, start..end)
+                        && !self.reported(sentence, start)
+                })
+        })
     }
 
     /// The sentences of `text` in which no phrase of any tier appears at all, negated, quoted or
@@ -251,7 +473,7 @@ impl Detector {
             .into_iter()
             .filter(|sentence| {
                 !(0..sentence.len()).any(|start| {
-                    self.tiers
+                    self.categories
                         .iter()
                         .any(|(_, patterns)| patterns.matching_at(sentence, start).next().is_some())
                 })
@@ -263,10 +485,15 @@ impl Detector {
             .collect()
     }
 
-    /// The tier of the first match in `sentence` that is not negated, lowered to indirect when
-    /// it is someone else's words.
-    fn check_sentence(&self, sentence: &[Token], tier: Tier, patterns: &Patterns) -> Option<Tier> {
-        let mut found: Option<Tier> = None;
+    /// The first match in `sentence` that is not negated, as someone else's crisis when it is
+    /// someone else's words.
+    fn check_sentence(
+        &self,
+        sentence: &[Token],
+        category: Category,
+        patterns: &Patterns,
+    ) -> Option<Finding> {
+        let mut found: Option<Finding> = None;
         for start in 0..sentence.len() {
             let Some(end) = patterns.matching_at(sentence, start).max() else {
                 continue;
@@ -274,15 +501,10 @@ impl Detector {
             if self.negated(sentence, start) || self.exclusions.overlaps(sentence, start..end) {
                 continue;
             }
-            let counted = if self.reported(sentence, start) {
-                Tier::Indirect
-            } else {
-                tier
-            };
-            if counted == tier {
-                return Some(tier);
+            if !self.reported(sentence, start) {
+                return Some(Finding::of(category));
             }
-            found = Some(counted);
+            found = Some(Finding::of(Category::OtherPerson));
         }
         found
     }
@@ -352,6 +574,12 @@ fn parse_pattern(pattern: &str) -> Result<Vec<Slot>, LexiconError> {
         let words = part
             .split('/')
             .map(|alt| {
+                if let Some(floor) = alt.strip_prefix('#') {
+                    let at_least = floor.parse().map_err(|_| {
+                        LexiconError(format!("pattern {pattern:?}: {alt:?} must be # and a number"))
+                    })?;
+                    return Ok(Word { text: alt.into(), stem: false, at_least: Some(at_least) });
+                }
                 let (text, stem) = match alt.strip_suffix('~') {
                     Some(stem) => (stem, true),
                     None => (alt, false),
@@ -361,7 +589,7 @@ fn parse_pattern(pattern: &str) -> Result<Vec<Slot>, LexiconError> {
                         "pattern {pattern:?}: {alt:?} must be lowercase letters or digits (write `im`, not `i'm`)"
                     )));
                 }
-                Ok(Word { text: text.to_string(), stem })
+                Ok(Word { text: text.to_string(), stem, at_least: None })
             })
             .collect::<Result<Vec<_>, _>>()?;
         slots.push(Slot::Words(words));
@@ -440,25 +668,25 @@ mod tests {
     use super::*;
 
     const SMALL: &str = r#"
-schema_version = 1
+schema_version = 2
 version = "test"
 negators = ["not", "never", "dont"]
 reporting = ["said", "told"]
 others = ["she", "he"]
 exclusions = ["die of embarrassment"]
 
-[[tiers]]
-id = "acute"
+[[categories]]
+id = "plan"
 summary = "plan"
 patterns = ["kill myself tonight", "saved * pills/tablets"]
 
-[[tiers]]
-id = "ideation"
+[[categories]]
+id = "wish_to_be_dead"
 summary = "wish"
 patterns = ["want~ to die", "suicid~", "dont want to live"]
 
-[[tiers]]
-id = "indirect"
+[[categories]]
+id = "warning_sign"
 summary = "goodbye"
 patterns = ["giving away my things"]
 "#;
@@ -547,6 +775,74 @@ patterns = ["giving away my things"]
         assert_eq!(
             tier("Dying to see the film; this traffic is killing me."),
             None
+        );
+    }
+
+    #[test]
+    fn a_number_word_matches_numbers_from_its_floor() {
+        let lexicon = SMALL.replace(
+            r#"patterns = ["kill myself tonight", "saved * pills/tablets"]"#,
+            r#"patterns = ["kill myself tonight", "took #10 pills/tablets"]"#,
+        );
+        let detector = Detector::from_toml(&lexicon).unwrap();
+        let tier = |text: &str| detector.check(text).map(|f| f.tier);
+        assert_eq!(tier("I took 40 tablets an hour ago"), Some(Tier::Acute));
+        assert_eq!(tier("I took 10 pills"), Some(Tier::Acute));
+        assert_eq!(tier("I took 2 tablets for my headache"), None);
+        assert_eq!(tier("I took some tablets"), None);
+    }
+
+    #[test]
+    fn parts_that_meet_fire_their_composition_and_parts_alone_do_not() {
+        let lexicon = format!(
+            "{SMALL}\n{}",
+            r#"
+[parts]
+decision = ["ive decided", "made up my mind"]
+ending = ["not come back", "end it"]
+time = ["tonight", "saturday"]
+
+[[compositions]]
+category = "intent"
+summary = "a decision with an ending"
+needs = ["decision", "ending"]
+
+[[compositions]]
+category = "plan"
+summary = "a time with an ending"
+needs = ["time", "ending"]
+"#
+        );
+        let detector = Detector::from_toml(&lexicon).unwrap();
+        let found = |text: &str| detector.check(text).map(|f| f.category);
+        assert_eq!(
+            found("I've decided. I'll go and not come back."),
+            Some(Category::Intent)
+        );
+        assert_eq!(
+            found("Saturday. End it."),
+            Some(Category::Plan),
+            "neighbouring sentences"
+        );
+        assert_eq!(
+            found("I've decided to repaint the kitchen."),
+            None,
+            "a part alone"
+        );
+        assert_eq!(
+            found("I haven't decided. End it? No."),
+            None,
+            "a negated part does not count"
+        );
+        assert_eq!(
+            found("Saturday was long. Lunch was nice. We talked about how to end it."),
+            None,
+            "parts two sentences apart do not meet"
+        );
+        assert_eq!(
+            found("She said she would end it tonight."),
+            None,
+            "someone else's words are not the client's parts"
         );
     }
 

@@ -1,16 +1,16 @@
 //! Safety: the deterministic crisis check, the crisis lines for the client's region, and the
 //! client's safety plan. Interlude is not a crisis service: nothing here tells anyone anything.
 
+pub mod classify;
 pub mod detect;
-pub mod meaning;
 pub mod output;
 mod plan;
 
 use std::path::Path;
 use std::sync::Arc;
 
-pub use detect::{Detector, Finding, Tier};
-pub use meaning::Meaning;
+pub use classify::Classifier;
+pub use detect::{Category, Detector, Finding, Tier};
 pub use plan::Plans;
 
 use interlude_proto::crisis_lines::{self, Region};
@@ -19,45 +19,55 @@ use crate::model::{Limits, SafetyPlan};
 use crate::store::Store;
 use crate::vault::Vault;
 
-/// The crisis check run on everything the client writes, before it is saved: the phrase list,
-/// then the meaning signal on the sentences the list found nothing in.
+/// The crisis check run on everything the client writes, before it is saved: the phrase rules,
+/// then (unless they found an acute risk) the fine-tuned classifier on the whole entry. The more
+/// severe of the two answers counts.
 pub struct CrisisCheck {
     pub lexicon: Arc<Detector>,
-    /// `None` where no embedding model can ever be used (tests of the list alone).
-    pub meaning: Option<Meaning>,
+    /// `None` where no embedding model can ever be used (tests of the rules alone).
+    pub classifier: Option<Classifier>,
 }
 
 impl CrisisCheck {
-    /// The most severe tier in any of `texts`, or `None`.
-    pub async fn check(&self, texts: &[&str]) -> Option<Tier> {
-        let listed = texts
+    /// The most severe finding in any of `texts` (an entry's text and its answers), or `None`.
+    pub async fn check(&self, texts: &[&str]) -> Option<Finding> {
+        let ruled = texts
             .iter()
             .filter_map(|t| self.lexicon.check(t))
-            .map(|f| f.tier)
-            .max();
-        let Some(meaning) = self
-            .meaning
+            .fold(None, |worst, f| Finding::worst(worst, Some(f)));
+        let Some(classifier) = self
+            .classifier
             .as_ref()
-            .filter(|_| listed != Some(Tier::Acute))
+            .filter(|_| ruled.is_none_or(|f| f.tier != Tier::Acute))
         else {
-            return listed;
+            return ruled;
         };
-        let unmatched = texts
-            .iter()
-            .flat_map(|t| self.lexicon.unmatched_sentences(t))
-            .collect();
-        listed.max(meaning.tier(unmatched).await)
+        Finding::worst(ruled, classifier.finding(texts).await)
     }
 
-    /// Readies the meaning signal at every unlock, so that a write rarely waits for the model to
+    /// Said in `status` when the check runs on its rules alone.
+    pub fn notice(&self) -> Option<String> {
+        match &self.classifier {
+            Some(c) if c.available() => None,
+            _ => Some(
+                "The crisis check is running on its phrase rules alone, without its second signal \
+                 (the classifier needs the embedding model: `interlude models fetch`)."
+                    .into(),
+            ),
+        }
+    }
+
+    /// Readies the classifier at every unlock, so that a write rarely waits for the model to
     /// load (an idle daemon stays small: nothing loads before the client is here). Runs until
     /// the daemon stops.
     pub async fn keep_warm(self: Arc<Self>, vault: Arc<Vault>) {
-        let Some(meaning) = &self.meaning else { return };
+        let Some(classifier) = &self.classifier else {
+            return;
+        };
         let mut changes = vault.subscribe();
         while changes.changed().await.is_ok() {
             if *changes.borrow_and_update() == crate::vault::VaultState::Unlocked {
-                meaning.warm_up().await;
+                classifier.warm_up().await;
             }
         }
     }
@@ -65,7 +75,8 @@ impl CrisisCheck {
 
 /// What to show the client: their plan (when readable) and the lines, in calm words.
 pub struct Payload {
-    pub tier: Option<Tier>,
+    /// What the crisis check found; `None` for help-now.
+    pub finding: Option<Finding>,
     pub message: String,
     pub plan: Option<SafetyPlan>,
     pub region: Region,
@@ -93,22 +104,22 @@ impl Safety {
         }
     }
 
-    /// The payload for a reflection the check flagged, or for help-now (`tier` is `None`).
-    pub fn payload(&self, tier: Option<Tier>) -> Payload {
+    /// The payload for a reflection the check flagged, or for help-now (`finding` is `None`).
+    pub fn payload(&self, finding: Option<Finding>) -> Payload {
         let plan = self.plans.for_help_now();
         let mut message = String::new();
-        if tier.is_some() {
+        if finding.is_some() {
             message.push_str("What you wrote is saved, exactly as you wrote it. It sounds like a lot right now. ");
         }
         message.push_str(match &plan {
             Some(_) => "Here is the plan you made for moments like this, and people you can reach at any hour.",
             None => "Here are people you can reach at any hour.",
         });
-        if tier.is_some() {
+        if finding.is_some() {
             message.push_str(" Interlude has not told anyone.");
         }
         Payload {
-            tier,
+            finding,
             message,
             plan,
             region: self.region.clone(),

@@ -69,6 +69,12 @@ impl Timeline {
         self
     }
 
+    /// What `status` should say about the crisis check, if anything (running without its
+    /// classifier).
+    pub fn crisis_check_notice(&self) -> Option<String> {
+        self.crisis_check.notice()
+    }
+
     fn changed(&self, change: Changed) {
         if let Some(changes) = &self.changes {
             let _ = changes.send(change);

@@ -12,7 +12,7 @@ use crate::model::{
     self, NewReflection, Order, Reflection, ReflectionEdit, ReflectionQuery, Revision, check_range,
     now_millis,
 };
-use crate::safety::Tier;
+use crate::safety::Finding;
 use crate::store::{Op, SCHEMA_VERSION, Tree};
 use crate::vault::VaultState;
 
@@ -28,7 +28,7 @@ pub struct Added {
     /// True when the vault was locked and the reflection waits, sealed, for the next unlock.
     pub sealed: bool,
     /// Set when the crisis check fired: the reflection is saved as written, and flagged.
-    pub crisis: Option<Tier>,
+    pub crisis: Option<Finding>,
 }
 
 pub struct Page {
@@ -43,10 +43,10 @@ impl Timeline {
     /// the vault is locked the reflection is sealed to the vault's public key.
     pub async fn add_reflection(&self, new: NewReflection) -> Result<Added> {
         self.limits.check_new(&new)?;
-        let crisis = self
-            .crisis_in(&new.text, &new.answers)
-            .await
-            .max(new.raised);
+        let crisis = Finding::worst(
+            self.crisis_in(&new.text, &new.answers).await,
+            new.raised.map(Finding::for_step),
+        );
         let now = now_millis();
         let moment = new.moment.unwrap_or(now);
         let id = ulid::Ulid::from_parts(moment as u64, random_u128()?);
@@ -349,7 +349,7 @@ impl Timeline {
 
 impl Timeline {
     /// Runs the crisis check over the text and every structured answer, before anything is saved.
-    async fn crisis_in(&self, text: &str, answers: &[model::Answer]) -> Option<Tier> {
+    async fn crisis_in(&self, text: &str, answers: &[model::Answer]) -> Option<Finding> {
         let texts: Vec<&str> = std::iter::once(text)
             .chain(answers.iter().map(|a| a.value.as_str()))
             .collect();

@@ -48,6 +48,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "bench/crisis_classifier.rs"]
+mod crisis_classifier;
 #[path = "bench/embed_throughput.rs"]
 mod embed_throughput;
 #[path = "bench/generation.rs"]
@@ -97,6 +99,8 @@ enum Rows {
     Memory,
     /// Generation against llama.cpp (11).
     Generation,
+    /// The crisis check with its classifier (12).
+    Crisis,
 }
 
 impl Rows {
@@ -106,6 +110,7 @@ impl Rows {
             Rows::Models => row >= 8,
             Rows::Memory => row == 10,
             Rows::Generation => row == 11,
+            Rows::Crisis => row == 12,
         }
     }
 }
@@ -155,7 +160,7 @@ fn main() -> ExitCode {
 }
 
 const USAGE: &str =
-    "usage: bench [--quick] [--models] [--memory] [--generation] [--dir PATH] [--json PATH]
+    "usage: bench [--quick] [--models] [--memory] [--generation] [--crisis] [--dir PATH] [--json PATH]
 
   --dir PATH   where the data directories go (a fresh directory is made inside it and removed
                at the end); default: target/bench-data in the workspace. Must be a real disk,
@@ -164,6 +169,7 @@ const USAGE: &str =
   --models     only the model figures (meaning search, embedder throughput and memory)
   --memory     only the daemon's memory with the models loaded and unloaded (row 10)
   --generation only generation against llama.cpp (row 11)
+  --crisis     only the crisis check with its classifier (row 12)
   --json PATH  also write the figures as JSON
 
 Build first: cargo build --release --bins && cargo run --release -p interlude-e2e --bin bench";
@@ -182,6 +188,7 @@ fn parse_args() -> Result<Option<Args>> {
             Some("--models") => args.rows = Rows::Models,
             Some("--memory") => args.rows = Rows::Memory,
             Some("--generation") => args.rows = Rows::Generation,
+            Some("--crisis") => args.rows = Rows::Crisis,
             Some("--dir") => args.dir = Some(it.next().context("--dir needs a path")?.into()),
             Some("--json") => args.json = Some(it.next().context("--json needs a path")?.into()),
             Some("-h" | "--help") => {
@@ -223,6 +230,7 @@ fn run(args: &Args) -> Result<()> {
         Rows::Models => env.mode = "models only",
         Rows::Memory => env.mode = "memory with the models only",
         Rows::Generation => env.mode = "generation only",
+        Rows::Crisis => env.mode = "crisis check with its classifier only",
     }
     progress(&format!("interluded: {}", interluded.display()));
     progress(&format!(
@@ -244,7 +252,7 @@ fn run(args: &Args) -> Result<()> {
         let search = vector_search::measure(100_000, if args.quick { 50 } else { 500 });
         report.external("8", vector_search::ROW_KEY, search.rows());
     }
-    let embedder = (args.rows.include(9) || args.rows.include(10))
+    let embedder = (args.rows.include(9) || args.rows.include(10) || args.rows.include(12))
         .then(|| installed_embedder(&run_path.join("models")))
         .flatten();
     if let Some((models, wheels)) = embedder {
@@ -254,6 +262,11 @@ fn run(args: &Args) -> Result<()> {
             let (rounds, seconds) = if args.quick { (1, 3.0) } else { (3, 10.0) };
             let embed = embed_throughput::measure(&models, &wheel, rounds, seconds)?;
             report.external("9", "embedding", embed.rows());
+        }
+        if args.rows.include(12) {
+            progress("12. the crisis check with its classifier, model warm");
+            let crisis = crisis_classifier::measure(&runtime, &models)?;
+            report.external("12", crisis_classifier::ROW_KEY, crisis.rows());
         }
         if args.rows.include(10) {
             progress("10. interluded's memory with the models loaded and after their idle unload");

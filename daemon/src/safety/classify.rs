@@ -1,0 +1,197 @@
+//! The crisis check's second signal: a classifier fine-tuned end to end on labelled journal
+//! sentences across the C-SSRS categories (`daemon/safety/classifier/`: the data, the training
+//! script, the data card). It reads whole entries, so context across sentences counts ("I've made
+//! my decision. Friday."), and it learned negation, tense and speaker from matched pairs. It runs
+//! on the embedder's thread (the embedder's bottom layers, its own top layers and head), offline
+//! and deterministic. Without the embedding model, or when it cannot answer in time, it is
+//! skipped and the phrase rules stand alone.
+
+use std::time::Duration;
+
+use super::detect::{Category, Finding};
+use crate::models::Models;
+
+/// The fine-tuned top layers and head, float16, with the labels in the file's metadata.
+pub const WEIGHTS: &[u8] = include_bytes!("../../safety/classifier/classifier.safetensors");
+
+/// How long a write may wait for the classifier (which may have to load first; the daemon warms
+/// it at every unlock). Past it, the rules' answer stands and the write goes on.
+const WAIT: Duration = Duration::from_secs(3);
+/// An entry counts as at risk when the probability of every category but `none` together
+/// reaches this. Chosen on the training data's frozen split and the first evaluation batch
+/// (daemon/safety/README.md, "Classifier").
+pub const RISK_THRESHOLD: f32 = 0.5;
+/// Words per window: longer entries are read as overlapping windows of whole sentences (the
+/// model reads at most 256 tokens).
+const WINDOW_WORDS: usize = 120;
+/// Windows read at most per write (the first ones); the rules read everything.
+const MAX_WINDOWS: usize = 16;
+
+pub struct Classifier {
+    models: Models,
+    /// The category of each of the model's outputs; `None` for `none`.
+    labels: Vec<Option<Category>>,
+}
+
+/// What the classifier made of an entry: the probability that it is at risk, and the most
+/// likely category.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reading {
+    pub risk: f32,
+    pub category: Category,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the crisis classifier's labels are not the crisis check's categories: {0}")]
+pub struct LabelError(String);
+
+impl Classifier {
+    /// The classifier shipped with this build, on `models` (which must carry [`WEIGHTS`]).
+    pub fn new(models: Models) -> Result<Classifier, LabelError> {
+        let names = models
+            .classifier_labels()
+            .ok_or_else(|| LabelError("the model has no classifier".into()))?;
+        let labels = names
+            .iter()
+            .map(|name| match name.as_str() {
+                "none" => Ok(None),
+                other => Category::from_name(other)
+                    .map(Some)
+                    .ok_or_else(|| LabelError(other.to_string())),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Classifier { models, labels })
+    }
+
+    /// Whether the model it runs on is installed (else the rules stand alone).
+    pub fn available(&self) -> bool {
+        self.models.installed()
+    }
+
+    /// The finding for the most worrying of `texts`, or `None` when none reaches the threshold,
+    /// or the model is absent or too slow.
+    pub async fn finding(&self, texts: &[&str]) -> Option<Finding> {
+        let readings = self.readings(texts).await?;
+        readings
+            .into_iter()
+            .filter(|r| r.risk >= RISK_THRESHOLD)
+            .map(|r| Finding::of(r.category))
+            .fold(None, |worst, f| Finding::worst(worst, Some(f)))
+    }
+
+    /// One reading per window of `texts`, or `None` without an answer from the model.
+    pub async fn readings(&self, texts: &[&str]) -> Option<Vec<Reading>> {
+        let windows: Vec<String> = texts
+            .iter()
+            .flat_map(|t| windows(t))
+            .take(MAX_WINDOWS)
+            .collect();
+        if windows.is_empty() || !self.available() {
+            return None;
+        }
+        match tokio::time::timeout(WAIT, self.models.classify(windows)).await {
+            Ok(Ok(probabilities)) => Some(probabilities.iter().map(|p| self.read(p)).collect()),
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "the crisis check's classifier was skipped");
+                None
+            }
+            Err(_) => {
+                tracing::info!(
+                    "the crisis check's classifier was skipped: the model was not ready in time"
+                );
+                None
+            }
+        }
+    }
+
+    /// Loads the model ahead of the first write that needs it.
+    pub async fn warm_up(&self) {
+        if !self.available() {
+            return;
+        }
+        if let Err(err) = self.models.classify(vec!["warming up".into()]).await {
+            tracing::warn!(error = %err, "could not prepare the crisis check's classifier");
+        }
+    }
+
+    fn read(&self, probabilities: &[f32]) -> Reading {
+        let mut risk = 0.0;
+        let mut best = (f32::MIN, Category::WarningSign);
+        for (label, &p) in self.labels.iter().zip(probabilities) {
+            if let Some(category) = label {
+                risk += p;
+                if p > best.0 {
+                    best = (p, *category);
+                }
+            }
+        }
+        Reading {
+            risk,
+            category: best.1,
+        }
+    }
+}
+
+/// The whole text when it is short; otherwise windows of whole sentences of about
+/// [`WINDOW_WORDS`] words, each starting half way through the one before, so that neighbouring
+/// sentences are always read together.
+fn windows(text: &str) -> Vec<String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Vec::new();
+    }
+    if text.split_whitespace().count() <= WINDOW_WORDS {
+        return vec![text.to_string()];
+    }
+    let sentences: Vec<&str> = text
+        .split_inclusive(['.', '!', '?', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut windows = Vec::new();
+    let mut start = 0;
+    while start < sentences.len() {
+        let mut words = 0;
+        let mut end = start;
+        while end < sentences.len() && (end == start || words < WINDOW_WORDS) {
+            words += sentences[end].split_whitespace().count();
+            end += 1;
+        }
+        windows.push(sentences[start..end].join(" "));
+        if end >= sentences.len() {
+            break;
+        }
+        // The next window starts half way through this one (at least one sentence on).
+        start = (start + (end - start).div_ceil(2)).max(start + 1);
+    }
+    windows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_entry_is_read_whole() {
+        assert_eq!(
+            windows("  I've decided. Friday.  "),
+            vec!["I've decided. Friday."]
+        );
+        assert!(windows("   ").is_empty());
+    }
+
+    #[test]
+    fn a_long_entry_is_read_in_overlapping_windows_of_whole_sentences() {
+        let sentence = "This is one sentence of ten words in the entry. ";
+        let text = sentence.repeat(40);
+        let read = windows(&text);
+        assert!(read.len() > 1);
+        for window in &read {
+            assert!(window.ends_with('.'), "whole sentences only");
+            assert!(window.split_whitespace().count() <= WINDOW_WORDS + 10);
+        }
+        // Every pair of neighbouring sentences shares a window.
+        let total: usize = read.iter().map(|w| w.split_whitespace().count()).sum();
+        assert!(total > text.split_whitespace().count());
+    }
+}
