@@ -54,7 +54,7 @@ async fn write_and_cancel(daemon_socket: std::path::PathBuf, c: u64, until: Inst
                 .await
         };
         let started = Instant::now();
-        if rng.next() % 4 == 0 {
+        if rng.next().is_multiple_of(4) {
             let after = Duration::from_micros(rng.next() % 3_000);
             match tokio::time::timeout(after, request).await {
                 Ok(response) => run.acknowledged.push(response.unwrap().into_inner().id),
@@ -215,7 +215,7 @@ async fn a_page_of_the_longest_reflections_fits_a_client_with_tonics_default_lim
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reflection_edited_sixty_four_times_at_the_longest_length_still_reads_with_its_first_version()
-{
+ {
     let daemon = TestDaemon::start().await;
     daemon.init().await;
     let first = longest_text(0);
