@@ -2,13 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use interlude_proto::PROTOCOL_VERSION;
 use interlude_proto::v1::{
     InfoRequest, InfoResponse, check_ins_client::CheckInsClient, daemon_client::DaemonClient,
     plugins_client::PluginsClient, practice_client::PracticeClient, safety_client::SafetyClient,
     sessions_client::SessionsClient, timeline_client::TimelineClient,
     vocabulary_client::VocabularyClient,
 };
+use interlude_proto::{MAX_MESSAGE_BYTES, PROTOCOL_VERSION};
 use tonic::transport::Channel;
 
 use crate::error::{CliError, ExitCode};
@@ -44,45 +44,110 @@ impl Daemon {
         &self.socket
     }
 
+    /// Before a passphrase or recovery key is sent: the socket's directory is ours and closed to
+    /// others, and the process listening on the socket runs as us (SO_PEERCRED). Anyone else
+    /// could be a stand-in collecting secrets.
+    pub fn check_listener(&self) -> Result<(), CliError> {
+        check_listener(&self.socket)
+    }
+
     pub fn info(&self) -> &InfoResponse {
         &self.info
     }
 
     pub fn models(&self) -> interlude_proto::v1::models_client::ModelsClient<Channel> {
         interlude_proto::v1::models_client::ModelsClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     pub fn daemon(&self) -> DaemonClient<Channel> {
         DaemonClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     pub fn timeline(&self) -> TimelineClient<Channel> {
         TimelineClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     pub fn checkins(&self) -> CheckInsClient<Channel> {
         CheckInsClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     pub fn sessions(&self) -> SessionsClient<Channel> {
         SessionsClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     pub fn vocabulary(&self) -> VocabularyClient<Channel> {
         VocabularyClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     pub fn practice(&self) -> PracticeClient<Channel> {
         PracticeClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     pub fn plugins(&self) -> PluginsClient<Channel> {
         PluginsClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     pub fn safety(&self) -> SafetyClient<Channel> {
         SafetyClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }
+}
+
+fn check_listener(socket: &Path) -> Result<(), CliError> {
+    use std::os::unix::fs::MetadataExt;
+    let refuse = |why: String| {
+        CliError::new(
+            ExitCode::PermissionDenied,
+            format!(
+                "not sending a secret to {}: {why}; check who runs the daemon, or set INTERLUDE_SOCKET to your own",
+                socket.display()
+            ),
+        )
+    };
+    let me = rustix::process::getuid().as_raw();
+    let dir = socket.parent().unwrap_or(Path::new("/"));
+    let meta = std::fs::symlink_metadata(dir)
+        .map_err(|e| refuse(format!("its directory cannot be inspected ({e})")))?;
+    if meta.file_type().is_symlink() {
+        return Err(refuse("its directory is a symbolic link".into()));
+    }
+    if meta.uid() != me {
+        return Err(refuse(format!(
+            "its directory belongs to uid {}",
+            meta.uid()
+        )));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(refuse(format!(
+            "its directory is open to other users (mode {:o})",
+            meta.mode() & 0o777
+        )));
+    }
+    let stream = std::os::unix::net::UnixStream::connect(socket)
+        .map_err(|e| refuse(format!("it does not answer ({e})")))?;
+    let peer = rustix::net::sockopt::socket_peercred(&stream)
+        .map_err(|e| refuse(format!("who listens cannot be told ({e})")))?;
+    if peer.uid.as_raw() != me {
+        return Err(refuse(format!("it is served by uid {}", peer.uid.as_raw())));
+    }
+    Ok(())
 }
 
 fn connect_error(socket: &Path, error: &tonic::transport::Error) -> CliError {

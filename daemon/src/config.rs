@@ -86,7 +86,19 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("the environment variable {name} is not valid: {message}")]
     Env { name: &'static str, message: String },
+    #[error("the config value `{field}` is not valid: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
 }
+
+/// The longest any timer may be set to, in minutes (about two years): long enough for "never"
+/// in practice, short enough for every clock and `Duration` to hold.
+const MAX_MINUTES: f64 = 1_000_000.0;
+/// The largest reflection text a config may allow, in KiB: one entry with its history must fit in
+/// one response.
+const MAX_TEXT_KIB: usize = 1024;
 
 impl Config {
     /// The defaults for a given data directory (what tests and benchmarks start from).
@@ -133,6 +145,36 @@ impl Config {
             self.log = log;
         }
         Ok(())
+    }
+
+    /// Refuses values that would fail later (a timer of `inf` minutes panics in `Duration`,
+    /// Argon2 parameters out of bounds abort at the first passphrase).
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let minutes = |field: &'static str, value: f64| {
+            if value.is_finite() && (0.0..=MAX_MINUTES).contains(&value) {
+                Ok(())
+            } else {
+                Err(ConfigError::Invalid {
+                    field,
+                    message: format!("{value} minutes; use a number from 0 to {MAX_MINUTES}"),
+                })
+            }
+        };
+        minutes("idle_lock_minutes", self.idle_lock_minutes)?;
+        minutes(
+            "models_idle_unload_minutes",
+            self.models_idle_unload_minutes,
+        )?;
+        if !(1..=MAX_TEXT_KIB).contains(&self.max_text_kib) {
+            return Err(ConfigError::Invalid {
+                field: "max_text_kib",
+                message: format!("{} KiB; use 1 to {MAX_TEXT_KIB}", self.max_text_kib),
+            });
+        }
+        crate::vault::check_kdf(self.kdf()).map_err(|e| ConfigError::Invalid {
+            field: "kdf_memory_kib / kdf_iterations",
+            message: e.to_string(),
+        })
     }
 
     pub fn socket_path(&self) -> PathBuf {

@@ -1,8 +1,10 @@
 //! The cryptographic primitives, each used one way only.
 //!
 //! - Records: XChaCha20-Poly1305 under the data key, random 24-byte nonce, associated data that
-//!   binds the record's tree, key and schema version, so a value moved to another key or another
-//!   tree fails to open instead of reading as someone else's entry.
+//!   binds the record's tree, key and record format version, so a value moved to another key or
+//!   another tree fails to open instead of reading as someone else's entry. The format version
+//!   is the record's own, not the store's schema: migrations run without keys, so a schema bump
+//!   must never change what an existing record's associated data is.
 //! - Sealing while locked: an ephemeral X25519 key agreement with the vault's public key,
 //!   HKDF-SHA256 into an XChaCha20-Poly1305 key (the shape of an ECIES / `crypto_box_seal`).
 //! - Key wrapping: the data key encrypted under a key from Argon2id (passphrase) or HKDF
@@ -44,11 +46,21 @@ pub fn random_key() -> Result<Key, CryptoError> {
     Ok(Zeroizing::new(random_bytes()?))
 }
 
-/// Associated data for a stored record: where it lives and which schema wrote it.
-pub fn record_ad(tree: &str, key: &[u8], schema: u32) -> Vec<u8> {
+/// The layout of an encrypted record's value and associated data. It is bound into every
+/// record's associated data and changes only when that layout does (then decrypting reads the
+/// version a value was written with). Records written while this was the store's schema version
+/// carried the same number, 1, so every existing record keeps opening.
+pub const RECORD_FORMAT: u32 = 1;
+
+/// Associated data for a stored record: where it lives and its format version.
+pub fn record_ad(tree: &str, key: &[u8]) -> Vec<u8> {
+    record_ad_for(RECORD_FORMAT, tree, key)
+}
+
+fn record_ad_for(format: u32, tree: &str, key: &[u8]) -> Vec<u8> {
     let mut ad = Vec::with_capacity(16 + tree.len() + key.len());
     ad.extend_from_slice(b"interlude/record/");
-    ad.extend_from_slice(&schema.to_be_bytes());
+    ad.extend_from_slice(&format.to_be_bytes());
     ad.extend_from_slice(tree.as_bytes());
     ad.push(0);
     ad.extend_from_slice(key);
@@ -206,27 +218,22 @@ mod tests {
     #[test]
     fn a_record_opens_only_under_its_own_tree_and_key() {
         let key = random_key().unwrap();
-        let value = encrypt(
-            &key,
-            b"the critic again",
-            &record_ad("reflections", b"A", 1),
-        )
-        .unwrap();
+        let value = encrypt(&key, b"the critic again", &record_ad("reflections", b"A")).unwrap();
         assert_eq!(
-            decrypt(&key, &value, &record_ad("reflections", b"A", 1))
+            decrypt(&key, &value, &record_ad("reflections", b"A"))
                 .unwrap()
                 .as_slice(),
             b"the critic again"
         );
-        assert!(decrypt(&key, &value, &record_ad("reflections", b"B", 1)).is_err());
-        assert!(decrypt(&key, &value, &record_ad("sessions", b"A", 1)).is_err());
-        assert!(decrypt(&key, &value, &record_ad("reflections", b"A", 2)).is_err());
+        assert!(decrypt(&key, &value, &record_ad("reflections", b"B")).is_err());
+        assert!(decrypt(&key, &value, &record_ad("sessions", b"A")).is_err());
+        assert!(decrypt(&key, &value, &record_ad_for(2, "reflections", b"A")).is_err());
     }
 
     #[test]
     fn a_flipped_bit_anywhere_is_an_error_not_garbage() {
         let key = random_key().unwrap();
-        let ad = record_ad("reflections", b"A", 1);
+        let ad = record_ad("reflections", b"A");
         let value = encrypt(&key, b"text", &ad).unwrap();
         for i in 0..value.len() {
             let mut damaged = value.clone();

@@ -28,6 +28,14 @@ pub enum Error {
         "{what} {id} is damaged and cannot be read (it fails its integrity check); the rest of your data is unaffected"
     )]
     Damaged { what: &'static str, id: String },
+    #[error(
+        "the vault header does not match the vault's keys ({0}): it was changed on disk, so nothing was unlocked; restore `vault-header.json` and the database from a backup you trust"
+    )]
+    HeaderNotAuthentic(&'static str),
+    #[error(
+        "the vault header asks for {0}: it was changed on disk; nothing was derived. Unlock with your recovery key (`interlude unlock --recovery-key`), or restore `vault-header.json` from a backup"
+    )]
+    KdfOutOfBounds(crate::vault::KdfOutOfBounds),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -14,6 +14,7 @@ pub mod practice;
 pub mod safety;
 pub mod search;
 pub mod server;
+pub mod stopping;
 pub mod store;
 pub mod timeline;
 pub mod vault;

@@ -88,6 +88,9 @@ fn init_logging(filter: &str) {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // Everything the daemon creates (journal, database, temporary files) is for this user only,
+    // whatever the calling shell's umask.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     // Installed before the socket exists, so a SIGTERM right after it appears still drains.
     let shutdown = shutdown_signal()?;
     let daemon = Daemon::start(config).await.context("could not start")?;

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use interlude_proto::v1::check_ins_server::CheckInsServer;
 use interlude_proto::v1::daemon_server::DaemonServer;
@@ -18,6 +19,7 @@ use interlude_proto::v1::timeline_server::TimelineServer;
 use interlude_proto::v1::vocabulary_server::VocabularyServer;
 use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
+use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::transport::server::UdsConnectInfo;
 use tonic::{Request, Status};
@@ -32,6 +34,7 @@ use crate::plugins::{InEffect, PluginPaths};
 use crate::practice::Practice;
 use crate::safety::{Classifier, CrisisCheck, Detector, Safety};
 use crate::search::Search;
+use crate::stopping::{StopSwitch, Stopping};
 use crate::store::{Store, StoreError};
 use crate::timeline::{Changed, Timeline};
 use crate::vault::Vault;
@@ -54,6 +57,14 @@ pub enum StartError {
         "interluded is already running for {data_dir} (socket {socket}); stop it first, or use another data directory"
     )]
     AlreadyRunning { data_dir: PathBuf, socket: PathBuf },
+    #[error(
+        "{path} exists and is not a socket; Interlude never deletes it: move it away or choose another `socket` path"
+    )]
+    NotASocket { path: PathBuf },
+    #[error(
+        "{path} is a symbolic link; Interlude only uses real directories: point the config at the directory itself"
+    )]
+    SymlinkedDir { path: PathBuf },
     #[error("could not {action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -61,39 +72,68 @@ pub enum StartError {
         source: std::io::Error,
     },
     #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Daemon(#[from] crate::error::Error),
+    #[error("the built-in crisis lexicon or output rules did not load; this build is broken: {0}")]
+    Lexicon(#[from] crate::safety::detect::LexiconError),
+    #[error("the built-in crisis classifier did not load; this build is broken: {0}")]
+    Classifier(#[from] crate::safety::classify::LabelError),
+    #[error("could not describe the API for server reflection; this build is broken: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("a task of the daemon's {during} stopped unexpectedly: {source}")]
+    Task {
+        during: &'static str,
+        source: tokio::task::JoinError,
+    },
 }
 
-/// A daemon that has claimed its data directory and bound its socket, ready to serve.
+/// How long in-flight requests may take to finish once a stop is asked for. Streams end at the
+/// stop; a unary request is at most one commit or one read.
+const DRAIN: Duration = Duration::from_secs(10);
+/// How long background tasks may take to finish what they are doing (an indexing batch).
+const BACKGROUND_DRAIN: Duration = Duration::from_secs(30);
+
+/// A daemon that has claimed its data directory, built everything it serves and bound its
+/// socket, ready to serve. Nothing in [`Daemon::serve`] can fail before the drain.
 pub struct Daemon {
-    config: Config,
     socket: PathBuf,
     listener: UnixListener,
-    store: Store,
-    vault: Arc<Vault>,
-    timeline: Timeline,
-    safety: Arc<Safety>,
-    checkins: CheckIns,
-    crisis_check: Arc<CrisisCheck>,
-    events: Events,
-    /// The plugins in effect: read at start, replaced by `Plugins.Reload`.
-    plugins: InEffect,
-    /// Meaning search, background indexing and resurfacing (the embedder behind it).
-    search: Search,
-    /// The embedder's handle (shared with `search`) and the generator's.
-    models: Models,
-    generation: Generation,
-    changes: tokio::sync::mpsc::UnboundedReceiver<Changed>,
-    notices: Vec<String>,
+    services: Services,
     _instance_lock: File,
 }
 
+/// Everything [`Daemon::serve`] runs: the gRPC routes, the background tasks' parts, and what is
+/// closed on the way out.
+struct Services {
+    routes: Routes,
+    background: Background,
+    store: Store,
+    vault: Arc<Vault>,
+    stop: StopSwitch,
+    stopping: Stopping,
+}
+
+/// The parts of the background tasks (idle lock, model warm-up, vault events, check-ins,
+/// indexing).
+struct Background {
+    vault: Arc<Vault>,
+    crisis_check: Arc<CrisisCheck>,
+    events: Events,
+    checkins: CheckIns,
+    delivery: checkins::Delivery,
+    search: Search,
+    changes: tokio::sync::mpsc::UnboundedReceiver<Changed>,
+}
+
 impl Daemon {
-    /// Claims the data directory (one daemon per directory), opens the store and binds the socket.
-    /// When this returns, clients can connect.
+    /// Checks the config, claims the data directory (one daemon per directory), opens the store,
+    /// builds every service and only then binds the socket: when this returns, clients can
+    /// connect, and nothing that can fail is left for [`Daemon::serve`].
     pub async fn start(config: Config) -> Result<Daemon, StartError> {
+        config.check()?;
         let data_dir = config.data_dir.clone();
         let socket = config.socket_path();
         ensure_private_dir(&data_dir, DirRole::Data)?;
@@ -107,20 +147,122 @@ impl Daemon {
         let (store, store_notices) =
             tokio::task::spawn_blocking(move || Store::open(&store_dir, &options))
                 .await
-                .map_err(|e| crate::error::Error::Internal(e.to_string()))??;
+                .map_err(|source| StartError::Task {
+                    during: "store opening",
+                    source,
+                })??;
+        let built = match Services::build(&config, &socket, store.clone(), store_notices).await {
+            Ok(services) => bind_private(&socket).map(|listener| (services, listener)),
+            Err(err) => Err(err),
+        };
+        let (services, listener) = match built {
+            Ok(built) => built,
+            Err(err) => {
+                // Nothing was served: fold the journal in now rather than at the next start.
+                if let Err(close) = store.close() {
+                    tracing::error!(error = %close, "could not close the store");
+                }
+                return Err(err);
+            }
+        };
+        tracing::info!(socket = %socket.display(), data_dir = %data_dir.display(), "ready");
+        Ok(Daemon {
+            socket,
+            listener,
+            services,
+            _instance_lock: instance_lock,
+        })
+    }
+
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Serves until `shutdown` resolves, then ends open streams, lets in-flight requests finish
+    /// (for at most [`DRAIN`]), stops the background tasks, makes everything durable, locks the
+    /// vault and removes the socket.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
+        let Daemon {
+            socket,
+            listener,
+            services,
+            _instance_lock,
+        } = self;
+        let Services {
+            routes,
+            background,
+            store,
+            vault,
+            stop,
+            stopping,
+        } = services;
+        let background = background.spawn(&stopping);
+        let signal = async {
+            shutdown.await;
+            stop.stop();
+        };
+        let server = Server::builder()
+            .layer(tonic::service::InterceptorLayer::new(same_user_only))
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(UnixListenerStream::new(listener), signal);
+        let drain_bound = async {
+            stopping.wait().await;
+            tokio::time::sleep(DRAIN).await;
+        };
+        let served = tokio::select! {
+            served = server => served,
+            () = drain_bound => {
+                tracing::warn!(seconds = DRAIN.as_secs(), "requests still running after the drain; stopping without them");
+                Ok(())
+            }
+        };
+        // The server may also have stopped on its own (an error): stop the rest too.
+        stop.stop();
+        for task in background {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(BACKGROUND_DRAIN, task).await.is_err() {
+                tracing::warn!("a background task did not stop in time; aborting it");
+                abort.abort();
+            }
+        }
+        vault.lock();
+        let _ = std::fs::remove_file(&socket);
+        let closed = tokio::task::spawn_blocking(move || store.close())
+            .await
+            .map_err(|source| StartError::Task {
+                during: "store closing",
+                source,
+            })?;
+        if let Err(err) = served {
+            tracing::error!(error = %err, "the server stopped with an error");
+        }
+        closed?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+impl Services {
+    /// Everything that can fail before the socket exists.
+    async fn build(
+        config: &Config,
+        socket: &Path,
+        store: Store,
+        store_notices: Vec<crate::store::Notice>,
+    ) -> Result<Services, StartError> {
+        let data_dir = &config.data_dir;
         let vault = Arc::new(Vault::new(
             store.clone(),
-            &data_dir,
+            data_dir,
             config.kdf(),
             config.idle_lock(),
         )?);
-        let limits = limits(&config);
-        let detector = Arc::new(
-            Detector::builtin().map_err(|e| crate::error::Error::Internal(e.to_string()))?,
-        );
+        let limits = limits(config);
+        let detector = Arc::new(Detector::builtin()?);
+        let output_rules = Arc::new(crate::safety::output::OutputRules::builtin()?);
         let models = Models::start(config.model_settings()).map_err(|e| StartError::Io {
             action: "start the model thread for",
-            path: config.data_dir.clone(),
+            path: data_dir.clone(),
             source: e,
         })?;
         let crisis_check = Arc::new(CrisisCheck {
@@ -130,8 +272,7 @@ impl Daemon {
                 .embedder_dir
                 .is_none()
                 .then(|| Classifier::new(models.clone()))
-                .transpose()
-                .map_err(|e| crate::error::Error::Internal(e.to_string()))?,
+                .transpose()?,
         });
         let (changes_tx, changes) = tokio::sync::mpsc::unbounded_channel();
         let timeline = Timeline::new(store.clone(), vault.clone(), limits, crisis_check.clone())
@@ -139,20 +280,19 @@ impl Daemon {
         let generation =
             Generation::start(config.generator_settings()).map_err(|e| StartError::Io {
                 action: "start the generator thread for",
-                path: config.data_dir.clone(),
+                path: data_dir.clone(),
                 source: e,
             })?;
         let search = Search::new(timeline.clone(), models.clone(), vault.clone());
-        let locale = config.locale();
         let safety = Arc::new(Safety::new(
             detector,
             store.clone(),
             vault.clone(),
             limits,
-            &data_dir,
-            &locale,
+            data_dir,
+            &config.locale(),
         ));
-        let plugins = InEffect::read_at_start(PluginPaths::new(&data_dir));
+        let plugins = InEffect::read_at_start(PluginPaths::new(data_dir));
         let events = Events::new();
         let checkins = CheckIns::new(
             store.clone(),
@@ -161,149 +301,121 @@ impl Daemon {
             events.clone(),
             checkins::from_catalog(&plugins.catalog()),
         );
-        let listener = bind_private(&socket)?;
-        tracing::info!(socket = %socket.display(), data_dir = %data_dir.display(), "ready");
-        Ok(Daemon {
-            config,
-            socket,
-            listener,
-            store,
-            vault,
-            timeline,
-            safety,
-            checkins,
-            crisis_check,
-            events,
-            plugins,
-            search,
-            models,
-            generation,
-            changes,
-            notices: store_notices.iter().map(ToString::to_string).collect(),
-            _instance_lock: instance_lock,
-        })
-    }
-
-    pub fn socket(&self) -> &Path {
-        &self.socket
-    }
-
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish, makes everything
-    /// durable, locks the vault and removes the socket.
-    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
-        let Daemon {
-            config,
-            socket,
-            listener,
-            store,
-            vault,
-            timeline,
-            safety,
-            checkins,
-            crisis_check,
-            events,
-            plugins,
-            search,
-            models,
-            generation,
-            changes,
-            notices,
-            _instance_lock,
-        } = self;
-        let output_rules = Arc::new(
-            crate::safety::output::OutputRules::builtin()
-                .map_err(|e| crate::error::Error::Internal(e.to_string()))?,
-        );
+        let (stop, stopping) = crate::stopping::stopping();
         let (health_reporter, health) = tonic_health::server::health_reporter();
         health_reporter
             .set_serving::<DaemonServer<api::DaemonService>>()
             .await;
-        let internal =
-            |e: tonic_reflection::server::Error| crate::error::Error::Internal(e.to_string());
-        let reflection_v1 = reflection().build_v1().map_err(internal)?;
-        let reflection_v1alpha = reflection().build_v1alpha().map_err(internal)?;
-        let daemon = api::DaemonService {
-            vault: vault.clone(),
-            timeline: timeline.clone(),
-            data_dir: config.data_dir.clone(),
-            socket: socket.clone(),
-            notices,
-        };
-        let background = [
-            tokio::spawn(vault.clone().run_idle_lock()),
-            tokio::spawn(crisis_check.keep_warm(vault.clone())),
-            tokio::spawn(checkins::publish_vault_changes(
-                vault.clone(),
-                events.clone(),
-            )),
-            tokio::spawn(checkins::run(checkins.clone(), delivery(&config))),
-            tokio::spawn(crate::search::run(search.clone(), changes)),
-        ];
         let acknowledge = api::Acknowledge {
             safety: safety.clone(),
             events: events.clone(),
             search: search.clone(),
         };
-        let served = Server::builder()
-            .layer(tonic::service::InterceptorLayer::new(same_user_only))
+        let mut routes = Routes::builder();
+        routes
             .add_service(health)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
-            .add_service(DaemonServer::new(daemon))
-            .add_service(TimelineServer::new(api::TimelineService {
+            .add_service(reflection().build_v1()?)
+            .add_service(reflection().build_v1alpha()?)
+            .add_service(bounded(DaemonServer::new(api::DaemonService {
+                vault: vault.clone(),
                 timeline: timeline.clone(),
-                search,
+                data_dir: data_dir.clone(),
+                socket: socket.to_path_buf(),
+                notices: store_notices.iter().map(ToString::to_string).collect(),
+            })))
+            .add_service(bounded(TimelineServer::new(api::TimelineService {
+                timeline: timeline.clone(),
+                search: search.clone(),
                 acknowledge: acknowledge.clone(),
-            }))
-            .add_service(CheckInsServer::new(api::CheckInsService {
+            })))
+            .add_service(bounded(CheckInsServer::new(api::CheckInsService {
                 checkins: checkins.clone(),
                 safety: safety.clone(),
                 acknowledge: acknowledge.clone(),
-            }))
-            .add_service(SafetyServer::new(api::SafetyService {
+                stopping: stopping.clone(),
+            })))
+            .add_service(bounded(SafetyServer::new(api::SafetyService {
                 safety: safety.clone(),
-            }))
-            .add_service(SessionsServer::new(api::SessionsService {
+            })))
+            .add_service(bounded(SessionsServer::new(api::SessionsService {
                 timeline: timeline.clone(),
                 checkins: checkins.clone(),
-            }))
-            .add_service(PracticeServer::new(api::PracticeService {
-                practice: Practice::new(plugins.clone(), timeline.clone(), limits(&config)),
+            })))
+            .add_service(bounded(PracticeServer::new(api::PracticeService {
+                practice: Practice::new(plugins.clone(), timeline.clone(), limits),
                 acknowledge,
-            }))
-            .add_service(PluginsServer::new(api::PluginsService {
+            })))
+            .add_service(bounded(PluginsServer::new(api::PluginsService {
                 plugins,
-                checkins,
+                checkins: checkins.clone(),
                 reloading: tokio::sync::Mutex::default(),
-            }))
-            .add_service(ModelsServer::new(api::ModelsService {
+            })))
+            .add_service(bounded(ModelsServer::new(api::ModelsService {
                 generation,
                 embedder: models,
                 timeline: timeline.clone(),
                 detector: safety.detector.clone(),
                 rules: output_rules,
                 idle_unload_minutes: config.models_idle_unload_minutes,
-            }))
-            .add_service(VocabularyServer::new(api::VocabularyService { timeline }))
-            .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
-            .await;
-        // Awaited, not only aborted: what they hold (the store among it) is dropped before the
-        // database is closed, so a daemon started right after in the same process can open it.
-        for task in background {
-            task.abort();
-            let _ = task.await;
-        }
-        vault.lock();
-        let _ = std::fs::remove_file(&socket);
-        let closed = tokio::task::spawn_blocking(move || store.close())
-            .await
-            .map_err(|e| crate::error::Error::Internal(e.to_string()))?;
-        if let Err(err) = served {
-            tracing::error!(error = %err, "the server stopped with an error");
-        }
-        closed?;
-        tracing::info!("stopped");
-        Ok(())
+                stopping: stopping.clone(),
+            })))
+            .add_service(bounded(VocabularyServer::new(api::VocabularyService {
+                timeline,
+            })));
+        Ok(Services {
+            routes: routes.routes(),
+            background: Background {
+                vault: vault.clone(),
+                crisis_check,
+                events,
+                checkins,
+                delivery: delivery(config),
+                search,
+                changes,
+            },
+            store,
+            vault,
+            stop,
+            stopping,
+        })
+    }
+}
+
+impl Background {
+    /// Each task watches `stopping` and returns at its next waiting point; none is aborted
+    /// mid-write.
+    fn spawn(self, stopping: &Stopping) -> Vec<tokio::task::JoinHandle<()>> {
+        let Background {
+            vault,
+            crisis_check,
+            events,
+            checkins,
+            delivery,
+            search,
+            changes,
+        } = self;
+        let warm_until_stopped = {
+            let stop = stopping.wait();
+            let vault = vault.clone();
+            // Warming up only loads the model: nothing to finish, so it may stop at any point.
+            async move {
+                tokio::select! {
+                    () = crisis_check.keep_warm(vault) => {}
+                    () = stop => {}
+                }
+            }
+        };
+        vec![
+            tokio::spawn(vault.clone().run_idle_lock(stopping.clone())),
+            tokio::spawn(warm_until_stopped),
+            tokio::spawn(checkins::publish_vault_changes(
+                vault,
+                events,
+                stopping.clone(),
+            )),
+            tokio::spawn(checkins::run(checkins, delivery, stopping.clone())),
+            tokio::spawn(crate::search::run(search, changes, stopping.clone())),
+        ]
     }
 }
 
@@ -330,6 +442,45 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
         .register_encoded_file_descriptor_set(interlude_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
 }
+
+/// The largest request or response message, each way. Responses are paged well below it (see
+/// `timeline`); requests hold at most a plugin bundle.
+pub const MAX_MESSAGE_BYTES: usize = interlude_proto::MAX_MESSAGE_BYTES;
+
+/// A service with explicit message limits both ways.
+fn bounded<S: Bounded>(service: S) -> S {
+    service.bounded(MAX_MESSAGE_BYTES)
+}
+
+/// The generated servers' limit setters, under one name.
+trait Bounded {
+    fn bounded(self, bytes: usize) -> Self;
+}
+
+macro_rules! bounded {
+    ($($server:ident),*) => {$(
+        impl<T: Send + Sync + 'static> Bounded for $server<T>
+        where
+            $server<T>: Sized,
+        {
+            fn bounded(self, bytes: usize) -> Self {
+                self.max_decoding_message_size(bytes).max_encoding_message_size(bytes)
+            }
+        }
+    )*};
+}
+
+bounded!(
+    DaemonServer,
+    TimelineServer,
+    CheckInsServer,
+    SafetyServer,
+    SessionsServer,
+    PracticeServer,
+    PluginsServer,
+    ModelsServer,
+    VocabularyServer
+);
 
 /// Starts a daemon and serves until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
@@ -376,7 +527,8 @@ fn ensure_private_dir(dir: &Path, role: DirRole) -> Result<(), StartError> {
             source,
         }
     };
-    match std::fs::metadata(dir) {
+    // lstat: a symlink's own metadata, never its target's (checked below and refused).
+    match std::fs::symlink_metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             std::fs::DirBuilder::new()
                 .recursive(true)
@@ -391,6 +543,9 @@ fn ensure_private_dir(dir: &Path, role: DirRole) -> Result<(), StartError> {
             action: "inspect",
             path: dir.to_path_buf(),
             source,
+        }),
+        Ok(meta) if meta.file_type().is_symlink() => Err(StartError::SymlinkedDir {
+            path: dir.to_path_buf(),
         }),
         Ok(meta) => {
             if meta.uid() != current_uid() {
@@ -447,8 +602,15 @@ fn claim_instance(data_dir: &Path, socket: &Path) -> Result<File, StartError> {
 /// A socket file nobody answers on is left over from a crash; one that answers belongs to a
 /// running daemon (perhaps for another data directory) and is never taken over.
 fn remove_stale_socket(data_dir: &Path, socket: &Path) -> Result<(), StartError> {
-    if std::fs::symlink_metadata(socket).is_err() {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(meta) = std::fs::symlink_metadata(socket) else {
         return Ok(());
+    };
+    if !meta.file_type().is_socket() {
+        // A file, link or directory at the socket path is not ours to delete.
+        return Err(StartError::NotASocket {
+            path: socket.to_path_buf(),
+        });
     }
     if std::os::unix::net::UnixStream::connect(socket).is_ok() {
         return Err(StartError::AlreadyRunning {

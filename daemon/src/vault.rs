@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::{self, Key};
 use crate::error::{Error, Result, invalid};
+use crate::stopping::Stopping;
 use crate::store::{Op, Store, Tree};
 
 const HEADER_KEY: &[u8] = b"vault";
@@ -25,6 +26,13 @@ const WRONG_SECRET_DELAY: Duration = Duration::from_secs(1);
 const AD_PASSPHRASE: &[u8] = b"interlude/wrap/passphrase/v1";
 const AD_RECOVERY: &[u8] = b"interlude/wrap/recovery/v1";
 const AD_SECRET_KEY: &[u8] = b"interlude/vault/x25519/v1";
+const HEADER_MAC_INFO: &[u8] = b"interlude/vault/header-mac/v1";
+
+/// What a header may ask of Argon2 before anything is derived: enough room for any sane
+/// configuration, and a refusal (not an allocation abort or an hour of hashing) for one changed
+/// on disk.
+pub const KDF_MEMORY_KIB: std::ops::RangeInclusive<u32> = 8..=(1024 * 1024);
+pub const KDF_ITERATIONS: std::ops::RangeInclusive<u32> = 1..=32;
 
 /// Argon2id cost for new vaults and passphrase changes.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -53,7 +61,59 @@ struct Header {
     wrapped_by_recovery: Vec<u8>,
     public_key: [u8; 32],
     encrypted_secret_key: Vec<u8>,
+    /// An AEAD tag over every other field under a key derived from the data key. Absent in
+    /// headers written before it existed; added at their next unlock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mac: Option<Vec<u8>>,
 }
+
+impl Header {
+    /// The bytes the MAC covers: the header as stored, without its MAC.
+    fn authenticated_bytes(&self) -> Result<Vec<u8>> {
+        let unsigned = Header {
+            mac: None,
+            ..self.clone()
+        };
+        serde_json::to_vec(&unsigned).map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    fn sign(&mut self, data_key: &Key) -> Result<()> {
+        let bytes = self.authenticated_bytes()?;
+        self.mac = Some(crypto::encrypt(&header_mac_key(data_key), b"", &bytes)?);
+        Ok(())
+    }
+
+    /// `Ok(false)` for a header from before MACs; an error for one changed since it was signed.
+    fn verify(&self, data_key: &Key) -> Result<bool> {
+        let Some(mac) = &self.mac else {
+            return Ok(false);
+        };
+        crypto::decrypt(&header_mac_key(data_key), mac, &self.authenticated_bytes()?)
+            .map_err(|_| Error::HeaderNotAuthentic("its authentication tag"))?;
+        Ok(true)
+    }
+}
+
+fn header_mac_key(data_key: &Key) -> Key {
+    crypto::derive(b"", data_key.as_slice(), HEADER_MAC_INFO)
+}
+
+/// Refuses parameters outside [`KDF_MEMORY_KIB`] and [`KDF_ITERATIONS`].
+pub fn check_kdf(kdf: KdfParams) -> std::result::Result<(), KdfOutOfBounds> {
+    if KDF_MEMORY_KIB.contains(&kdf.memory_kib) && KDF_ITERATIONS.contains(&kdf.iterations) {
+        Ok(())
+    } else {
+        Err(KdfOutOfBounds(kdf))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "Argon2 parameters of {} KiB and {} passes are outside what Interlude accepts ({}–{} KiB, {}–{} passes)",
+    .0.memory_kib, .0.iterations,
+    KDF_MEMORY_KIB.start(), KDF_MEMORY_KIB.end(), KDF_ITERATIONS.start(), KDF_ITERATIONS.end()
+)]
+pub struct KdfOutOfBounds(pub KdfParams);
 
 /// The unlocked keys. Dropping the last handle zeroizes them.
 pub struct Keys {
@@ -83,8 +143,12 @@ pub struct Vault {
     keys: RwLock<Option<Arc<Keys>>>,
     last_used: Mutex<Instant>,
     changed: tokio::sync::watch::Sender<VaultState>,
-    /// Serialises header writes, so two racing inits cannot both win.
+    /// Serialises header writes (so two racing inits cannot both win) and unlock attempts (so
+    /// guesses cannot run in parallel, each with its own Argon2 memory, past the delay).
     header_writes: tokio::sync::Mutex<()>,
+    /// The public key checked against the secret key at the last unlock (or made by init):
+    /// what locked captures seal to, whatever the header on disk says meanwhile.
+    verified_public: RwLock<Option<[u8; 32]>>,
 }
 
 impl Vault {
@@ -104,6 +168,7 @@ impl Vault {
             last_used: Mutex::new(Instant::now()),
             changed: tokio::sync::watch::channel(VaultState::Uninitialised).0,
             header_writes: tokio::sync::Mutex::new(()),
+            verified_public: RwLock::new(None),
         };
         let initial = if vault.header()?.is_some() {
             VaultState::Locked
@@ -130,14 +195,15 @@ impl Vault {
             return Err(Error::AlreadyInitialised);
         }
         let data_key = crypto::random_key()?;
-        let secret = StaticSecret::from(crypto::random_bytes::<32>()?);
-        let recovery = crypto::random_bytes::<RECOVERY_BYTES>()?;
+        let secret_seed = Zeroizing::new(crypto::random_bytes::<32>()?);
+        let secret = StaticSecret::from(*secret_seed);
+        let recovery = Zeroizing::new(crypto::random_bytes::<RECOVERY_BYTES>()?);
         let recovery_salt = crypto::random_bytes::<16>()?.to_vec();
-        let recovery_kek = crypto::derive(&recovery_salt, &recovery, AD_RECOVERY);
+        let recovery_kek = crypto::derive(&recovery_salt, recovery.as_slice(), AD_RECOVERY);
         let (passphrase_salt, wrapped_by_passphrase) =
             self.wrap_with_passphrase(passphrase, &data_key).await?;
         let secret_bytes = Zeroizing::new(secret.to_bytes());
-        let header = Header {
+        let mut header = Header {
             kdf: self.kdf,
             passphrase_salt,
             wrapped_by_passphrase,
@@ -149,8 +215,11 @@ impl Vault {
                 secret_bytes.as_slice(),
                 AD_SECRET_KEY,
             )?,
+            mac: None,
         };
+        header.sign(&data_key)?;
         self.save_header(&header).await?;
+        self.set_verified_public(header.public_key);
         self.set_keys(Some(Arc::new(Keys {
             data: data_key,
             secret,
@@ -158,28 +227,45 @@ impl Vault {
         Ok(format_recovery_key(&recovery))
     }
 
-    /// Unlocks; a wrong secret is answered only after a delay.
+    /// Unlocks; a wrong secret is answered only after a delay. Attempts run one at a time, the
+    /// delay inside the turn, so parallel guesses are no faster than serial ones. The header is
+    /// checked before the keys are kept: the public key must be the secret key's, and the MAC
+    /// must hold (a header from before MACs gets one now).
     pub async fn unlock(&self, secret: &Secret) -> Result<()> {
-        let header = self.header()?.ok_or(Error::NotInitialised)?;
-        match self.open_data_key(&header, secret).await {
-            Ok(data_key) => {
-                let secret_bytes =
-                    crypto::decrypt(&data_key, &header.encrypted_secret_key, AD_SECRET_KEY)?;
-                let secret_array: [u8; 32] = secret_bytes
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| crypto::CryptoError::Open)?;
-                self.set_keys(Some(Arc::new(Keys {
-                    data: data_key,
-                    secret: StaticSecret::from(secret_array),
-                })));
-                Ok(())
-            }
+        let _one_at_a_time = self.header_writes.lock().await;
+        let mut header = self.header()?.ok_or(Error::NotInitialised)?;
+        let data_key = match self.open_data_key(&header, secret).await {
+            Ok(data_key) => data_key,
             Err(err) => {
-                tokio::time::sleep(WRONG_SECRET_DELAY).await;
-                Err(err)
+                if matches!(err, Error::WrongPassphrase | Error::WrongRecoveryKey) {
+                    tokio::time::sleep(WRONG_SECRET_DELAY).await;
+                }
+                return Err(err);
             }
+        };
+        let secret_bytes = crypto::decrypt(&data_key, &header.encrypted_secret_key, AD_SECRET_KEY)
+            .map_err(|_| Error::HeaderNotAuthentic("its encrypted secret key"))?;
+        let secret_array: Zeroizing<[u8; 32]> = Zeroizing::new(
+            secret_bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| Error::HeaderNotAuthentic("its encrypted secret key"))?,
+        );
+        let secret = StaticSecret::from(*secret_array);
+        if PublicKey::from(&secret).to_bytes() != header.public_key {
+            return Err(Error::HeaderNotAuthentic("its public key"));
         }
+        if !header.verify(&data_key)? {
+            header.sign(&data_key)?;
+            self.save_header(&header).await?;
+            tracing::info!("the vault header now carries a MAC");
+        }
+        self.set_verified_public(header.public_key);
+        self.set_keys(Some(Arc::new(Keys {
+            data: data_key,
+            secret,
+        })));
+        Ok(())
     }
 
     pub fn lock(&self) {
@@ -188,20 +274,41 @@ impl Vault {
 
     /// The keys, or [`Error::Locked`]. Counts as use for the idle timeout.
     pub fn keys(&self) -> Result<Arc<Keys>> {
-        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner()).clone();
-        let keys = keys.ok_or(match self.state() {
-            VaultState::Uninitialised => Error::NotInitialised,
-            _ => Error::Locked,
-        })?;
+        let keys = self.keys_in_background()?;
         *self.last_used.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
         Ok(keys)
     }
 
-    /// The key new reflections are sealed to while locked.
+    /// The keys for background work (indexing): not counted as use for the idle timeout.
+    pub fn keys_in_background(&self) -> Result<Arc<Keys>> {
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner()).clone();
+        keys.ok_or(match self.state() {
+            VaultState::Uninitialised => Error::NotInitialised,
+            _ => Error::Locked,
+        })
+    }
+
+    /// The key new reflections are sealed to while locked: the one verified at the last unlock.
+    /// Before the first unlock since start nothing can verify it (that needs the data key), so
+    /// the header's is used; a header swapped at rest is then refused at that unlock.
     pub fn public_key(&self) -> Result<PublicKey> {
+        if let Some(verified) = *self
+            .verified_public
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+        {
+            return Ok(PublicKey::from(verified));
+        }
         Ok(PublicKey::from(
             self.header()?.ok_or(Error::NotInitialised)?.public_key,
         ))
+    }
+
+    fn set_verified_public(&self, public: [u8; 32]) {
+        *self
+            .verified_public
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(public);
     }
 
     /// Rewraps the data key under `new`; records are not touched.
@@ -216,10 +323,12 @@ impl Vault {
                 return Err(err);
             }
         };
+        header.verify(&data_key)?;
         let (salt, wrapped) = self.wrap_with_passphrase(new, &data_key).await?;
         header.kdf = self.kdf;
         header.passphrase_salt = salt;
         header.wrapped_by_passphrase = wrapped;
+        header.sign(&data_key)?;
         self.save_header(&header).await
     }
 
@@ -229,12 +338,15 @@ impl Vault {
     }
 
     /// Locks the vault once it has gone unused for the idle timeout. Runs until the daemon stops.
-    pub async fn run_idle_lock(self: Arc<Self>) {
+    pub async fn run_idle_lock(self: Arc<Self>, stopping: Stopping) {
         let mut changes = self.subscribe();
+        let stop = stopping.wait();
+        tokio::pin!(stop);
         loop {
             if self.state() != VaultState::Unlocked {
-                if changes.changed().await.is_err() {
-                    return;
+                tokio::select! {
+                    changed = changes.changed() => if changed.is_err() { return },
+                    () = &mut stop => return,
                 }
                 continue;
             }
@@ -248,6 +360,7 @@ impl Vault {
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline.into()) => {}
                 changed = changes.changed() => if changed.is_err() { return },
+                () = &mut stop => return,
             }
         }
     }
@@ -320,6 +433,7 @@ impl Vault {
     async fn open_data_key(&self, header: &Header, secret: &Secret) -> Result<Key> {
         match secret {
             Secret::Passphrase(passphrase) => {
+                check_kdf(header.kdf).map_err(Error::KdfOutOfBounds)?;
                 let kek = kdf_off_runtime(passphrase, &header.passphrase_salt, header.kdf).await?;
                 crypto::unwrap_key(&kek, &header.wrapped_by_passphrase, AD_PASSPHRASE)
                     .map_err(|_| Error::WrongPassphrase)
@@ -414,6 +528,118 @@ fn parse_recovery_key(text: &str) -> Option<Zeroizing<[u8; RECOVERY_BYTES]>> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    use crate::store::{Store, StoreOptions};
+
+    const PASSPHRASE: &str = "correct horse battery staple";
+
+    fn cheap() -> KdfParams {
+        KdfParams {
+            memory_kib: 64,
+            iterations: 1,
+        }
+    }
+
+    fn vault_in(dir: &Path) -> Vault {
+        let (store, _) = Store::open(dir, &StoreOptions::default()).unwrap();
+        Vault::new(store, dir, cheap(), Duration::from_secs(600)).unwrap()
+    }
+
+    fn passphrase() -> Secret {
+        Secret::Passphrase(Zeroizing::new(PASSPHRASE.into()))
+    }
+
+    /// Someone with write access to the data directory at rest rewrites the header.
+    async fn tamper(vault: &Vault, change: impl FnOnce(&mut Header)) {
+        let mut header = vault.header().unwrap().unwrap();
+        change(&mut header);
+        vault.save_header(&header).await.unwrap();
+    }
+
+    fn attackers_key() -> [u8; 32] {
+        PublicKey::from(&StaticSecret::from(crypto::random_bytes::<32>().unwrap())).to_bytes()
+    }
+
+    #[tokio::test]
+    async fn a_header_whose_public_key_was_swapped_at_rest_is_refused_at_unlock() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = vault_in(dir.path());
+        vault.init(PASSPHRASE).await.unwrap();
+        vault.lock();
+        tamper(&vault, |h| h.public_key = attackers_key()).await;
+        // As after a restart: nothing verified yet in this process.
+        let vault = Vault::new(
+            vault.store.clone(),
+            dir.path(),
+            cheap(),
+            Duration::from_secs(600),
+        )
+        .unwrap();
+        let err = vault.unlock(&passphrase()).await.unwrap_err();
+        assert!(matches!(err, Error::HeaderNotAuthentic(_)), "{err}");
+        assert_eq!(vault.state(), VaultState::Locked);
+    }
+
+    #[tokio::test]
+    async fn locked_captures_seal_to_the_key_verified_at_unlock_not_to_a_swapped_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = vault_in(dir.path());
+        vault.init(PASSPHRASE).await.unwrap();
+        let verified = vault.public_key().unwrap().to_bytes();
+        vault.lock();
+        tamper(&vault, |h| h.public_key = attackers_key()).await;
+        assert_eq!(vault.public_key().unwrap().to_bytes(), verified);
+    }
+
+    #[tokio::test]
+    async fn a_header_changed_after_it_was_signed_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = vault_in(dir.path());
+        vault.init(PASSPHRASE).await.unwrap();
+        vault.lock();
+        // Valid on its own (a recovery wrap from elsewhere would do the same): the MAC catches it.
+        tamper(&vault, |h| h.recovery_salt = vec![0; 16]).await;
+        let err = vault.unlock(&passphrase()).await.unwrap_err();
+        assert!(matches!(err, Error::HeaderNotAuthentic(_)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_header_from_before_macs_unlocks_and_is_signed() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = vault_in(dir.path());
+        vault.init(PASSPHRASE).await.unwrap();
+        vault.lock();
+        tamper(&vault, |h| h.mac = None).await;
+        vault.unlock(&passphrase()).await.unwrap();
+        assert!(vault.header().unwrap().unwrap().mac.is_some());
+    }
+
+    #[tokio::test]
+    async fn absurd_argon2_parameters_in_the_header_are_refused_before_anything_is_derived() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = vault_in(dir.path());
+        vault.init(PASSPHRASE).await.unwrap();
+        vault.lock();
+        for kdf in [
+            KdfParams {
+                memory_kib: u32::MAX,
+                iterations: 1,
+            },
+            KdfParams {
+                memory_kib: 64,
+                iterations: u32::MAX,
+            },
+            KdfParams {
+                memory_kib: 0,
+                iterations: 0,
+            },
+        ] {
+            tamper(&vault, |h| h.kdf = kdf).await;
+            let err = vault.unlock(&passphrase()).await.unwrap_err();
+            assert!(matches!(err, Error::KdfOutOfBounds(_)), "{err}");
+            assert!(err.to_string().contains("recovery key"), "{err}");
+        }
+    }
 
     #[test]
     fn a_recovery_key_reads_back_despite_case_spaces_and_lookalike_letters() {

@@ -18,6 +18,12 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/interlude_descriptor.bin"));
 
+/// The largest gRPC message either side accepts or sends (tonic's default is 4 MiB to decode and
+/// no limit to encode). The daemon pages responses to about 2 MiB, so clients with tonic's
+/// default limit read everything too; this leaves room for the longest single entry with its
+/// history, and for plugin bundles.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
 /// Opens a channel to the daemon's Unix socket. Fails fast when nothing listens there.
 pub async fn connect(
     socket: &std::path::Path,

@@ -14,6 +14,7 @@ use crate::secret::{Secret, SecretReader};
 
 pub async fn init(ctx: &Ctx, args: &SecretArgs) -> Result<(), CliError> {
     let passphrase = SecretReader::open(args)?.new_passphrase()?;
+    ctx.daemon.check_listener()?;
     let response = ctx
         .daemon
         .daemon()
@@ -48,6 +49,7 @@ pub async fn unlock(ctx: &Ctx, args: &UnlockArgs) -> Result<(), CliError> {
         Secret::Passphrase => Key::Passphrase(value),
         Secret::RecoveryKey => Key::RecoveryKey(value),
     };
+    ctx.daemon.check_listener()?;
     let unsealed = ctx
         .daemon
         .daemon()
@@ -86,6 +88,7 @@ pub async fn change_passphrase(ctx: &Ctx, args: &UnlockArgs) -> Result<(), CliEr
         Secret::Passphrase => Current::Passphrase(value),
         Secret::RecoveryKey => Current::RecoveryKey(value),
     };
+    ctx.daemon.check_listener()?;
     ctx.daemon
         .daemon()
         .change_passphrase(ChangePassphraseRequest {

@@ -304,6 +304,7 @@ mod tests {
             plan,
             lines: lines(),
             region: "United Kingdom".into(),
+            ..Default::default()
         }
     }
 

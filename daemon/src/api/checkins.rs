@@ -20,11 +20,14 @@ use crate::error::invalid;
 use crate::events::Event;
 use crate::model::Kind;
 use crate::safety::Safety;
+use crate::stopping::{Stopping, until_stopped};
 
 pub struct CheckInsService {
     pub checkins: CheckIns,
     pub safety: Arc<Safety>,
     pub acknowledge: Acknowledge,
+    /// Open `Watch` streams end when the daemon stops.
+    pub stopping: Stopping,
 }
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<v1::Event, Status>> + Send>>;
@@ -163,7 +166,10 @@ impl CheckInsApi for CheckInsService {
             .chain(events)
             // A watcher that fell behind misses the oldest events and carries on.
             .filter_map(move |event| event.ok().map(|e| Ok(event_to(e, &safety))));
-        Ok(Response::new(Box::pin(stream)))
+        Ok(Response::new(Box::pin(until_stopped(
+            stream,
+            &self.stopping,
+        ))))
     }
 }
 

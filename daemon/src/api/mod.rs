@@ -40,7 +40,9 @@ impl From<Error> for Status {
             Error::WrongPassphrase | Error::WrongRecoveryKey => Status::unauthenticated(message),
             Error::Invalid(_) => Status::invalid_argument(message),
             Error::NotFound { .. } => Status::not_found(message),
-            Error::Damaged { .. } => Status::data_loss(message),
+            Error::Damaged { .. } | Error::HeaderNotAuthentic(_) | Error::KdfOutOfBounds(_) => {
+                Status::data_loss(message)
+            }
             Error::Store(StoreError::NotDurable(_)) => Status::resource_exhausted(message),
             Error::Store(StoreError::Closed) => Status::unavailable(message),
             Error::Models(ModelError::Absent { .. } | ModelError::Refused { .. }) => {

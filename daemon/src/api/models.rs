@@ -17,12 +17,15 @@ use crate::models::generator::{Finish, Params, Sampling};
 use crate::models::{Generation, GenerationError, Models};
 use crate::safety::Detector;
 use crate::safety::output::{OutputRules, Rule};
+use crate::stopping::{Stopping, until_stopped};
 use crate::timeline::Timeline;
 
 const DEFAULT_MAX_TOKENS: u32 = 128;
 const MAX_TOKENS: u32 = 512;
 const MAX_FACTS: usize = 32;
 const MAX_REFLECTIONS: usize = 16;
+/// The longest fact or instruction, in bytes: a sentence or two, not an entry.
+const MAX_FACT_BYTES: usize = 1024;
 const DEFAULT_INSTRUCTION: &str = "In one or two short sentences, say what the client wrote about, \
      addressing them as \"you\". Use only the facts and entries given. Give no advice.";
 const SYSTEM: &str = "You write short, plain summaries of a person's own journal entries for them. \
@@ -35,6 +38,8 @@ pub struct ModelsService {
     pub detector: Arc<Detector>,
     pub rules: Arc<OutputRules>,
     pub idle_unload_minutes: f64,
+    /// Open generation streams end when the daemon stops.
+    pub stopping: Stopping,
 }
 
 type ChunkStream = Pin<Box<dyn Stream<Item = Result<v1::GenerateChunk, Status>> + Send>>;
@@ -75,7 +80,7 @@ impl models_server::Models for ModelsService {
         let user = self.user_message(&request)?;
         let instruction = match request.instruction.trim() {
             "" => DEFAULT_INSTRUCTION,
-            given => given,
+            given => self.checked_instruction(given)?,
         };
         let events = self
             .generation
@@ -92,16 +97,39 @@ impl models_server::Models for ModelsService {
             self.rules.clone(),
             self.detector.clone(),
         ));
-        Ok(Response::new(Box::pin(ReceiverStream::new(stream))))
+        Ok(Response::new(Box::pin(until_stopped(
+            ReceiverStream::new(stream),
+            &self.stopping,
+        ))))
     }
 }
 
 impl ModelsService {
+    /// A caller's instruction goes to the model like a fact: bounded, and crisis-checked.
+    fn checked_instruction<'a>(&self, instruction: &'a str) -> Result<&'a str, Status> {
+        if instruction.len() > MAX_FACT_BYTES {
+            return Err(Status::invalid_argument(format!(
+                "the instruction is at most {MAX_FACT_BYTES} bytes"
+            )));
+        }
+        if self.rules.broken_rule(instruction, &self.detector) == Some(Rule::Crisis) {
+            return Err(Status::failed_precondition(
+                "the instruction was flagged by the crisis check; flagged text is never given to the model",
+            ));
+        }
+        Ok(instruction)
+    }
+
     /// The facts and the quoted entries, each checked: flagged text never reaches the model.
     fn user_message(&self, request: &v1::GenerateRequest) -> Result<String, Status> {
         if request.facts.len() > MAX_FACTS || request.reflection_ids.len() > MAX_REFLECTIONS {
             return Err(Status::invalid_argument(format!(
                 "give at most {MAX_FACTS} facts and {MAX_REFLECTIONS} reflections"
+            )));
+        }
+        if request.facts.iter().any(|f| f.len() > MAX_FACT_BYTES) {
+            return Err(Status::invalid_argument(format!(
+                "a fact is at most {MAX_FACT_BYTES} bytes"
             )));
         }
         if request.facts.iter().all(|f| f.trim().is_empty()) && request.reflection_ids.is_empty() {

@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 use super::{millis_from, timestamp};
 use crate::checkins::CheckIns;
 use crate::model;
-use crate::timeline::{SessionEdit, Timeline};
+use crate::timeline::{MAX_SESSIONS_PAGE, SessionEdit, Timeline};
 
 pub struct SessionsService {
     pub timeline: Timeline,
@@ -44,13 +44,14 @@ impl Sessions for SessionsService {
         request: Request<v1::ListSessionsRequest>,
     ) -> Result<Response<v1::ListSessionsResponse>, Status> {
         let r = request.into_inner();
-        let sessions = self.timeline.list_sessions(
+        let list = self.timeline.list_sessions(
             millis_from(r.since),
             millis_from(r.until),
-            r.limit as usize,
+            (r.limit as usize).min(MAX_SESSIONS_PAGE),
         )?;
         Ok(Response::new(v1::ListSessionsResponse {
-            sessions: sessions.into_iter().map(session_to).collect(),
+            sessions: list.sessions.into_iter().map(session_to).collect(),
+            damaged_ids: list.damaged,
         }))
     }
 

@@ -14,7 +14,7 @@ mod state;
 mod wake;
 
 pub use runner::{Delivery, run};
-pub use sources::{Origin, Source, from_catalog};
+pub use sources::{LOCKED_PROMPT, Origin, Source, from_catalog};
 pub use state::{Pending, StoredWhen};
 
 use std::sync::{Arc, PoisonError, RwLock};
@@ -26,6 +26,7 @@ use tokio::sync::{Mutex, Notify};
 use crate::error::{Error, Result, invalid};
 use crate::events::{Event, Events};
 use crate::model::{Emotion, Kind, Millis, NewReflection, now_millis};
+use crate::stopping::Stopping;
 use crate::store::Store;
 use crate::timeline::{Added, Timeline};
 use crate::vault::{Vault, VaultState};
@@ -190,14 +191,29 @@ impl CheckIns {
             .inner
             .timeline
             .list_sessions(None, None, usize::MAX)?
+            .sessions
             .iter()
             .filter_map(|s| Timestamp::from_millisecond(s.held_at).ok())
             .collect())
     }
 
+    /// While locked, the client's own questions (their words) are not shown.
     pub async fn schedules(&self) -> Result<Vec<ScheduleView>> {
-        self.with_state(|state| Ok(views(&self.sources(), state)))
-            .await
+        let locked = self.locked();
+        self.with_state(|state| {
+            let mut views = views(&self.sources(), state);
+            if locked {
+                for view in views.iter_mut().filter(|v| v.source.origin == Origin::Own) {
+                    view.source.prompt = LOCKED_PROMPT.into();
+                }
+            }
+            Ok(views)
+        })
+        .await
+    }
+
+    fn locked(&self) -> bool {
+        self.inner.vault.state() != VaultState::Unlocked
     }
 
     pub async fn add_schedule(&self, when: StoredWhen, prompt: String) -> Result<ScheduleView> {
@@ -296,8 +312,14 @@ impl CheckIns {
             });
         };
         let now = Timestamp::now();
+        let mut pending = live_pending(&loaded.state, now.as_millisecond()).cloned();
+        if let Some(pending) = pending.as_mut().filter(|_| self.locked())
+            && loaded.state.own.iter().any(|o| o.id == pending.schedule_id)
+        {
+            pending.prompt = LOCKED_PROMPT.into();
+        }
         Ok(PendingView {
-            pending: live_pending(&loaded.state, now.as_millisecond()).cloned(),
+            pending,
             next_at: self.next_wake(loaded, now)?.map(|t| t.as_millisecond()),
             scheduling: true,
         })
@@ -627,9 +649,14 @@ fn live_pending(state: &State, now: Millis) -> Option<&Pending> {
 }
 
 /// Forwards lock state changes to the event stream.
-pub async fn publish_vault_changes(vault: Arc<Vault>, events: Events) {
+pub async fn publish_vault_changes(vault: Arc<Vault>, events: Events, stopping: Stopping) {
     let mut changes = vault.subscribe();
-    while changes.changed().await.is_ok() {
+    let stop = stopping.wait();
+    tokio::pin!(stop);
+    while tokio::select! {
+        changed = changes.changed() => changed.is_ok(),
+        () = &mut stop => false,
+    } {
         let state: VaultState = *changes.borrow_and_update();
         events.publish(Event::Vault(state));
     }

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 
 use super::notifier::{Choice, GENERIC_TEXT, Notice, Notifier};
 use super::{CheckIns, Pending, wake};
+use crate::stopping::Stopping;
 use crate::vault::VaultState;
 
 pub struct Delivery {
@@ -23,11 +24,13 @@ pub struct Delivery {
 /// "Snooze 1h" on a notification.
 const NOTIFICATION_SNOOZE_MINUTES: u32 = 60;
 
-pub async fn run(checkins: CheckIns, delivery: Delivery) {
+pub async fn run(checkins: CheckIns, delivery: Delivery, stopping: Stopping) {
     let delivery = Arc::new(delivery);
     let warned = Arc::new(AtomicBool::new(false));
     let mut vault = checkins.vault().subscribe();
     let mut shown: Option<tokio::task::JoinHandle<()>> = None;
+    let stop = stopping.wait();
+    tokio::pin!(stop);
     loop {
         if *vault.borrow_and_update() == VaultState::Unlocked
             && let Err(err) = checkins.load().await
@@ -65,6 +68,8 @@ pub async fn run(checkins: CheckIns, delivery: Delivery) {
             }
             () = checkins.changed() => {}
             changed = vault.changed() => if changed.is_err() { return },
+            // Between looks only: a delivery under way (a state write) finishes first.
+            () = &mut stop => return,
         }
     }
 }

@@ -28,6 +28,10 @@ pub struct Source {
 /// The question an own schedule asks when the client gave none.
 pub const NEUTRAL_PROMPT: &str = "What is here for you right now?";
 
+/// What stands for the client's own question while the vault is locked: their words are
+/// readable only unlocked.
+pub const LOCKED_PROMPT: &str = "Your own check-in question (unlock to read it).";
+
 pub fn built_in() -> Vec<Source> {
     let after = |id: &str, hours, prompt: &str| Source {
         id: id.into(),

@@ -11,7 +11,7 @@ use super::schedule::{Controls, When};
 use crate::crypto;
 use crate::error::{Error, Result, invalid};
 use crate::model::Millis;
-use crate::store::{Op, SCHEMA_VERSION, Store, Tree};
+use crate::store::{Op, Store, Tree};
 use crate::vault::{Keys, Vault};
 
 const KEY: &[u8] = b"state";
@@ -215,7 +215,7 @@ fn weekday_name(day: Weekday) -> &'static str {
 }
 
 fn ad() -> Vec<u8> {
-    crypto::record_ad(Tree::CheckIns.name(), KEY, SCHEMA_VERSION)
+    crypto::record_ad(Tree::CheckIns.name(), KEY)
 }
 
 /// The write that stores `state`; works while the vault is locked.

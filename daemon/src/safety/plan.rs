@@ -1,6 +1,10 @@
 //! The safety plan: stored encrypted like everything else, plus, only if the client turns it on,
 //! an unencrypted copy beside the database so that help-now can show it while the vault is
 //! locked.
+//!
+//! Erasing that copy (on a change, or when the client turns it off) is best effort: the old
+//! bytes are overwritten in place and synced before the file is replaced or removed, but a
+//! copy-on-write or journaling filesystem, or an SSD's wear levelling, may keep older blocks.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,7 +14,7 @@ use zeroize::Zeroizing;
 use crate::crypto;
 use crate::error::{Error, Result, invalid};
 use crate::model::{Limits, SafetyPlan};
-use crate::store::{Op, SCHEMA_VERSION, Store, Tree};
+use crate::store::{Op, Store, Tree};
 use crate::vault::Vault;
 
 const PLAN_KEY: &[u8] = b"plan";
@@ -30,7 +34,9 @@ impl Plans {
             store,
             vault,
             limits,
-            locked_copy: data_dir.join("safety-plan-readable-while-locked.json"),
+            locked_copy: remove_staging_leftover(
+                data_dir.join("safety-plan-readable-while-locked.json"),
+            ),
         }
     }
 
@@ -109,6 +115,8 @@ impl Plans {
             .mode(0o600)
             .open(&staging)
             .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync_all()))
+            // The rename would free the old copy's blocks as they are: overwrite them first.
+            .and_then(|()| scrub(&self.locked_copy))
             .and_then(|()| std::fs::rename(&staging, &self.locked_copy));
         written.map_err(|e| {
             Error::Internal(format!(
@@ -134,21 +142,34 @@ impl Plans {
 }
 
 fn ad() -> Vec<u8> {
-    crypto::record_ad(Tree::Safety.name(), PLAN_KEY, SCHEMA_VERSION)
+    crypto::record_ad(Tree::Safety.name(), PLAN_KEY)
 }
 
 fn remove_copy(path: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(());
+    }
+    scrub(path)
+        .and_then(|()| std::fs::remove_file(path))
+        .map_err(|e| Error::Internal(format!("could not remove {}: {e}", path.display())))
+}
+
+/// A staging file left by a crash mid-write holds plaintext nobody reads: scrub and remove it.
+fn remove_staging_leftover(copy: PathBuf) -> PathBuf {
+    let staging = copy.with_extension("tmp");
+    if let Err(err) = remove_copy(&staging) {
+        tracing::warn!(error = %err, "could not remove a leftover staging file");
+    }
+    copy
+}
+
+/// Overwrites `path` in place with zeros and syncs it; nothing to do when it does not exist.
+fn scrub(path: &Path) -> std::io::Result<()> {
     use std::io::Write;
-    let Ok(len) = std::fs::metadata(path).map(|m| m.len()) else {
+    let Ok(len) = std::fs::symlink_metadata(path).map(|m| m.len()) else {
         return Ok(());
     };
-    let overwritten = std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)
-        .and_then(|mut f| {
-            f.write_all(&vec![0u8; len as usize])
-                .and_then(|()| f.sync_all())
-        })
-        .and_then(|()| std::fs::remove_file(path));
-    overwritten.map_err(|e| Error::Internal(format!("could not remove {}: {e}", path.display())))
+    let mut file = std::fs::OpenOptions::new().write(true).open(path)?;
+    file.write_all(&vec![0u8; len as usize])?;
+    file.sync_all()
 }

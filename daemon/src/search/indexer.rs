@@ -7,6 +7,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use super::{Job, Search};
 use crate::error::Error;
 use crate::models::ModelError;
+use crate::stopping::Stopping;
 use crate::timeline::Changed;
 use crate::timeline::vectors::ToEmbed;
 use crate::vault::VaultState;
@@ -15,16 +16,26 @@ use crate::vault::VaultState;
 const BATCH: usize = 32;
 
 /// Runs until the daemon stops: three loops, one per input.
-pub async fn run(search: Search, changes: UnboundedReceiver<Changed>) {
+/// Runs until the daemon stops; a batch being embedded and stored finishes first.
+pub async fn run(search: Search, changes: UnboundedReceiver<Changed>, stopping: Stopping) {
     tokio::join!(
-        follow_changes(search.clone(), changes),
-        follow_vault(search.clone()),
-        embed_queued(search),
+        follow_changes(search.clone(), changes, stopping.clone()),
+        follow_vault(search.clone(), stopping.clone()),
+        embed_queued(search, stopping),
     );
 }
 
-async fn follow_changes(search: Search, mut changes: UnboundedReceiver<Changed>) {
-    while let Some(change) = changes.recv().await {
+async fn follow_changes(
+    search: Search,
+    mut changes: UnboundedReceiver<Changed>,
+    stopping: Stopping,
+) {
+    let stop = stopping.wait();
+    tokio::pin!(stop);
+    while let Some(change) = tokio::select! {
+        change = changes.recv() => change,
+        () = &mut stop => None,
+    } {
         match change {
             Changed::Reflection(key) => {
                 search.enqueue([Job::Reflection(key)]);
@@ -42,8 +53,10 @@ async fn follow_changes(search: Search, mut changes: UnboundedReceiver<Changed>)
 }
 
 /// Locking drops the queue and the decrypted index; unlocking queues whatever has no vector.
-async fn follow_vault(search: Search) {
+async fn follow_vault(search: Search, stopping: Stopping) {
     let mut states = search.inner.vault.subscribe();
+    let stop = stopping.wait();
+    tokio::pin!(stop);
     loop {
         let state = *states.borrow_and_update();
         if state == VaultState::Unlocked {
@@ -54,15 +67,24 @@ async fn follow_vault(search: Search) {
         } else {
             search.forget();
         }
-        if states.changed().await.is_err() {
+        let changed = tokio::select! {
+            changed = states.changed() => changed.is_ok(),
+            () = &mut stop => false,
+        };
+        if !changed {
             return;
         }
     }
 }
 
-async fn embed_queued(search: Search) {
+async fn embed_queued(search: Search, stopping: Stopping) {
+    let stop = stopping.wait();
+    tokio::pin!(stop);
     loop {
-        let batch = next_batch(&search).await;
+        let batch = tokio::select! {
+            batch = next_batch(&search) => batch,
+            () = &mut stop => return,
+        };
         embed_batch(&search, batch).await;
         search.queue().in_flight = 0;
     }

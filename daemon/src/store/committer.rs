@@ -6,7 +6,12 @@
 //! the next in line. One writer alone never waits for another thread to wake up; 32 writers
 //! share one sync. Compactions and checkpoints take the same journal lock, so no write slips
 //! between a copy and its swap.
+//!
+//! The lead is a value ([`Lead`]) whose `Drop` passes it on. A writer whose caller goes away
+//! (a client cancelling: hyper drops the handler) drops the lead with its future, or the channel
+//! drops it unread, and either way the next writer in line leads: the lead can never be lost.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -30,8 +35,9 @@ pub struct Committer {
 /// Writers waiting for the current leader, and whether there is one.
 #[derive(Default)]
 struct Line {
+    /// True while a [`Lead`] exists (held by a leader or on its way to the next one).
     leading: bool,
-    waiting: Vec<Waiting>,
+    waiting: VecDeque<Waiting>,
 }
 
 struct Waiting {
@@ -43,7 +49,20 @@ enum Turn {
     /// A leader committed these ops.
     Done(Result<(), StoreError>),
     /// Lead the next group, starting with these ops.
-    Lead(Vec<Op>),
+    Lead(Lead, Vec<Op>),
+}
+
+/// The right to lead. There is at most one; dropping it, wherever that happens (after leading,
+/// in a panic, in a cancelled writer's future, unread in its channel), passes it to the next
+/// writer in line or ends the line.
+struct Lead(Option<Arc<Committer>>);
+
+impl Drop for Lead {
+    fn drop(&mut self) {
+        if let Some(committer) = self.0.take() {
+            committer.pass_the_lead();
+        }
+    }
 }
 
 impl Committer {
@@ -68,23 +87,24 @@ impl Committer {
             let mut line = lock(&self.line);
             if line.leading {
                 let (turn, my_turn) = oneshot::channel();
-                line.waiting.push(Waiting { ops, turn });
+                line.waiting.push_back(Waiting { ops, turn });
                 Err(my_turn)
             } else {
                 line.leading = true;
                 Ok(ops)
             }
         };
-        let ops = match queued {
-            Ok(ops) => ops,
+        let (lead, ops) = match queued {
+            Ok(ops) => (Lead(Some(self.clone())), ops),
             Err(my_turn) => match my_turn.await.map_err(|_| StoreError::Closed)? {
                 Turn::Done(result) => return result,
-                Turn::Lead(ops) => ops,
+                Turn::Lead(lead, ops) => (lead, ops),
             },
         };
         let this = self.clone();
-        // Leading runs to the end even if this caller goes away: others wait on it.
-        run_blocking(move || this.lead(ops)).await
+        // Leading runs to the end even if this caller goes away: others wait on it. Should the
+        // work never run (a runtime shutting down), dropping the closure drops the lead.
+        run_blocking(move || this.lead(ops, lead)).await
     }
 
     /// Commits right away, outside any runtime (migrations at start-up).
@@ -119,10 +139,9 @@ impl Committer {
         }
     }
 
-    /// Commits `own` with everyone waiting, then passes the lead on (even if this panics, so
-    /// the line never stalls). Returns `own`'s result.
-    fn lead(&self, own: Vec<Op>) -> Result<(), StoreError> {
-        let _pass_on = PassTheLead(self);
+    /// Commits `own` with everyone waiting, then passes the lead on by dropping `_lead` (even
+    /// if this panics, so the line never stalls). Returns `own`'s result.
+    fn lead(&self, own: Vec<Op>, _lead: Lead) -> Result<(), StoreError> {
         let followers: Vec<Waiting> = {
             let mut line = lock(&self.line);
             let n = line.waiting.len().min(MAX_GROUP - 1);
@@ -151,18 +170,32 @@ impl Committer {
         own_result
     }
 
-    fn pass_the_lead(&self) {
-        let mut line = lock(&self.line);
-        while !line.waiting.is_empty() {
-            let next = line.waiting.remove(0);
-            // A writer that went away cannot lead; its ops were never acknowledged.
-            if next.turn.send(Turn::Lead(next.ops)).is_ok() {
-                return;
+    /// Hands the lead to the next writer in line, or ends the line. The line's lock is not held
+    /// while sending: a lead dropped during the send comes back here.
+    fn pass_the_lead(self: &Arc<Self>) {
+        loop {
+            let next = {
+                let mut line = lock(&self.line);
+                match line.waiting.pop_front() {
+                    Some(next) => next,
+                    None => {
+                        line.leading = false;
+                        return;
+                    }
+                }
+            };
+            let lead = Lead(Some(self.clone()));
+            match next.turn.send(Turn::Lead(lead, next.ops)) {
+                Ok(()) => return,
+                // A writer that went away cannot lead; its ops were never acknowledged. Take
+                // the lead back without letting its `Drop` recurse, and try the next one.
+                Err(Turn::Lead(mut lead, _)) => {
+                    lead.0 = None;
+                }
+                Err(Turn::Done(_)) => {}
             }
         }
-        line.leading = false;
     }
-
     /// One journal append and sync for the whole group; one result per commit.
     fn write_group(&self, journal: &mut Journal, group: &[&[Op]]) -> Vec<Result<(), StoreError>> {
         if let Err(err) = journal.append_durably(group) {
@@ -195,14 +228,6 @@ impl Committer {
     }
 }
 
-struct PassTheLead<'a>(&'a Committer);
-
-impl Drop for PassTheLead<'_> {
-    fn drop(&mut self) {
-        self.0.pass_the_lead();
-    }
-}
-
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
@@ -229,7 +254,48 @@ where
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use std::time::Duration;
+
     use super::super::{Op, Store, StoreOptions, Tree};
+    use super::lock;
+
+    fn put(n: u8) -> Op {
+        Op::Put {
+            tree: Tree::Sessions,
+            key: vec![n],
+            value: vec![n],
+        }
+    }
+
+    /// hyper drops a handler when its client cancels (RST_STREAM): a writer handed the lead but
+    /// gone before it runs again must not take the lead with it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_writer_that_goes_away_after_being_handed_the_lead_does_not_stall_later_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let committer = store.inner.committer.clone();
+        // Another writer is leading.
+        lock(&committer.line).leading = true;
+        let mut waiting = Box::pin(committer.commit(vec![put(1)]));
+        let polled_once = tokio::time::timeout(Duration::ZERO, waiting.as_mut()).await;
+        assert!(polled_once.is_err(), "queued behind the leader");
+        // The leader finishes and hands the lead to the waiting writer, whose caller then goes
+        // away before it is polled again.
+        committer.pass_the_lead();
+        drop(waiting);
+        let later = tokio::time::timeout(Duration::from_secs(30), store.commit(vec![put(2)])).await;
+        assert!(
+            later.is_ok(),
+            "a later write waited forever for a lost lead"
+        );
+        later.unwrap().unwrap();
+        assert_eq!(store.get(Tree::Sessions, &[2]).unwrap(), Some(vec![2]));
+        assert_eq!(
+            store.get(Tree::Sessions, &[1]).unwrap(),
+            None,
+            "never acknowledged"
+        );
+    }
 
     #[test]
     fn many_concurrent_writers_are_all_committed_on_either_runtime() {

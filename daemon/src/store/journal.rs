@@ -5,11 +5,13 @@
 //! `len: u32 | crc32: u32 | seq: u64 | ops`, all little-endian; `crc32` covers `seq` and `ops`.
 //! Values are already ciphertext, so the journal holds no client material in the clear. Replay
 //! applies entries in order and is idempotent (puts and deletes of whole values). A torn tail
-//! (short or failing its checksum) ends the replay and is cut off.
+//! (short or failing its checksum) ends the replay and is cut off. A damaged entry with valid
+//! entries after it is not a torn tail (a crash only ever tears the last write): the journal is
+//! then copied aside whole before anything is cut, and the user is told.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{Op, Tree, write_zeros};
 
@@ -29,8 +31,18 @@ pub struct Journal {
 /// Entries read back at start-up, in order.
 pub struct Replay {
     pub entries: Vec<Vec<Op>>,
-    /// Bytes cut off the end because the last entry was torn.
+    /// Bytes cut off the end because the last entry was torn (or damaged).
     pub torn_bytes: u64,
+    /// Where the whole journal was copied when valid entries followed a damaged one.
+    pub kept_aside: Option<KeptAside>,
+}
+
+/// A journal copied aside because valid entries followed a damaged one.
+#[derive(Debug, Clone)]
+pub struct KeptAside {
+    pub path: PathBuf,
+    /// Valid entries found after the damaged one (not replayed: order cannot be vouched for).
+    pub later_entries: usize,
 }
 
 impl Journal {
@@ -38,16 +50,30 @@ impl Journal {
     pub fn open(path: &Path) -> io::Result<(Journal, Replay)> {
         // Not O_APPEND: truncation overwrites in place, and Linux `pwrite` ignores the offset
         // under O_APPEND.
+        let existed = path.exists();
         let mut file = File::options()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(path)?;
+        if !existed {
+            // The new file's directory entry must be durable before anything in it is acked.
+            File::open(path.parent().unwrap_or(Path::new(".")))?.sync_all()?;
+        }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
         let (entries, good_len, last_seq) = decode_all(&bytes);
         let torn_bytes = bytes.len() as u64 - good_len;
+        let later_entries = count_valid_after(&bytes, good_len as usize, last_seq);
+        let kept_aside = if later_entries > 0 {
+            Some(KeptAside {
+                path: copy_aside(path, &bytes)?,
+                later_entries,
+            })
+        } else {
+            None
+        };
         if torn_bytes > 0 {
             file.set_len(good_len)?;
             file.sync_data()?;
@@ -63,6 +89,7 @@ impl Journal {
             Replay {
                 entries,
                 torn_bytes,
+                kept_aside,
             },
         ))
     }
@@ -73,11 +100,23 @@ impl Journal {
 
     /// Appends one entry per commit and makes them all durable with a single `fdatasync`.
     /// On failure the file is cut back to where it was, so a later success never follows garbage.
+    /// An entry larger than replay accepts is refused before anything is written: it could be
+    /// acknowledged but never replayed.
     pub fn append_durably(&mut self, commits: &[&[Op]]) -> io::Result<()> {
         let mut buf = Vec::new();
         let mut seq = self.next_seq;
         for ops in commits {
+            let start = buf.len();
             encode_entry(&mut buf, seq, ops);
+            if buf.len() - start - FRAME > MAX_ENTRY {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "a commit of {} bytes is over the journal's entry limit of {MAX_ENTRY}",
+                        buf.len() - start
+                    ),
+                ));
+            }
             seq += 1;
         }
         let written = self
@@ -146,6 +185,50 @@ fn encode_entry(buf: &mut Vec<u8>, seq: u64, ops: &[Op]) {
 fn put_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
     buf.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
     buf.extend_from_slice(bytes);
+}
+
+/// How many valid entries with later sequence numbers lie after a damaged entry at `from`. Only
+/// offsets whose length and sequence number are plausible get their checksum computed.
+fn count_valid_after(bytes: &[u8], from: usize, last_seq: u64) -> usize {
+    let plausible = |pos: usize| {
+        let Some(header) = bytes.get(pos..pos + FRAME + 8) else {
+            return false;
+        };
+        let body_len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let mut seq = [0u8; 8];
+        seq.copy_from_slice(&header[FRAME..FRAME + 8]);
+        let seq = u64::from_le_bytes(seq);
+        (MIN_BODY..=MAX_ENTRY).contains(&body_len)
+            && pos + FRAME + body_len <= bytes.len()
+            && seq > last_seq
+            && seq - last_seq <= 1 << 24
+    };
+    let mut count = 0;
+    let mut pos = from + 1;
+    while pos + FRAME + MIN_BODY <= bytes.len() {
+        match plausible(pos).then(|| decode_entry(bytes, pos)).flatten() {
+            Some((_, _, next)) => {
+                count += 1;
+                pos = next;
+            }
+            None => pos += 1,
+        }
+    }
+    count
+}
+
+/// A durable copy of the journal's bytes beside it, `journal.damaged-<unix seconds>`.
+fn copy_aside(path: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let aside = path.with_file_name(format!("journal.damaged-{stamp}"));
+    let mut file = File::create(&aside)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    File::open(path.parent().unwrap_or(Path::new(".")))?.sync_all()?;
+    Ok(aside)
 }
 
 /// Returns the decoded entries, the length of the valid prefix and the last sequence number.
@@ -283,5 +366,33 @@ mod tests {
         std::fs::write(&path, bytes).unwrap();
         let (_, replay) = Journal::open(&path).unwrap();
         assert_eq!(replay.entries, vec![vec![put(b"a", b"one")]]);
+    }
+
+    #[test]
+    fn valid_entries_after_a_damaged_one_are_copied_aside_not_cut_as_torn() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let (mut journal, _) = Journal::open(&path).unwrap();
+        for entry in [b"one", b"two", b"six"] {
+            journal.append_durably(&[&[put(entry, entry)]]).unwrap();
+        }
+        let mut bytes = std::fs::read(&path).unwrap();
+        // Inside the second entry's key.
+        let first_len = FRAME + MIN_BODY + 2 + 4 + 3 + 4 + 3;
+        bytes[first_len + FRAME + 16] ^= 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+        let (_, replay) = Journal::open(&path).unwrap();
+        assert_eq!(replay.entries, vec![vec![put(b"one", b"one")]]);
+        let aside: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("journal.damaged-")
+            })
+            .collect();
+        assert_eq!(aside.len(), 1, "the whole journal is kept aside");
+        assert_eq!(std::fs::read(aside[0].path()).unwrap(), bytes);
     }
 }

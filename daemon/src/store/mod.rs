@@ -118,6 +118,11 @@ pub enum Notice {
         reason: String,
         replayed: usize,
     },
+    DamagedJournalKeptAside {
+        kept_at: PathBuf,
+        replayed: usize,
+        later_entries: usize,
+    },
 }
 
 impl std::fmt::Display for Notice {
@@ -133,6 +138,17 @@ impl std::fmt::Display for Notice {
                  the {replayed} most recent writes from the journal. Keep that folder: stop the daemon and move it \
                  back as `db` after repairing the disk, or keep it for a later restore.",
                 moved_to.display()
+            ),
+            Notice::DamagedJournalKeptAside {
+                kept_at,
+                replayed,
+                later_entries,
+            } => write!(
+                f,
+                "an entry in the journal was damaged; the {replayed} entries before it were replayed, and the \
+                 {later_entries} after it could not be applied safely. The whole journal was kept at {}: keep it, \
+                 it holds those writes (encrypted) for a later repair.",
+                kept_at.display()
             ),
         }
     }
@@ -211,6 +227,18 @@ impl Store {
         }
         compact::finish_interrupted(dir)?;
         let mut notices = Vec::new();
+        if let Some(aside) = &replay.kept_aside {
+            tracing::error!(
+                kept_at = %aside.path.display(),
+                later_entries = aside.later_entries,
+                "valid journal entries followed a damaged one; the journal was copied aside"
+            );
+            notices.push(Notice::DamagedJournalKeptAside {
+                kept_at: aside.path.clone(),
+                replayed: replay.entries.len(),
+                later_entries: aside.later_entries,
+            });
+        }
         let handles = match Handles::open(&db_path, options) {
             Ok(handles) => handles,
             Err(OpenError::Failed(err)) => return Err(err),
@@ -225,6 +253,11 @@ impl Store {
                 Handles::open(&db_path, options).map_err(|e| e.into_store_error(&db_path))?
             }
         };
+        // A new `db` (or one renamed aside) is durable only once its directory entry is: before
+        // the checkpoint below empties the journal that could rebuild it.
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err("sync", dir))?;
         let replayed = replay.entries.len();
         for ops in replay.entries {
             apply(&handles.trees, &ops)?;

@@ -5,7 +5,7 @@
 mod reflections;
 pub use reflections::Added;
 mod sessions;
-pub use sessions::SessionEdit;
+pub use sessions::{MAX_SESSIONS_PAGE, SessionEdit, SessionList};
 pub mod vectors;
 mod vocabulary;
 
@@ -19,7 +19,7 @@ use crate::crypto;
 use crate::error::{Error, Result};
 use crate::model::Limits;
 use crate::safety::CrisisCheck;
-use crate::store::{Op, SCHEMA_VERSION, Store, Tree};
+use crate::store::{Op, Store, Tree};
 use crate::vault::{Keys, Vault};
 
 #[derive(Clone)]
@@ -85,6 +85,12 @@ impl Timeline {
         self.vault.keys()
     }
 
+    /// The keys for work the client did not ask for (indexing): does not count as use, so it
+    /// never keeps the vault from locking when idle.
+    fn background_keys(&self) -> Result<Arc<Keys>> {
+        self.vault.keys_in_background()
+    }
+
     /// Commits deletions, then compacts the store so the removed values are gone from disk.
     /// The deletion stands even if compaction fails; the next one catches up.
     async fn erase(&self, deletions: Vec<Op>) -> Result<()> {
@@ -123,7 +129,7 @@ fn encrypt_record<T: Serialize>(
     Ok(crypto::encrypt(
         &keys.data,
         &plain,
-        &crypto::record_ad(tree.name(), key, SCHEMA_VERSION),
+        &crypto::record_ad(tree.name(), key),
     )?)
 }
 
@@ -139,11 +145,7 @@ fn decrypt_record<T: DeserializeOwned>(
         what,
         id: id_of(key),
     };
-    let plain = crypto::decrypt(
-        &keys.data,
-        value,
-        &crypto::record_ad(tree.name(), key, SCHEMA_VERSION),
-    )
-    .map_err(|_| damaged())?;
+    let plain = crypto::decrypt(&keys.data, value, &crypto::record_ad(tree.name(), key))
+        .map_err(|_| damaged())?;
     serde_json::from_slice(&plain).map_err(|_| damaged())
 }

@@ -13,12 +13,20 @@ use crate::model::{
     now_millis,
 };
 use crate::safety::Finding;
-use crate::store::{Op, SCHEMA_VERSION, Tree};
+use crate::store::{Op, Tree};
 use crate::vault::VaultState;
 
 const WHAT: &str = "reflection";
 pub const MAX_PAGE: usize = 1000;
 pub const DEFAULT_PAGE: usize = 50;
+/// A page stops once its records reach this many bytes (at least one record per page), so a
+/// response stays far inside any client's 4 MiB default however long the entries are.
+pub const PAGE_BYTES: usize = 2 * 1024 * 1024;
+/// An edit keeps the first version (what was written in the moment) and the most recent ones,
+/// at most this many versions and this many bytes of them: a reflection edited a hundred times
+/// at the longest length still fits in one response, and its history still reads in order.
+pub const HISTORY_VERSIONS: usize = 32;
+pub const HISTORY_BYTES: usize = 1024 * 1024;
 
 /// What adding a reflection reports back.
 #[derive(Debug, Clone)]
@@ -160,17 +168,23 @@ impl Timeline {
             next: None,
             damaged: Vec::new(),
         };
+        let mut bytes = 0;
         for item in self
             .store
             .range(Tree::Reflections, (lower, upper), descending)
         {
             let (key, value) = item?;
-            if page.reflections.len() == limit {
+            let full = page.reflections.len() == limit
+                || (!page.reflections.is_empty() && bytes + value.len() > PAGE_BYTES);
+            if full {
                 page.next = page.reflections.last().map(|r| r.id.clone());
                 break;
             }
             match decrypt_record::<Reflection>(&keys, Tree::Reflections, &key, &value, WHAT) {
-                Ok(r) if query.matches(&r) => page.reflections.push(r),
+                Ok(r) if query.matches(&r) => {
+                    bytes += value.len();
+                    page.reflections.push(r);
+                }
                 Ok(_) => {}
                 Err(_) => page.damaged.push(id_of(&key)),
             }
@@ -196,6 +210,7 @@ impl Timeline {
             emotions: reflection.emotions.clone(),
             tags: reflection.tags.clone(),
         });
+        compact_history(&mut reflection.history);
         if let Some(text) = edit.text {
             reflection.term_ids = model::mentioned_terms(&text, &self.all_terms(&keys)?);
             reflection.crisis = self.crisis_in(&text, &reflection.answers).await.is_some();
@@ -294,8 +309,9 @@ impl Timeline {
         self.store.len(Tree::Sealed)
     }
 
-    /// Opens every reflection sealed while locked and moves it into the timeline, in one commit.
-    /// Returns how many joined. A sealed value that does not open is left where it is.
+    /// Opens every reflection sealed while locked and moves it into the timeline, in commits of
+    /// at most [`UNSEAL_COMMIT_BYTES`] (each reflection's put and delete in the same one, so a
+    /// commit always fits the journal's entry limit). Returns how many joined. A sealed value that does not open is left where it is.
     pub async fn unseal_pending(&self) -> Result<usize> {
         if self.vault.state() != VaultState::Unlocked || self.sealed_pending() == 0 {
             return Ok(0);
@@ -305,7 +321,7 @@ impl Timeline {
         let mut ops = Vec::new();
         for item in self.store.range(Tree::Sealed, .., false) {
             let (key, value) = item?;
-            let ad = crypto::record_ad(Tree::Sealed.name(), &key, SCHEMA_VERSION);
+            let ad = crypto::record_ad(Tree::Sealed.name(), &key);
             let Ok(plain) = crypto::unseal(&keys.secret, &value, &ad) else {
                 tracing::error!("a sealed reflection does not open; left in place");
                 continue;
@@ -327,20 +343,22 @@ impl Timeline {
             });
         }
         let joined = ops.len() / 2;
-        if joined > 0 {
-            let keys: Vec<Vec<u8>> = ops
+        for commit in bounded_commits(ops) {
+            let keys: Vec<Vec<u8>> = commit
                 .iter()
                 .filter_map(|op| match op {
                     Op::Put { key, .. } => Some(key.clone()),
                     Op::Delete { .. } => None,
                 })
                 .collect();
-            self.store.commit(ops).await?;
+            self.store.commit(commit).await?;
             for key in keys {
                 if let Ok(key) = <[u8; 16]>::try_from(key.as_slice()) {
                     self.changed(Changed::Reflection(key));
                 }
             }
+        }
+        if joined > 0 {
             tracing::info!(count = joined, "sealed reflections joined the timeline");
         }
         Ok(joined)
@@ -360,7 +378,7 @@ impl Timeline {
 fn seal(public: &PublicKey, key: &[u8], reflection: &Reflection) -> Result<Vec<u8>> {
     let plain =
         Zeroizing::new(serde_json::to_vec(reflection).map_err(|e| Error::Internal(e.to_string()))?);
-    let ad = crypto::record_ad(Tree::Sealed.name(), key, SCHEMA_VERSION);
+    let ad = crypto::record_ad(Tree::Sealed.name(), key);
     Ok(crypto::seal(public, &plain, &ad)?)
 }
 
@@ -391,4 +409,46 @@ fn bounds_empty(lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> bool {
         }
         _ => false,
     }
+}
+/// The most bytes of values one unsealing commit carries.
+pub const UNSEAL_COMMIT_BYTES: usize = 8 * 1024 * 1024;
+
+/// `ops` (pairs of a put and a delete) in commits of at most [`UNSEAL_COMMIT_BYTES`] of values.
+fn bounded_commits(ops: Vec<Op>) -> Vec<Vec<Op>> {
+    let mut commits: Vec<Vec<Op>> = Vec::new();
+    let mut bytes = 0;
+    let mut ops = ops.into_iter();
+    while let (Some(put), Some(delete)) = (ops.next(), ops.next()) {
+        let size = match &put {
+            Op::Put { key, value, .. } => key.len() + value.len(),
+            Op::Delete { key, .. } => key.len(),
+        };
+        match commits.last_mut() {
+            Some(commit) if bytes + size <= UNSEAL_COMMIT_BYTES => {
+                bytes += size;
+                commit.extend([put, delete]);
+            }
+            _ => {
+                bytes = size;
+                commits.push(vec![put, delete]);
+            }
+        }
+    }
+    commits
+}
+
+/// Drops the oldest versions after the first until the history is within [`HISTORY_VERSIONS`]
+/// and [`HISTORY_BYTES`]; the first and the latest always stay.
+fn compact_history(history: &mut Vec<Revision>) {
+    let bytes = |h: &[Revision]| h.iter().map(revision_bytes).sum::<usize>();
+    while history.len() > 2 && (history.len() > HISTORY_VERSIONS || bytes(history) > HISTORY_BYTES)
+    {
+        history.remove(1);
+    }
+}
+
+fn revision_bytes(revision: &Revision) -> usize {
+    32 + revision.text.len()
+        + revision.tags.iter().map(|t| t.len() + 4).sum::<usize>()
+        + revision.emotions.len() * 32
 }

@@ -7,6 +7,16 @@ use crate::store::{Op, Tree};
 
 const WHAT: &str = "session";
 const MAX_INSIGHTS: usize = 64;
+/// The most sessions one listing returns.
+pub const MAX_SESSIONS_PAGE: usize = 1000;
+
+/// Sessions in a window, newest first, and the ids of those that fail their integrity check
+/// (skipped, so one damaged session never hides the others).
+#[derive(Debug, Default)]
+pub struct SessionList {
+    pub sessions: Vec<Session>,
+    pub damaged: Vec<String>,
+}
 
 /// Fields of an edit; `None` leaves a field as it is.
 #[derive(Debug, Default)]
@@ -66,22 +76,43 @@ impl Timeline {
         since: Option<Millis>,
         until: Option<Millis>,
         limit: usize,
-    ) -> Result<Vec<Session>> {
+    ) -> Result<SessionList> {
         check_range(since, until)?;
         let keys = self.keys()?;
-        let mut sessions = Vec::new();
+        let mut list = SessionList::default();
         for item in self.store.range(Tree::Sessions, .., false) {
             let (key, value) = item?;
-            let session: Session = decrypt_record(&keys, Tree::Sessions, &key, &value, WHAT)?;
-            if since.is_none_or(|s| session.held_at >= s)
-                && until.is_none_or(|u| session.held_at < u)
-            {
-                sessions.push(session);
+            match decrypt_record::<Session>(&keys, Tree::Sessions, &key, &value, WHAT) {
+                Ok(session) => {
+                    if since.is_none_or(|s| session.held_at >= s)
+                        && until.is_none_or(|u| session.held_at < u)
+                    {
+                        list.sessions.push(session);
+                    }
+                }
+                Err(_) => list.damaged.push(super::id_of(&key)),
             }
         }
-        sessions.sort_by_key(|s| std::cmp::Reverse(s.held_at));
-        sessions.truncate(if limit == 0 { 50 } else { limit });
-        Ok(sessions)
+        if !list.damaged.is_empty() {
+            tracing::warn!(
+                count = list.damaged.len(),
+                "damaged sessions skipped in a listing"
+            );
+        }
+        list.sessions.sort_by_key(|s| std::cmp::Reverse(s.held_at));
+        list.sessions.truncate(if limit == 0 { 50 } else { limit });
+        // However many were asked for, a listing stays well inside one response.
+        let mut bytes = 0;
+        let within = list
+            .sessions
+            .iter()
+            .take_while(|s| {
+                bytes += session_bytes(s);
+                bytes <= super::reflections::PAGE_BYTES
+            })
+            .count();
+        list.sessions.truncate(within.max(1));
+        Ok(list)
     }
 
     pub async fn edit_session(&self, id: &str, edit: SessionEdit) -> Result<Session> {
@@ -141,4 +172,9 @@ impl Timeline {
         }
         Ok(())
     }
+}
+
+/// About what a session takes in a response.
+fn session_bytes(session: &Session) -> usize {
+    64 + session.note.len() + session.insights.iter().map(|i| i.len() + 8).sum::<usize>()
 }

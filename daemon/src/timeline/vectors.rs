@@ -11,7 +11,7 @@ use super::{Timeline, id_of};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::model::{Kind, Millis, Reflection, ReflectionQuery, Session};
-use crate::store::{Op, SCHEMA_VERSION, Tree};
+use crate::store::{Op, Tree};
 use crate::vault::Keys;
 
 /// What a vector was computed from; resurfacing looks at every source but plain reflections.
@@ -70,7 +70,7 @@ pub fn insight_key(session: &[u8; 16], index: u16) -> Vec<u8> {
 impl Timeline {
     /// What to embed for a reflection: its text and any exercise answers. `None` when it is gone.
     pub fn reflection_to_embed(&self, key: &[u8; 16]) -> Result<Option<ToEmbed>> {
-        let keys = self.keys()?;
+        let keys = self.background_keys()?;
         let Some(value) = self.store.get(Tree::Reflections, key)? else {
             return Ok(None);
         };
@@ -107,7 +107,7 @@ impl Timeline {
         &self,
         computed: Vec<(ToEmbed, Vec<f32>)>,
     ) -> Result<Vec<StoredVector>> {
-        let keys = self.keys()?;
+        let keys = self.background_keys()?;
         let _guard = self.vector_writes.lock().await;
         let mut ops = Vec::new();
         let mut stored = Vec::new();
@@ -266,7 +266,7 @@ impl Timeline {
     }
 
     fn session_by_key(&self, key: &[u8; 16]) -> Result<Option<Session>> {
-        let keys = self.keys()?;
+        let keys = self.background_keys()?;
         match self.store.get(Tree::Sessions, key)? {
             Some(value) => Ok(Some(super::decrypt_record(
                 &keys,
@@ -372,12 +372,12 @@ fn encrypt_vector(keys: &Keys, key: &[u8], source: Source, vector: &[f32]) -> Re
     Ok(crypto::encrypt(
         &keys.data,
         &plain,
-        &crypto::record_ad(Tree::Vectors.name(), key, SCHEMA_VERSION),
+        &crypto::record_ad(Tree::Vectors.name(), key),
     )?)
 }
 
 fn decrypt_vector(keys: &Keys, key: &[u8], value: &[u8]) -> Option<(Source, Vec<f32>)> {
-    let ad = crypto::record_ad(Tree::Vectors.name(), key, SCHEMA_VERSION);
+    let ad = crypto::record_ad(Tree::Vectors.name(), key);
     let plain = crypto::decrypt(&keys.data, value, &ad).ok()?;
     let (&source, floats) = plain.split_first()?;
     if floats.len() % 4 != 0 {
