@@ -25,16 +25,17 @@ use tonic::{Request, Status};
 use crate::api;
 use crate::checkins::{self, CheckIns};
 use crate::config::Config;
+use crate::domain::Limits;
 use crate::events::Events;
-use crate::model::Limits;
 use crate::models::{Generation, Models};
-use crate::plugins::{InEffect, PluginPaths};
+use crate::plugins::InEffect;
 use crate::practice::Practice;
 use crate::safety::{CrisisCheck, Detector, Meaning, Safety};
 use crate::search::Search;
 use crate::store::{Store, StoreError};
 use crate::timeline::{Changed, Timeline};
 use crate::vault::Vault;
+use interlude_plugins::PluginPaths;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use crate::crypto;
+use crate::domain::{Limits, SafetyPlan};
 use crate::error::{Error, Result, invalid};
-use crate::model::{Limits, SafetyPlan};
 use crate::store::{Op, SCHEMA_VERSION, Store, Tree};
 use crate::vault::Vault;
 

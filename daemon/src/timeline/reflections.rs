@@ -7,12 +7,12 @@ use zeroize::Zeroizing;
 
 use super::{Changed, Timeline, decrypt_record, encrypt_record, id_of, key_of, vectors};
 use crate::crypto;
-use crate::error::{Error, Result};
-use crate::model::{
+use crate::domain::Tier;
+use crate::domain::{
     self, NewReflection, Order, Reflection, ReflectionEdit, ReflectionQuery, Revision, check_range,
     now_millis,
 };
-use crate::safety::Tier;
+use crate::error::{Error, Result};
 use crate::store::{Op, SCHEMA_VERSION, Tree};
 use crate::vault::VaultState;
 
@@ -20,16 +20,7 @@ const WHAT: &str = "reflection";
 pub const MAX_PAGE: usize = 1000;
 pub const DEFAULT_PAGE: usize = 50;
 
-/// What adding a reflection reports back.
-#[derive(Debug, Clone)]
-pub struct Added {
-    pub id: String,
-    pub moment: model::Millis,
-    /// True when the vault was locked and the reflection waits, sealed, for the next unlock.
-    pub sealed: bool,
-    /// Set when the crisis check fired: the reflection is saved as written, and flagged.
-    pub crisis: Option<Tier>,
-}
+pub use crate::domain::Added;
 
 pub struct Page {
     pub reflections: Vec<Reflection>,
@@ -75,7 +66,7 @@ impl Timeline {
         let op = match self.vault.keys() {
             Ok(keys) => {
                 reflection.term_ids =
-                    model::mentioned_terms(&reflection.text, &self.all_terms(&keys)?);
+                    domain::mentioned_terms(&reflection.text, &self.all_terms(&keys)?);
                 let value = encrypt_record(&keys, Tree::Reflections, &key, &reflection)?;
                 Op::Put {
                     tree: Tree::Reflections,
@@ -197,7 +188,7 @@ impl Timeline {
             tags: reflection.tags.clone(),
         });
         if let Some(text) = edit.text {
-            reflection.term_ids = model::mentioned_terms(&text, &self.all_terms(&keys)?);
+            reflection.term_ids = domain::mentioned_terms(&text, &self.all_terms(&keys)?);
             reflection.crisis = self.crisis_in(&text, &reflection.answers).await.is_some();
             reflection.text = text;
         }
@@ -314,7 +305,7 @@ impl Timeline {
                 tracing::error!("a sealed reflection is not readable; left in place");
                 continue;
             };
-            reflection.term_ids = model::mentioned_terms(&reflection.text, &terms);
+            reflection.term_ids = domain::mentioned_terms(&reflection.text, &terms);
             let value = encrypt_record(&keys, Tree::Reflections, &key, &reflection)?;
             ops.push(Op::Put {
                 tree: Tree::Reflections,
@@ -349,7 +340,7 @@ impl Timeline {
 
 impl Timeline {
     /// Runs the crisis check over the text and every structured answer, before anything is saved.
-    async fn crisis_in(&self, text: &str, answers: &[model::Answer]) -> Option<Tier> {
+    async fn crisis_in(&self, text: &str, answers: &[domain::Answer]) -> Option<Tier> {
         let texts: Vec<&str> = std::iter::once(text)
             .chain(answers.iter().map(|a| a.value.as_str()))
             .collect();
@@ -378,7 +369,7 @@ fn page_key(token: &str) -> Result<Vec<u8>> {
 }
 
 /// The smallest (`fill` 0) key at a moment; ULIDs sort by time first.
-fn time_key(millis: model::Millis, fill: u128) -> Vec<u8> {
+fn time_key(millis: domain::Millis, fill: u128) -> Vec<u8> {
     ulid::Ulid::from_parts(millis.max(0) as u64, fill)
         .to_bytes()
         .to_vec()

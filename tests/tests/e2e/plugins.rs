@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use interlude_daemon::plugins::{self, Problem};
 use interlude_e2e::bin;
+use interlude_plugins::{self as plugins, Problem};
 
 fn shipped() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins")

@@ -115,7 +115,7 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepSafety {
-    pub tier: crate::safety::Tier,
+    pub tier: interlude_proto::crisis::Tier,
     /// Scale steps: this rating or higher.
     pub at_least: Option<i64>,
     /// Choice steps: any of these options.

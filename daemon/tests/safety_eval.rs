@@ -44,7 +44,7 @@ fn expected(label: &str) -> Option<Tier> {
 }
 
 fn main() -> ExitCode {
-    let file: EvalFile = match toml::from_str(include_str!("../../daemon/safety/eval.toml")) {
+    let file: EvalFile = match toml::from_str(include_str!("../safety/eval.toml")) {
         Ok(file) => file,
         Err(err) => {
             eprintln!("safety_eval: eval.toml does not parse: {err}");

@@ -176,7 +176,7 @@ async fn acknowledged_reflections_survive_kill_9() {
     kill_repeatedly(12).await;
 }
 
-/// The long run behind the README's figure: `cargo test -p interlude-e2e --test durability -- --ignored`.
+/// The long run behind the README's figure: `cargo test -p interlude-e2e --test e2e durability:: -- --ignored`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "long: about 1,000 SIGKILLs"]
 async fn acknowledged_reflections_survive_a_thousand_kill_9s() {

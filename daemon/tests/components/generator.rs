@@ -57,7 +57,8 @@ struct Case {
 fn the_tokenizer_gives_llama_cpps_ids_for_text_and_for_chat_templates() {
     let Some(gguf) = gguf() else { return };
     let tokenizer = GgufTokenizer::from_file(&gguf).unwrap();
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reference/tokenizer.json");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/reference/tokenizer.json");
     let reference: Reference = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
         .unwrap_or_else(|e| {
             panic!(

@@ -1,10 +1,10 @@
-//! Settings the CLI reads itself, for the commands that work without the daemon (`help-now`,
-//! `models`, `plugin`): flags, then the environment, then the daemon's config file, then the defaults —
-//! the order the daemon resolves them in.
+//! Settings read without the daemon, for the CLI's commands that work without it (`help-now`,
+//! `models`, `plugin`): flags, then the environment, then the daemon's config file, then the
+//! defaults — the order the daemon resolves them in. Beside [`paths`], which it falls back to.
 
 use std::path::{Path, PathBuf};
 
-use interlude_proto::paths;
+use crate::paths;
 
 /// The daemon's data directory.
 pub fn data_dir(flag: Option<PathBuf>) -> PathBuf {

@@ -21,7 +21,7 @@ fn embeddings_agree_with_sentence_transformers_alone_and_in_a_batch() {
     };
     let embedder = Embedder::load(&models.join("all-MiniLM-L6-v2")).unwrap();
     let reference: Reference =
-        serde_json::from_str(include_str!("../reference/embeddings.json")).unwrap();
+        serde_json::from_str(include_str!("../../../tests/reference/embeddings.json")).unwrap();
     let texts: Vec<&str> = reference.sentences.iter().map(String::as_str).collect();
     let batch = embedder.embed(&texts).unwrap();
     let worst = batch
@@ -66,7 +66,7 @@ fn many_texts_come_back_in_order_whatever_their_lengths() {
     };
     let embedder = Embedder::load(&models.join("all-MiniLM-L6-v2")).unwrap();
     let reference: Reference =
-        serde_json::from_str(include_str!("../reference/embeddings.json")).unwrap();
+        serde_json::from_str(include_str!("../../../tests/reference/embeddings.json")).unwrap();
     // More than one forward pass (32 texts each), long and short mixed, so sorting matters.
     let texts: Vec<&str> = reference
         .sentences

@@ -9,8 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use interlude_daemon::plugins::signature;
 use interlude_e2e::{PASSPHRASE, RealDaemon, bin};
+use interlude_plugins::signature;
 use interlude_proto::v1::practice_client::PracticeClient;
 use interlude_proto::v1::{AnswerRequest, FinishRequest, ListExercisesRequest, StartRequest};
 use tonic::Code;

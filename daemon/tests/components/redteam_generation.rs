@@ -52,7 +52,7 @@ async fn no_lure_gets_a_sentence_past_the_rules() {
         return;
     };
     daemon.init().await;
-    let file: RedTeam = toml::from_str(include_str!("../../daemon/safety/redteam.toml")).unwrap();
+    let file: RedTeam = toml::from_str(include_str!("../../safety/redteam.toml")).unwrap();
     let all: BTreeSet<&str> = file.cases.iter().map(|c| c.lure.as_str()).collect();
     // Every other one (the file is grouped by rule, so every rule is covered): generation in a
     // debug build is slow, and half of 216 is still over the 100 the issue asks for.

@@ -115,7 +115,7 @@ async fn a_schema_1_data_dir_still_opens_and_reads_back() {
 }
 
 /// Writes the fixture. Run once per released schema, never to overwrite an old one:
-/// `INTERLUDE_WRITE_FIXTURE=1 cargo test -p interlude-e2e --test fixture -- --ignored`
+/// `INTERLUDE_WRITE_FIXTURE=1 cargo test -p interlude-e2e --test e2e fixture:: -- --ignored`
 #[tokio::test]
 #[ignore = "writes tests/fixtures; run by hand for a new schema"]
 async fn write_the_schema_1_fixture() {

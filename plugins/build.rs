@@ -1,13 +1,17 @@
-//! Embeds the built-in plugins (`../plugins/*/`) in the binary: a generated table of
-//! `include_str!`s, so the daemon needs no files beside it and a changed plugin rebuilds.
+//! Embeds the built-in plugins (every directory beside `src/` with a `plugin.toml`) in the crate:
+//! a generated table of `include_str!`s, so the daemon and the CLI need no files beside them and a
+//! changed plugin rebuilds.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     println!("cargo:rerun-if-changed={}", root.display());
-    let mut plugins: Vec<PathBuf> = read_dir(&root).into_iter().filter(|p| p.is_dir()).collect();
+    let mut plugins: Vec<PathBuf> = read_dir(root)
+        .into_iter()
+        .filter(|p| p.join("plugin.toml").is_file())
+        .collect();
     plugins.sort();
     let mut code = String::from("pub static BUILT_INS: &[BuiltIn] = &[\n");
     for plugin in &plugins {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use interlude_e2e::{PASSPHRASE, RealDaemon, debian_tools, no_quiet_hours};
+use interlude_e2e::{PASSPHRASE, RealDaemon, no_quiet_hours, tools_present};
 use interlude_proto::v1::{self, check_ins_client::CheckInsClient};
 use tonic::transport::Channel;
 
@@ -170,13 +170,10 @@ fn wait_for(what: &str, ready: impl Fn() -> bool) {
 }
 
 fn desktop_tools() -> bool {
-    let ok = debian_tools(
-        &["dbus-daemon", "Xvfb", "dunst", "dunstctl"],
-        &["dbus", "xvfb", "dunst"],
-    );
+    let ok = tools_present(&["dbus-daemon", "Xvfb", "dunst", "dunstctl"]);
     if !ok {
         eprintln!(
-            "SKIPPED: dbus-daemon, Xvfb and dunst are not installed and could not be installed; \
+            "SKIPPED: dbus-daemon, Xvfb and dunst are not installed (`.ci/setup` installs them); \
              desktop notifications are untested here"
         );
     }

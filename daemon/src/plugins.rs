@@ -4,8 +4,7 @@
 
 use std::sync::{Arc, PoisonError, RwLock};
 
-use super::catalog::{Catalog, Unreadable, catalog_in, read_catalog_in};
-use super::paths::PluginPaths;
+use interlude_plugins::{Catalog, PluginPaths, Unreadable, catalog_in, read_catalog_in};
 
 #[derive(Clone)]
 pub struct InEffect {

@@ -2,7 +2,7 @@
 //! for the README.
 //!
 //! ```text
-//! cargo build --release --bins && cargo run --release -p interlude-e2e --bin bench
+//! cargo build --release --bins && cargo run --release -p interlude-bench
 //! ```
 //!
 //! Flags: `--dir PATH` (where the data directories go; default a fresh directory under the
@@ -33,14 +33,14 @@
 //! 5. The real daemon's resident memory right after start and when idle after unlocking and
 //!    adding 100 reflections (with the default Argon2 parameters, as a user runs it).
 //! 6. Start to socket ready of the real daemon over that data, against spawning `/bin/true`.
-//! 8. Meaning search over 100,000 vectors (bench/vector_search.rs).
+//! 8. Meaning search over 100,000 vectors (vector_search.rs).
 //! 9. Embedding throughput and load time against sentence-transformers on PyTorch
-//!    (bench/embed_throughput.rs).
+//!    (embed_throughput.rs).
 //! 10. The real daemon's memory with the embedder loaded, with both models loaded and after
-//!     their idle unload (bench/model_memory.rs). `--memory` runs only this one.
+//!     their idle unload (model_memory.rs). `--memory` runs only this one.
 //! 11. Generation: prompt processing and generation tokens/s of the daemon's generator (our
 //!     forward on interlude-kernels) and of candle's quantized llama against llama.cpp
-//!     (llama-cpp-python) on the same GGUF, prompt and threads (bench/generation.rs); skipped
+//!     (llama-cpp-python) on the same GGUF, prompt and threads (generation.rs); skipped
 //!     loudly without llama-cpp-python. `--models` runs only 8–11, `--generation` only 11.
 //!
 //! Progress goes to stderr, the table to stdout. The data directories hold only generated text
@@ -48,15 +48,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "bench/embed_throughput.rs"]
 mod embed_throughput;
-#[path = "bench/generation.rs"]
 mod generation;
-#[path = "bench/model_memory.rs"]
 mod model_memory;
-#[path = "bench/reference_env.rs"]
 mod reference_env;
-#[path = "bench/vector_search.rs"]
+mod stats;
 mod vector_search;
 
 use std::fs::File;
@@ -74,6 +70,7 @@ use interlude_proto::v1::daemon_client::DaemonClient;
 use interlude_proto::v1::timeline_client::TimelineClient;
 use interlude_proto::v1::{self, unlock_request};
 use serde_json::{Value, json};
+use stats::{Stats, fmt_ms, ms, ratio, stats, stats_json};
 use tonic::transport::Channel;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -166,7 +163,7 @@ const USAGE: &str =
   --generation only generation against llama.cpp (row 11)
   --json PATH  also write the figures as JSON
 
-Build first: cargo build --release --bins && cargo run --release -p interlude-e2e --bin bench";
+Build first: cargo build --release --bins && cargo run --release -p interlude-bench";
 
 fn parse_args() -> Result<Option<Args>> {
     let mut args = Args {
@@ -413,66 +410,11 @@ fn find_interluded() -> Result<PathBuf> {
     let path = interlude_e2e::bin_dir().join("interluded");
     if !path.is_file() {
         bail!(
-            "{} is missing. Build the release binaries first:\n\n    cargo build --release --bins && cargo run --release -p interlude-e2e --bin bench",
+            "{} is missing. Build the release binaries first:\n\n    cargo build --release --bins && cargo run --release -p interlude-bench",
             path.display()
         );
     }
     Ok(path)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Statistics
-
-#[derive(Clone, Copy, Debug)]
-struct Stats {
-    n: usize,
-    p50: Duration,
-    p99: Duration,
-    max: Duration,
-    mean: Duration,
-}
-
-/// Nearest-rank percentiles of `samples`.
-fn stats(mut samples: Vec<Duration>) -> Stats {
-    assert!(!samples.is_empty(), "no samples");
-    samples.sort_unstable();
-    let n = samples.len();
-    let rank = |q: f64| samples[((q * n as f64).ceil() as usize).clamp(1, n) - 1];
-    let total: Duration = samples.iter().sum();
-    Stats {
-        n,
-        p50: rank(0.50),
-        p99: rank(0.99),
-        max: samples[n - 1],
-        mean: total / n as u32,
-    }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn fmt_ms(d: Duration) -> String {
-    let v = ms(d);
-    if v < 1.0 {
-        format!("{v:.3} ms")
-    } else if v < 100.0 {
-        format!("{v:.2} ms")
-    } else {
-        format!("{v:.0} ms")
-    }
-}
-
-fn ratio(a: f64, b: f64) -> String {
-    if b > 0.0 {
-        format!("{:.2}×", a / b)
-    } else {
-        "—".into()
-    }
-}
-
-fn stats_json(s: &Stats) -> Value {
-    json!({ "n": s.n, "p50_ms": ms(s.p50), "p99_ms": ms(s.p99), "max_ms": ms(s.max), "mean_ms": ms(s.mean) })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-//! The four built-in plugins, embedded in the binary by `build.rs` from `plugins/*/`.
+//! The four built-in plugins, embedded by `build.rs` from the directories beside `src/`.
 
 use std::path::PathBuf;
 

@@ -9,7 +9,7 @@ use std::process::Command;
 /// `env` is passed to pip (build settings for a package built from source).
 pub fn python(venv: &str, requirements: &str, env: &[(&str, &str)]) -> Result<PathBuf, String> {
     let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("reference")
+        .join("../tests/reference")
         .join(requirements);
     let wanted = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
     let venv = interlude_e2e::bin_dir()
