@@ -14,7 +14,9 @@ use interlude_proto::v1;
 use interlude_proto::v1::models_client::ModelsClient;
 use interlude_proto::v1::timeline_client::TimelineClient;
 
-use super::{Kdf, RealDaemon, mib, proc_status_kib, unlocked_channel};
+use super::idle_memory::{mib, proc_status_kib};
+use super::real_daemon::{Kdf, RealDaemon};
+use super::single_client::unlocked_channel;
 
 /// 3 s: long enough that the searches below never see an unload, short enough to wait for.
 const IDLE_UNLOAD_MINUTES: f64 = 0.05;

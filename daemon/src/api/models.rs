@@ -79,7 +79,7 @@ impl models_server::Models for ModelsService {
                 params,
             })
             .map_err(summary_status)?;
-        let chunks = ReceiverStream::new(written).map(|w| written_to(w));
+        let chunks = ReceiverStream::new(written).map(written_to);
         Ok(Response::new(Box::pin(chunks)))
     }
 }
