@@ -59,3 +59,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub fn invalid(message: impl Into<String>) -> Error {
     Error::Invalid(message.into())
 }
+
+impl From<crate::domain::Invalid> for Error {
+    fn from(invalid: crate::domain::Invalid) -> Error {
+        Error::Invalid(invalid.0)
+    }
+}

@@ -1,12 +1,10 @@
 //! What happens in the daemon, for anyone watching (a tray app, a web page, the check-in
-//! notifier). Events carry ids and states, never the client's text.
+//! notifier). Events carry ids and states, never the client's text. Built from the domain's data
+//! types only, so any module can publish without `events` knowing the module.
 
 use tokio::sync::broadcast;
 
-use crate::checkins::Pending;
-use crate::model::{Kind, Millis};
-use crate::timeline::Added;
-use crate::vault::VaultState;
+use crate::domain::{Added, Kind, Millis, Pending, VaultState};
 
 #[derive(Debug, Clone)]
 pub enum Event {

@@ -5,10 +5,9 @@ pub mod api;
 pub mod checkins;
 pub mod config;
 pub mod crypto;
+pub mod domain;
 pub mod error;
 pub mod events;
-pub mod model;
-pub mod models;
 pub mod plugins;
 pub mod practice;
 pub mod safety;
@@ -16,8 +15,12 @@ pub mod search;
 pub mod server;
 pub mod stopping;
 pub mod store;
+pub mod summary;
 pub mod timeline;
 pub mod vault;
+
+/// The models are a crate of their own (`models/`); the daemon's modules name them `crate::models`.
+pub use interlude_models as models;
 
 pub use config::Config;
 pub use server::{Daemon, StartError, run};

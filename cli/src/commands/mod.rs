@@ -15,64 +15,93 @@ mod vault;
 mod vocab;
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde_json::json;
 
-use crate::args::{Command, SafetyPlanCommand, SessionCommand, VocabCommand};
+use crate::args::{Command, ModelsCommand, SafetyPlanCommand, SessionCommand, VocabCommand};
 use crate::client::Daemon;
 use crate::error::CliError;
 use crate::output::Output;
 
-/// What every command needs: the connected daemon and where to print.
+/// What a command that asks the daemon needs: the connected daemon and where to print.
 pub struct Ctx {
     pub daemon: Daemon,
     pub out: Output,
 }
 
-pub async fn dispatch(command: Command, ctx: &Ctx) -> Result<(), CliError> {
+impl Ctx {
+    /// Connects to the daemon at `socket` and checks that it speaks our protocol.
+    async fn connect(socket: &Path, out: Output) -> Result<Ctx, CliError> {
+        Ok(Ctx {
+            daemon: Daemon::connect(socket).await?,
+            out,
+        })
+    }
+}
+
+/// Runs `command`. Each arm says whether it needs the daemon: most connect first; `plugin` works
+/// on a data directory (and asks the daemon of that one to reload), `help-now` must answer
+/// whatever the daemon's state, and `models` other than `reindex` works without it.
+pub async fn dispatch(
+    command: Command,
+    socket: Option<PathBuf>,
+    out: Output,
+) -> Result<(), CliError> {
+    // `plugin` places the daemon it asks by its data directory unless given a socket.
+    let given = socket;
+    let socket = given.clone().unwrap_or_else(interlude_proto::paths::socket);
+    let ctx = || Ctx::connect(&socket, out);
     match command {
-        Command::Init(args) => vault::init(ctx, &args).await,
-        Command::Unlock(args) => vault::unlock(ctx, &args).await,
-        Command::Lock => vault::lock(ctx).await,
-        Command::Status => vault::status(ctx).await,
-        Command::Passphrase(args) => vault::change_passphrase(ctx, &args).await,
-        Command::Reflect(args) => reflect::reflect(ctx, args).await,
-        Command::Timeline(args) => timeline::list(ctx, &args).await,
-        Command::Search(args) => search::search(ctx, &args).await,
-        Command::Show(args) => timeline::show(ctx, &args.id).await,
-        Command::Edit(args) => timeline::edit(ctx, args).await,
-        Command::Delete(args) => timeline::delete(ctx, &args).await,
-        Command::Helpful(args) => timeline::helpful(ctx, &args).await,
-        Command::Session(command) => match command {
-            SessionCommand::Add(args) => sessions::add(ctx, args).await,
-            SessionCommand::List(args) => sessions::list(ctx, &args).await,
-            SessionCommand::Show(args) => sessions::show(ctx, &args.id).await,
-            SessionCommand::Edit(args) => sessions::edit(ctx, args).await,
-            SessionCommand::Delete(args) => sessions::delete(ctx, &args).await,
-        },
-        Command::Checkin(args) => checkin::run(ctx, args).await,
-        Command::Practice(args) => practice::practice(ctx, args).await,
-        Command::Now => practice::now(ctx).await,
-        Command::Vocab(command) => match command {
-            VocabCommand::Add(args) => vocab::add(ctx, args).await,
-            VocabCommand::List(args) => vocab::list(ctx, &args).await,
-            VocabCommand::Remove(args) => vocab::remove(ctx, &args.id).await,
-        },
-        Command::HelpNow(args) => safety::help_now(ctx.daemon.socket(), &args, ctx.out).await,
-        Command::Models(crate::args::ModelsCommand::Reindex) => search::reindex(ctx).await,
-        Command::Models(command) => models::run(command, ctx.out, ctx.daemon.socket()).await,
-        Command::Plugin(command) => {
-            plugin::run(command, ctx.out, Some(ctx.daemon.socket().to_owned())).await
-        }
-        Command::SafetyPlan(command) => match command {
-            SafetyPlanCommand::Show => safety::show(ctx).await,
-            SafetyPlanCommand::Edit => safety::edit(ctx).await,
-            SafetyPlanCommand::Export(args) => safety::export(ctx, &args).await,
-            SafetyPlanCommand::ReadableWhileLocked(args) => {
-                safety::readable_while_locked(ctx, args.state).await
+        Command::Init(args) => vault::init(&ctx().await?, &args).await,
+        Command::Unlock(args) => vault::unlock(&ctx().await?, &args).await,
+        Command::Lock => vault::lock(&ctx().await?).await,
+        Command::Status => vault::status(&ctx().await?).await,
+        Command::Passphrase(args) => vault::change_passphrase(&ctx().await?, &args).await,
+        Command::Reflect(args) => reflect::reflect(&ctx().await?, args).await,
+        Command::Timeline(args) => timeline::list(&ctx().await?, &args).await,
+        Command::Search(args) => search::search(&ctx().await?, &args).await,
+        Command::Show(args) => timeline::show(&ctx().await?, &args.id).await,
+        Command::Edit(args) => timeline::edit(&ctx().await?, args).await,
+        Command::Delete(args) => timeline::delete(&ctx().await?, &args).await,
+        Command::Helpful(args) => timeline::helpful(&ctx().await?, &args).await,
+        Command::Session(command) => {
+            let ctx = &ctx().await?;
+            match command {
+                SessionCommand::Add(args) => sessions::add(ctx, args).await,
+                SessionCommand::List(args) => sessions::list(ctx, &args).await,
+                SessionCommand::Show(args) => sessions::show(ctx, &args.id).await,
+                SessionCommand::Edit(args) => sessions::edit(ctx, args).await,
+                SessionCommand::Delete(args) => sessions::delete(ctx, &args).await,
             }
-        },
+        }
+        Command::Checkin(args) => checkin::run(&ctx().await?, args).await,
+        Command::Practice(args) => practice::practice(&ctx().await?, args).await,
+        Command::Now => practice::now(&ctx().await?).await,
+        Command::Vocab(command) => {
+            let ctx = &ctx().await?;
+            match command {
+                VocabCommand::Add(args) => vocab::add(ctx, args).await,
+                VocabCommand::List(args) => vocab::list(ctx, &args).await,
+                VocabCommand::Remove(args) => vocab::remove(ctx, &args.id).await,
+            }
+        }
+        Command::HelpNow(args) => safety::help_now(&socket, &args, out).await,
+        Command::Models(ModelsCommand::Reindex) => search::reindex(&ctx().await?).await,
+        Command::Models(command) => models::run(command, out, &socket).await,
+        Command::Plugin(command) => plugin::run(command, out, given).await,
+        Command::SafetyPlan(command) => {
+            let ctx = &ctx().await?;
+            match command {
+                SafetyPlanCommand::Show => safety::show(ctx).await,
+                SafetyPlanCommand::Edit => safety::edit(ctx).await,
+                SafetyPlanCommand::Export(args) => safety::export(ctx, &args).await,
+                SafetyPlanCommand::ReadableWhileLocked(args) => {
+                    safety::readable_while_locked(ctx, args.state).await
+                }
+            }
+        }
     }
 }
 

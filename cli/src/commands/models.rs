@@ -5,9 +5,9 @@ use serde_json::json;
 
 use crate::args::ModelsCommand;
 use crate::error::CliError;
-use crate::local;
 use crate::models;
 use crate::output::Output;
+use interlude_proto::settings;
 
 pub async fn run(
     command: ModelsCommand,
@@ -16,13 +16,13 @@ pub async fn run(
 ) -> Result<(), CliError> {
     match command {
         ModelsCommand::Fetch { from, data_dir } => {
-            let data_dir = local::data_dir(data_dir);
+            let data_dir = settings::data_dir(data_dir);
             // Progress goes to stderr so that `--json` output stays one object.
             models::fetch(&data_dir, from.as_deref(), &mut |line| eprintln!("{line}"))?;
             status(&data_dir, out, loaded(socket).await)
         }
         ModelsCommand::Status { data_dir } => {
-            status(&local::data_dir(data_dir), out, loaded(socket).await)
+            status(&settings::data_dir(data_dir), out, loaded(socket).await)
         }
         ModelsCommand::Reindex => Err(CliError::invalid_input(
             "`interlude models reindex` asks the daemon; it is not a local command",

@@ -6,12 +6,12 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use interlude_daemon::plugins::bundle::{self, BundleError, TrustedComment};
-use interlude_daemon::plugins::format::Modality;
-use interlude_daemon::plugins::install::{self, InstallError, Outcome};
-use interlude_daemon::plugins::settings::{Settings, SettingsError};
-use interlude_daemon::plugins::trust::{TrustError, TrustStore};
-use interlude_daemon::plugins::{self, Origin, PluginPaths, scaffold, signature};
+use interlude_plugins::bundle::{self, BundleError, TrustedComment};
+use interlude_plugins::format::Modality;
+use interlude_plugins::install::{self, InstallError, Outcome};
+use interlude_plugins::settings::{Settings, SettingsError};
+use interlude_plugins::trust::{TrustError, TrustStore};
+use interlude_plugins::{self as plugins, Origin, PluginPaths, scaffold, signature};
 use serde_json::json;
 
 use super::plugin_reload::{self, Reload, no_longer_offered, now_offered};
@@ -232,7 +232,7 @@ fn lint(dirs: &[std::path::PathBuf], out: Output) -> Result<(), CliError> {
 }
 
 fn paths(place: &PluginPlace) -> PluginPaths {
-    PluginPaths::new(crate::local::data_dir(place.data_dir.clone()))
+    PluginPaths::new(interlude_proto::settings::data_dir(place.data_dir.clone()))
 }
 
 fn new(parent: &Path, id: &str, modality: ModalityArg, out: Output) -> Result<(), CliError> {

@@ -22,7 +22,10 @@ pub enum Reload {
 /// Asks the daemon at `socket` (by default, the one for `data_dir`) to reload its plugins, if it
 /// serves `data_dir`.
 pub async fn ask(socket: Option<&Path>, data_dir: &Path) -> Reload {
-    let socket = socket.map_or_else(|| crate::local::socket_for(data_dir), Path::to_path_buf);
+    let socket = socket.map_or_else(
+        || interlude_proto::settings::socket_for(data_dir),
+        Path::to_path_buf,
+    );
     let socket = socket.as_path();
     let daemon = match client::Daemon::connect(socket).await {
         Ok(daemon) => daemon,

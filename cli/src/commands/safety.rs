@@ -22,10 +22,10 @@ use super::{Ctx, confirm, tell};
 use crate::args::{ExportArgs, ExportFormat, HelpNowArgs, OnOff};
 use crate::client::Daemon;
 use crate::error::{CliError, ExitCode};
-use crate::local;
 use crate::output::{Output, safety};
 use crate::plan_text::{self, PlanTextError, Section};
 use crate::{editor, input};
+use interlude_proto::settings;
 
 /// How long `help-now` gives the daemon, connecting included, before using its own copy.
 const DAEMON_BUDGET: Duration = Duration::from_millis(300);
@@ -140,15 +140,15 @@ impl Fallback {
     }
 
     fn data_dir(&self) -> PathBuf {
-        local::data_dir(self.data_dir.clone())
+        settings::data_dir(self.data_dir.clone())
     }
 
     fn locale(&self) -> String {
         self.locale
             .clone()
             .filter(|locale| !locale.trim().is_empty())
-            .or_else(|| local::env(LOCALE_ENV))
-            .or_else(|| local::config_value("locale"))
+            .or_else(|| settings::env(LOCALE_ENV))
+            .or_else(|| settings::config_value("locale"))
             .unwrap_or_else(crisis_lines::system_locale)
     }
 }

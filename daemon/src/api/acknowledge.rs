@@ -8,8 +8,8 @@ use interlude_proto::v1;
 
 use super::safety::payload_to;
 use super::timestamp;
+use crate::domain::Kind;
 use crate::events::{EarlierEntry, Event, Events};
-use crate::model::Kind;
 use crate::safety::Safety;
 use crate::search::{Resurfaced, Search};
 use crate::timeline::Added;

@@ -16,9 +16,9 @@ use super::safety::payload_to;
 use super::timeline::emotion_from;
 use super::{kind_to, timestamp};
 use crate::checkins::{CheckIns, ControlsEdit, Origin, Pending, ScheduleView, StoredWhen};
+use crate::domain::Kind;
 use crate::error::invalid;
 use crate::events::Event;
-use crate::model::Kind;
 use crate::safety::Safety;
 use crate::stopping::{Stopping, until_stopped};
 

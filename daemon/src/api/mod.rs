@@ -26,8 +26,8 @@ pub use vocabulary::VocabularyService;
 use interlude_proto::v1;
 use tonic::Status;
 
+use crate::domain::{self, Millis};
 use crate::error::Error;
-use crate::model::{self, Millis};
 use crate::models::ModelError;
 use crate::store::StoreError;
 
@@ -73,31 +73,31 @@ pub fn timestamp(millis: Millis) -> Option<prost_types::Timestamp> {
 }
 
 /// `Unspecified` means "any" in filters and "note" when adding.
-pub fn kind_from(kind: i32) -> Result<Option<model::Kind>, Status> {
+pub fn kind_from(kind: i32) -> Result<Option<domain::Kind>, Status> {
     use v1::ReflectionKind as K;
     Ok(
         match K::try_from(kind)
             .map_err(|_| Status::invalid_argument(format!("unknown reflection kind {kind}")))?
         {
             K::Unspecified => None,
-            K::Note => Some(model::Kind::Note),
-            K::CheckIn => Some(model::Kind::CheckIn),
-            K::Exercise => Some(model::Kind::Exercise),
-            K::SessionInsight => Some(model::Kind::SessionInsight),
-            K::Dream => Some(model::Kind::Dream),
-            K::RelationshipEpisode => Some(model::Kind::RelationshipEpisode),
+            K::Note => Some(domain::Kind::Note),
+            K::CheckIn => Some(domain::Kind::CheckIn),
+            K::Exercise => Some(domain::Kind::Exercise),
+            K::SessionInsight => Some(domain::Kind::SessionInsight),
+            K::Dream => Some(domain::Kind::Dream),
+            K::RelationshipEpisode => Some(domain::Kind::RelationshipEpisode),
         },
     )
 }
 
-pub fn kind_to(kind: model::Kind) -> v1::ReflectionKind {
+pub fn kind_to(kind: domain::Kind) -> v1::ReflectionKind {
     use v1::ReflectionKind as K;
     match kind {
-        model::Kind::Note => K::Note,
-        model::Kind::CheckIn => K::CheckIn,
-        model::Kind::Exercise => K::Exercise,
-        model::Kind::SessionInsight => K::SessionInsight,
-        model::Kind::Dream => K::Dream,
-        model::Kind::RelationshipEpisode => K::RelationshipEpisode,
+        domain::Kind::Note => K::Note,
+        domain::Kind::CheckIn => K::CheckIn,
+        domain::Kind::Exercise => K::Exercise,
+        domain::Kind::SessionInsight => K::SessionInsight,
+        domain::Kind::Dream => K::Dream,
+        domain::Kind::RelationshipEpisode => K::RelationshipEpisode,
     }
 }

@@ -5,7 +5,8 @@ use interlude_proto::v1::plugins_server::Plugins as PluginsApi;
 use tonic::{Request, Response, Status};
 
 use crate::checkins::{self, CheckIns};
-use crate::plugins::{Catalog, InEffect};
+use crate::plugins::InEffect;
+use interlude_plugins::Catalog;
 
 pub struct PluginsService {
     pub plugins: InEffect,

@@ -5,9 +5,9 @@ use interlude_proto::v1::practice_server::Practice as PracticeApi;
 use tonic::{Request, Response, Status};
 
 use super::acknowledge::Acknowledge;
-use crate::model::Kind;
-use crate::plugins::format::{Modality, State, StepKind};
+use crate::domain::Kind;
 use crate::practice::{Listed, Practice, PracticeError, RunError, RunsError, StepView, View};
+use interlude_plugins::format::{Modality, State, StepKind};
 
 pub struct PracticeService {
     pub practice: Practice,

@@ -6,7 +6,7 @@ use interlude_proto::v1;
 use interlude_proto::v1::safety_server::Safety as SafetyApi;
 use tonic::{Request, Response, Status};
 
-use crate::model::SafetyPlan;
+use crate::domain::SafetyPlan;
 use crate::safety::{Category, Payload, Safety, Tier};
 
 pub struct SafetyService {

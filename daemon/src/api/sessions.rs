@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 
 use super::{millis_from, timestamp};
 use crate::checkins::CheckIns;
-use crate::model;
+use crate::domain;
 use crate::timeline::{MAX_SESSIONS_PAGE, SessionEdit, Timeline};
 
 pub struct SessionsService {
@@ -82,7 +82,7 @@ impl Sessions for SessionsService {
     }
 }
 
-fn session_to(s: model::Session) -> v1::Session {
+fn session_to(s: domain::Session) -> v1::Session {
     v1::Session {
         id: s.id,
         held_at: timestamp(s.held_at),

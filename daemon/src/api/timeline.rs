@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 
 use super::acknowledge::Acknowledge;
 use super::{kind_from, kind_to, millis_from, timestamp};
-use crate::model::{self, NewReflection, Order, ReflectionEdit, ReflectionQuery};
+use crate::domain::{self, NewReflection, Order, ReflectionEdit, ReflectionQuery};
 use crate::search::{Search, SearchQuery};
 use crate::timeline::Timeline;
 
@@ -25,7 +25,7 @@ impl TimelineApi for TimelineService {
         let r = request.into_inner();
         let new = NewReflection {
             text: r.text,
-            kind: kind_from(r.kind)?.unwrap_or(model::Kind::Note),
+            kind: kind_from(r.kind)?.unwrap_or(domain::Kind::Note),
             emotions: r.emotions.into_iter().map(emotion_from).collect(),
             tags: r.tags,
             bring_to_session: r.bring_to_session,
@@ -39,7 +39,7 @@ impl TimelineApi for TimelineService {
             answers: r
                 .answers
                 .into_iter()
-                .map(|a| model::Answer {
+                .map(|a| domain::Answer {
                     step_id: a.step_id,
                     value: a.value,
                 })
@@ -185,21 +185,21 @@ impl TimelineApi for TimelineService {
     }
 }
 
-pub fn emotion_from(e: v1::Emotion) -> model::Emotion {
-    model::Emotion {
+pub fn emotion_from(e: v1::Emotion) -> domain::Emotion {
+    domain::Emotion {
         name: e.name,
         intensity: e.intensity,
     }
 }
 
-fn emotion_to(e: model::Emotion) -> v1::Emotion {
+fn emotion_to(e: domain::Emotion) -> v1::Emotion {
     v1::Emotion {
         name: e.name,
         intensity: e.intensity,
     }
 }
 
-fn reflection_to(r: model::Reflection) -> v1::Reflection {
+fn reflection_to(r: domain::Reflection) -> v1::Reflection {
     v1::Reflection {
         id: r.id,
         moment: timestamp(r.moment),

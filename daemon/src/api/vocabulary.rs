@@ -4,7 +4,7 @@ use interlude_proto::v1;
 use interlude_proto::v1::vocabulary_server::Vocabulary;
 use tonic::{Request, Response, Status};
 
-use crate::model::{self, TermKind};
+use crate::domain::{self, TermKind};
 use crate::timeline::Timeline;
 
 pub struct VocabularyService {
@@ -86,7 +86,7 @@ fn term_kind_from(kind: i32) -> Result<Option<TermKind>, Status> {
     )
 }
 
-fn term_to(t: model::Term) -> v1::Term {
+fn term_to(t: domain::Term) -> v1::Term {
     let kind = match t.kind {
         TermKind::Part => v1::TermKind::Part,
         TermKind::Anchor => v1::TermKind::Anchor,

@@ -23,9 +23,9 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use tokio::sync::{Mutex, Notify};
 
+use crate::domain::{Emotion, Kind, Millis, NewReflection, now_millis};
 use crate::error::{Error, Result, invalid};
 use crate::events::{Event, Events};
-use crate::model::{Emotion, Kind, Millis, NewReflection, now_millis};
 use crate::stopping::Stopping;
 use crate::store::Store;
 use crate::timeline::{Added, Timeline};

@@ -4,7 +4,7 @@
 use super::schedule::When;
 use super::state::{self, OwnSchedule};
 use crate::error::Result;
-use crate::plugins::{Catalog, catalog, format};
+use interlude_plugins::{Catalog, catalog, format};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {

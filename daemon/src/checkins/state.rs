@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::schedule::{Controls, When};
 use crate::crypto;
+use crate::domain::Millis;
 use crate::error::{Error, Result, invalid};
-use crate::model::Millis;
 use crate::store::{Op, Store, Tree};
 use crate::vault::{Keys, Vault};
 
@@ -70,17 +70,7 @@ impl Default for StoredControls {
     }
 }
 
-/// A check-in that came due and waits for an answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pending {
-    /// A ULID.
-    pub id: String,
-    pub schedule_id: String,
-    pub plugin_id: String,
-    pub prompt_id: String,
-    pub prompt: String,
-    pub due_at: Millis,
-}
+pub use crate::domain::Pending;
 
 impl StoredWhen {
     /// Checks what a client sent and puts it in canonical form ("9:05" → "09:05").

@@ -22,11 +22,11 @@ pub use run::RunError;
 pub use runs::{IDLE, MAX_RUNS, RunsError};
 pub use script::{Listed, ScriptStep};
 
+use crate::domain::{Kind, Limits, NewReflection, TermKind};
 use crate::error::Error;
-use crate::model::{Kind, Limits, NewReflection, TermKind};
 use crate::plugins::InEffect;
-use crate::plugins::format::{Modality, State};
 use crate::timeline::{Added, Timeline};
+use interlude_plugins::format::{Modality, State};
 use run::Run;
 use runs::Runs;
 

@@ -5,8 +5,8 @@
 use super::run::Given;
 use super::script::Script;
 use super::value::emotions_in;
-use crate::model::{Answer, Emotion, MAX_EMOTIONS};
-use crate::plugins::format::StepKind;
+use crate::domain::{Answer, Emotion, MAX_EMOTIONS};
+use interlude_plugins::format::StepKind;
 
 /// The tag on a reflection saved from an abandoned run.
 pub const DRAFT_TAG: &str = "draft";
@@ -49,7 +49,7 @@ fn shown_value(g: &Given<'_>) -> String {
 
 /// The most severe tier the exercise's own safety rules find in the answers (a rating of 5 on a
 /// diary card's urge to self-harm), or `None`.
-pub fn raised(given: &[Given<'_>]) -> Option<crate::safety::Tier> {
+pub fn raised(given: &[Given<'_>]) -> Option<crate::domain::Tier> {
     given
         .iter()
         .filter_map(|g| g.step.safety.as_ref().filter(|s| s.raised_by(g.value)))

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::script::{Script, ScriptStep};
 use super::value;
-use crate::plugins::format::StepKind;
+use interlude_plugins::format::StepKind;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RunError {

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use crate::plugins::Catalog;
-use crate::plugins::format::{Exercise, Modality, State, StepKind, StepSafety};
+use interlude_plugins::Catalog;
+use interlude_plugins::format::{Exercise, Modality, State, StepKind, StepSafety};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Script {
@@ -128,7 +128,7 @@ mod tests {
 
     fn built_ins() -> Catalog {
         let dir = tempfile::tempdir().unwrap();
-        crate::plugins::catalog(&dir.path().join("none"), &Default::default())
+        interlude_plugins::catalog(&dir.path().join("none"), &Default::default())
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! What an answer to each kind of step may be, and its one stored form. Checked when the answer
 //! is given, so a bad value is refused at once with the step still open, never at Finish.
 
-use crate::model::{MAX_INTENSITY, MAX_NAME_CHARS};
-use crate::plugins::format::StepKind;
+use crate::domain::{MAX_INTENSITY, MAX_NAME_CHARS};
+use interlude_plugins::format::StepKind;
 
 use super::script::ScriptStep;
 

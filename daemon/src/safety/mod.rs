@@ -15,7 +15,7 @@ pub use plan::Plans;
 
 use interlude_proto::crisis_lines::{self, Region};
 
-use crate::model::{Limits, SafetyPlan};
+use crate::domain::{Limits, SafetyPlan};
 use crate::store::Store;
 use crate::vault::Vault;
 

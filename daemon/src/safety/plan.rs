@@ -12,8 +12,8 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use crate::crypto;
+use crate::domain::{Limits, SafetyPlan};
 use crate::error::{Error, Result, invalid};
-use crate::model::{Limits, SafetyPlan};
 use crate::store::{Op, Store, Tree};
 use crate::vault::Vault;
 

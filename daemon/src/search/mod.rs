@@ -16,8 +16,8 @@ use std::time::Duration;
 pub use index::{VectorIndex, dot};
 pub use indexer::run;
 
+use crate::domain::{Kind, Millis, ReflectionQuery};
 use crate::error::{Error, Result, invalid};
-use crate::model::{Kind, Millis, ReflectionQuery};
 use crate::models::{ModelError, Models};
 use crate::timeline::Timeline;
 use crate::timeline::vectors::{source_of, text_of};
@@ -30,7 +30,7 @@ const WORDS_WEIGHT: f32 = 0.35;
 /// all-MiniLM-L6-v2 puts unrelated everyday sentences at about 0.0–0.15.
 const MEANING_FLOOR: f32 = 0.25;
 /// Resurfacing fires at or above this cosine. Calibrated with the real model in
-/// tests/tests/search.rs: three paraphrases of a kept insight scored 0.36, 0.47 and 0.49;
+/// daemon/tests/components/search.rs: three paraphrases of a kept insight scored 0.36, 0.47 and 0.49;
 /// four unrelated entries −0.003 to 0.073. 0.30 sits below every paraphrase and far above every
 /// unrelated entry (a false resurfacing is worse than a missed one, but paraphrases this loose
 /// are exactly what the client would not spot themselves).
@@ -303,7 +303,7 @@ impl Search {
     }
 
     /// Marks a reflection helpful or clears the mark, and lets resurfacing see it at once.
-    pub async fn set_helpful(&self, id: &str, helpful: bool) -> Result<crate::model::Reflection> {
+    pub async fn set_helpful(&self, id: &str, helpful: bool) -> Result<crate::domain::Reflection> {
         let reflection = self.inner.timeline.set_helpful(id, helpful).await?;
         let source = source_of(&reflection);
         self.update_index(|index| index.set_source(&reflection_key(id), source));

@@ -16,8 +16,8 @@ use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
 use crate::crypto;
+use crate::domain::Limits;
 use crate::error::{Error, Result};
-use crate::model::Limits;
 use crate::safety::CrisisCheck;
 use crate::store::{Op, Store, Tree};
 use crate::vault::{Keys, Vault};

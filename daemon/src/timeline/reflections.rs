@@ -7,11 +7,11 @@ use zeroize::Zeroizing;
 
 use super::{Changed, Timeline, decrypt_record, encrypt_record, id_of, key_of, vectors};
 use crate::crypto;
-use crate::error::{Error, Result};
-use crate::model::{
+use crate::domain::{
     self, NewReflection, Order, Reflection, ReflectionEdit, ReflectionQuery, Revision, check_range,
     now_millis,
 };
+use crate::error::{Error, Result};
 use crate::safety::Finding;
 use crate::store::{Op, Tree};
 use crate::vault::VaultState;
@@ -28,16 +28,7 @@ pub const PAGE_BYTES: usize = 2 * 1024 * 1024;
 pub const HISTORY_VERSIONS: usize = 32;
 pub const HISTORY_BYTES: usize = 1024 * 1024;
 
-/// What adding a reflection reports back.
-#[derive(Debug, Clone)]
-pub struct Added {
-    pub id: String,
-    pub moment: model::Millis,
-    /// True when the vault was locked and the reflection waits, sealed, for the next unlock.
-    pub sealed: bool,
-    /// Set when the crisis check fired: the reflection is saved as written, and flagged.
-    pub crisis: Option<Finding>,
-}
+pub use crate::domain::Added;
 
 pub struct Page {
     pub reflections: Vec<Reflection>,
@@ -83,7 +74,7 @@ impl Timeline {
         let op = match self.vault.keys() {
             Ok(keys) => {
                 reflection.term_ids =
-                    model::mentioned_terms(&reflection.text, &self.all_terms(&keys)?);
+                    domain::mentioned_terms(&reflection.text, &self.all_terms(&keys)?);
                 let value = encrypt_record(&keys, Tree::Reflections, &key, &reflection)?;
                 Op::Put {
                     tree: Tree::Reflections,
@@ -212,7 +203,7 @@ impl Timeline {
         });
         compact_history(&mut reflection.history);
         if let Some(text) = edit.text {
-            reflection.term_ids = model::mentioned_terms(&text, &self.all_terms(&keys)?);
+            reflection.term_ids = domain::mentioned_terms(&text, &self.all_terms(&keys)?);
             reflection.crisis = self.crisis_in(&text, &reflection.answers).await.is_some();
             reflection.text = text;
         }
@@ -330,7 +321,7 @@ impl Timeline {
                 tracing::error!("a sealed reflection is not readable; left in place");
                 continue;
             };
-            reflection.term_ids = model::mentioned_terms(&reflection.text, &terms);
+            reflection.term_ids = domain::mentioned_terms(&reflection.text, &terms);
             let value = encrypt_record(&keys, Tree::Reflections, &key, &reflection)?;
             ops.push(Op::Put {
                 tree: Tree::Reflections,
@@ -367,7 +358,7 @@ impl Timeline {
 
 impl Timeline {
     /// Runs the crisis check over the text and every structured answer, before anything is saved.
-    async fn crisis_in(&self, text: &str, answers: &[model::Answer]) -> Option<Finding> {
+    async fn crisis_in(&self, text: &str, answers: &[domain::Answer]) -> Option<Finding> {
         let texts: Vec<&str> = std::iter::once(text)
             .chain(answers.iter().map(|a| a.value.as_str()))
             .collect();
@@ -396,7 +387,7 @@ fn page_key(token: &str) -> Result<Vec<u8>> {
 }
 
 /// The smallest (`fill` 0) key at a moment; ULIDs sort by time first.
-fn time_key(millis: model::Millis, fill: u128) -> Vec<u8> {
+fn time_key(millis: domain::Millis, fill: u128) -> Vec<u8> {
     ulid::Ulid::from_parts(millis.max(0) as u64, fill)
         .to_bytes()
         .to_vec()

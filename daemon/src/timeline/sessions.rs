@@ -1,8 +1,8 @@
 //! Therapy sessions the client logs and what they want to keep from each.
 
 use super::{Changed, Timeline, decrypt_record, encrypt_record, key_of};
+use crate::domain::{Millis, Session, check_range, now_millis};
 use crate::error::{Error, Result, invalid};
-use crate::model::{Millis, Session, check_range, now_millis};
 use crate::store::{Op, Tree};
 
 const WHAT: &str = "session";

@@ -9,8 +9,8 @@ use zeroize::Zeroizing;
 
 use super::{Timeline, id_of};
 use crate::crypto;
+use crate::domain::{Kind, Millis, Reflection, ReflectionQuery, Session};
 use crate::error::{Error, Result};
-use crate::model::{Kind, Millis, Reflection, ReflectionQuery, Session};
 use crate::store::{Op, Tree};
 use crate::vault::Keys;
 
@@ -215,7 +215,7 @@ impl Timeline {
         &self,
         query: &ReflectionQuery,
     ) -> Result<(Vec<Reflection>, Vec<String>)> {
-        crate::model::check_range(query.since, query.until)?;
+        crate::domain::check_range(query.since, query.until)?;
         let keys = self.keys()?;
         let bound = |m: Option<Millis>| {
             m.map(|m| {

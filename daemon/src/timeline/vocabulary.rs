@@ -1,8 +1,8 @@
 //! The client's own words: parts, anchors, triggers, values, people.
 
 use super::{Timeline, decrypt_record, encrypt_record, key_of};
+use crate::domain::{Term, TermKind, now_millis};
 use crate::error::{Error, Result, invalid};
-use crate::model::{Term, TermKind, now_millis};
 use crate::store::{Op, Tree};
 use crate::vault::Keys;
 

@@ -1,0 +1,126 @@
+//! The crisis check's classifier with the real embedding model: an entry the phrase rules have no
+//! words for is still flagged before the write is acknowledged, with its C-SSRS category, and
+//! saved exactly as written; an ordinary entry and a denial are not; without the model the rules
+//! work alone and `status` says so.
+
+#![allow(clippy::unwrap_used)]
+
+use interlude_e2e::{TestDaemon, install_models};
+use interlude_proto::v1;
+
+/// Written for this test; the phrase rules have none of its words, and the meaning is carried
+/// across two sentences.
+const UNLISTED: &str = "I've thought about how I would do it. The bridge near work.";
+
+#[tokio::test]
+async fn an_entry_the_rules_have_no_words_for_is_flagged_by_the_classifier() {
+    let daemon = TestDaemon::start().await;
+    let Some(_) = install_models(daemon.data_dir()) else {
+        return;
+    };
+    daemon.init().await;
+
+    let saved = daemon.add(UNLISTED).await;
+    let safety = saved
+        .safety
+        .expect("the safety payload comes with the answer");
+    assert!(safety.tier() >= v1::CrisisTier::Ideation, "{safety:?}");
+    assert_ne!(safety.category(), v1::CrisisCategory::Unspecified);
+    assert!(!safety.lines.is_empty());
+    let stored = daemon.get(&saved.id).await;
+    assert!(stored.crisis, "saved flagged");
+    assert_eq!(stored.text, UNLISTED, "and exactly as written");
+
+    let negated = daemon
+        .add("I'm not suicidal, I just had a rotten day.")
+        .await;
+    assert!(negated.safety.is_none(), "a denial is not a risk");
+    let ordinary = daemon
+        .add("Walked over the bridge near work at lunch, lovely light.")
+        .await;
+    assert!(ordinary.safety.is_none());
+
+    let status = daemon
+        .daemon()
+        .status(v1::StatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        !status.notices.iter().any(|n| n.contains("crisis check")),
+        "with the model, status has nothing to say about the check: {:?}",
+        status.notices
+    );
+}
+
+#[tokio::test]
+async fn without_the_model_the_rules_work_alone_and_status_says_so() {
+    let daemon = TestDaemon::start().await;
+    daemon.init().await;
+    let listed = daemon.add("I want to die.").await;
+    let safety = listed.safety.unwrap();
+    assert_eq!(safety.tier(), v1::CrisisTier::Ideation);
+    assert_eq!(safety.category(), v1::CrisisCategory::WishToBeDead);
+    let unlisted = daemon.add(UNLISTED).await;
+    assert!(
+        unlisted.safety.is_none(),
+        "no model: the classifier is skipped, nothing fails"
+    );
+    let status = daemon
+        .daemon()
+        .status(v1::StatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        status
+            .notices
+            .iter()
+            .any(|n| n.contains("phrase rules alone")),
+        "{:?}",
+        status.notices
+    );
+}
+
+/// The daemon's forward (candle, our kernels, float16 weights widened) gives the probabilities
+/// the training script computed in PyTorch for the same texts (`reference.json`, written by
+/// `train.py` beside the weights).
+#[tokio::test]
+async fn the_classifier_agrees_with_the_training_scripts_reference() {
+    use interlude_daemon::models::{ModelSettings, Models};
+    use interlude_daemon::safety::classify;
+
+    let root = tempfile::tempdir().unwrap();
+    let Some(models_dir) = install_models(root.path()) else {
+        return;
+    };
+    let models = Models::start(ModelSettings {
+        embedder_dir: models_dir.join(interlude_proto::models::EMBEDDER_ID),
+        pinned: true,
+        idle_unload: std::time::Duration::from_secs(60),
+        classifier: Some(classify::WEIGHTS),
+    })
+    .unwrap();
+    #[derive(serde::Deserialize)]
+    struct Reference {
+        text: String,
+        probabilities: Vec<f32>,
+    }
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/safety/classifier/reference.json"
+    );
+    let reference: Vec<Reference> =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let texts: Vec<String> = reference.iter().map(|r| r.text.clone()).collect();
+    let ours = models.classify(texts).await.unwrap();
+    let mut worst = 0.0f32;
+    for (r, p) in reference.iter().zip(&ours) {
+        assert_eq!(p.len(), r.probabilities.len());
+        for (a, b) in p.iter().zip(&r.probabilities) {
+            worst = worst.max((a - b).abs());
+        }
+    }
+    println!("largest difference from PyTorch's probabilities: {worst:.2e}");
+    assert!(worst < 2e-3, "largest difference {worst}");
+}

@@ -1,0 +1,48 @@
+//! The four built-in plugins, embedded by `build.rs` from the directories beside `src/`.
+
+use std::path::PathBuf;
+
+use super::format::Plugin;
+use super::load::{Files, Problem, load_from};
+
+/// One embedded plugin: its directory name (its id) and its files as (relative path, text).
+#[derive(Debug)]
+pub struct BuiltIn {
+    pub id: &'static str,
+    pub files: &'static [(&'static str, &'static str)],
+}
+
+include!(concat!(env!("OUT_DIR"), "/built_in_plugins.rs"));
+
+impl BuiltIn {
+    /// Parses the embedded copy; problems name it `<built-in>/ID/FILE`.
+    pub fn load(&self) -> Result<Plugin, Vec<Problem>> {
+        let shown = PathBuf::from("<built-in>").join(self.id);
+        load_from(&Files::Embedded {
+            shown: &shown,
+            files: self.files,
+        })
+    }
+}
+
+/// The embedded plugin with this id.
+pub fn find(id: &str) -> Option<&'static BuiltIn> {
+    BUILT_INS.iter().find(|b| b.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_four_modalities_are_embedded_and_load_clean() {
+        let ids: Vec<&str> = BUILT_INS.iter().map(|b| b.id).collect();
+        assert_eq!(ids, ["act", "cbt", "dbt", "psychodynamic"]);
+        for built_in in BUILT_INS {
+            match built_in.load() {
+                Ok(plugin) => assert_eq!(plugin.meta.id.get_ref(), built_in.id),
+                Err(problems) => panic!("{}: {problems:?}", built_in.id),
+            }
+        }
+    }
+}
