@@ -324,7 +324,8 @@ async fn an_idle_lock_of_infinite_or_huge_minutes_is_a_config_error_not_a_panic(
 
 /// A fault-injection run: `INTERLUDE_FAULT_SHIM` names an `LD_PRELOAD` library that makes the
 /// journal's `fdatasync` fail with EIO and its `write` with ENOSPC while the file named by
-/// `FAILSYNC_FLAG` exists (the C source is in the hardening note). Writers keep writing while
+/// `FAILSYNC_FLAG` exists (`tests/fault/failsync.c`: `gcc -shared -fPIC -o libfailsync.so
+/// tests/fault/failsync.c -ldl`). Writers keep writing while
 /// the faults come and go; afterwards, started without the shim, every acknowledged write is
 /// there, and every refused one got a clear error. Skips loudly without the shim.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
