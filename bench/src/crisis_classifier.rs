@@ -11,12 +11,13 @@ use anyhow::Result;
 use interlude_daemon::models::{ModelSettings, Models};
 use interlude_daemon::safety::{Classifier, CrisisCheck, Detector, classify};
 
+use crate::stats::{Stats, fmt_ms, ms, ratio, stats};
+
 pub const ROW_KEY: &str = "crisis_classifier";
 
 pub struct Figures {
-    entries: usize,
-    check: (Duration, Duration),
-    embed: (Duration, Duration),
+    check: Stats,
+    embed: Stats,
 }
 
 /// Every case text of the evaluation batches, in file order.
@@ -67,38 +68,30 @@ pub fn measure(runtime: &tokio::runtime::Runtime, embedder_dir: &Path) -> Result
             embeds.push(started.elapsed());
         }
         Ok(Figures {
-            entries: texts.len(),
-            check: p50_p99(checks),
-            embed: p50_p99(embeds),
+            check: stats(checks),
+            embed: stats(embeds),
         })
     })
 }
 
-fn p50_p99(mut times: Vec<Duration>) -> (Duration, Duration) {
-    times.sort();
-    let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
-    (at(0.50), at(0.99))
-}
-
 impl Figures {
     pub fn rows(&self) -> Vec<[String; 5]> {
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
         vec![[
             format!(
                 "Crisis check with its classifier, per entry, model warm ({} entries of the evaluation batches)",
-                self.entries
+                self.check.n
             ),
             format!(
-                "p50 {:.2} ms · p99 {:.2} ms",
-                ms(self.check.0),
-                ms(self.check.1)
+                "p50 {} · p99 {}",
+                fmt_ms(self.check.p50),
+                fmt_ms(self.check.p99)
             ),
             format!(
-                "one embedding of the same entry: p50 {:.2} ms · p99 {:.2} ms",
-                ms(self.embed.0),
-                ms(self.embed.1)
+                "one embedding of the same entry: p50 {} · p99 {}",
+                fmt_ms(self.embed.p50),
+                fmt_ms(self.embed.p99)
             ),
-            format!("p50 {:.2}×", ms(self.check.0) / ms(self.embed.0).max(1e-9)),
+            format!("p50 {}", ratio(ms(self.check.p50), ms(self.embed.p50))),
             "≤ 10 ms".into(),
         ]]
     }
