@@ -49,9 +49,15 @@ impl CrisisCheck {
     pub fn notice(&self) -> Option<String> {
         match &self.classifier {
             Some(c) if c.available() => None,
-            _ => Some(
+            Some(_) => Some(
                 "The crisis check is running on its phrase rules alone, without its second signal \
                  (the classifier needs the embedding model: `interlude models fetch`)."
+                    .into(),
+            ),
+            None => Some(
+                "The crisis check is running on its phrase rules alone, without its second signal \
+                 (the classifier is trained for the default embedding model, and the config names \
+                 another one in `embedder_dir`)."
                     .into(),
             ),
         }
