@@ -335,26 +335,6 @@ impl Detector {
         })
     }
 
-    /// The sentences of `text` in which no phrase of any tier appears at all, negated, quoted or
-    /// not, as lower-case words: what the phrase list has no opinion on. The meaning check reads
-    /// only these, so it never overrides the list's handling of negation and other people's words.
-    pub fn unmatched_sentences(&self, text: &str) -> Vec<String> {
-        sentences(text)
-            .into_iter()
-            .filter(|sentence| {
-                !(0..sentence.len()).any(|start| {
-                    self.categories
-                        .iter()
-                        .any(|(_, patterns)| patterns.matching_at(sentence, start).next().is_some())
-                })
-            })
-            .map(|sentence| {
-                let words: Vec<&str> = sentence.iter().map(|t| t.text.as_str()).collect();
-                words.join(" ")
-            })
-            .collect()
-    }
-
     /// The first match in `sentence` that is not negated, as someone else's crisis when it is
     /// someone else's words.
     fn check_sentence(
