@@ -7,7 +7,6 @@ use anyhow::{Context, Result};
 use interlude_proto::v1::timeline_client::TimelineClient;
 
 use super::progress;
-use super::real_daemon::{Kdf, RealDaemon};
 use super::single_client::unlocked_channel;
 use super::workload::{Rng, reflection};
 
@@ -24,8 +23,8 @@ pub(crate) fn idle_memory(
     adds: usize,
 ) -> Result<Memory> {
     progress("5. resident memory of interluded (default Argon2 parameters)");
-    let mut daemon = RealDaemon::prepare(interluded, root, Kdf::Default)?;
-    daemon.start()?;
+    let mut daemon = super::real_daemon(interluded, root, true)?;
+    daemon.launch();
     let after_start_kib = proc_status_kib(daemon.pid(), "VmRSS")?;
     runtime.block_on(async {
         let channel = unlocked_channel(&daemon.socket(), true).await?;
@@ -39,7 +38,7 @@ pub(crate) fn idle_memory(
     std::thread::sleep(Duration::from_secs(2));
     let idle_kib = proc_status_kib(daemon.pid(), "VmRSS")?;
     let peak_kib = proc_status_kib(daemon.pid(), "VmHWM")?;
-    daemon.stop()?;
+    daemon.stop();
     progress(&format!(
         "   after start {:.1} MiB, idle {:.1} MiB, peak {:.1} MiB",
         mib(after_start_kib),

@@ -8,7 +8,6 @@ use interlude_proto::v1;
 use interlude_proto::v1::timeline_client::TimelineClient;
 
 use super::concurrent::{Moments, add_concurrently};
-use super::real_daemon::{Kdf, RealDaemon};
 use super::single_client::unlocked_channel;
 use super::workload::{now_ms, timestamp};
 use super::{Counts, DAY_MS, progress};
@@ -30,8 +29,8 @@ pub(crate) async fn list_week(
     root: PathBuf,
     counts: Counts,
 ) -> Result<ListFigures> {
-    let mut daemon = RealDaemon::prepare(&interluded, &root, Kdf::Cheap)?;
-    daemon.start()?;
+    let mut daemon = super::real_daemon(&interluded, &root, false)?;
+    daemon.launch();
     let channel = unlocked_channel(&daemon.socket(), true).await?;
 
     // Evenly over the last two years, all in the past (the daemon refuses future moments).
@@ -138,7 +137,7 @@ pub(crate) async fn list_week(
     }
     let delete = stats(samples);
     drop(timeline);
-    daemon.stop()?;
+    daemon.stop();
     progress(&format!(
         "   list p50 {} p99 {} ({} returned); get p50 {}",
         fmt_ms(list.p50),

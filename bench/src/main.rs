@@ -62,7 +62,6 @@ mod generation;
 mod idle_memory;
 mod list_week;
 mod model_memory;
-mod real_daemon;
 mod reference_env;
 mod report;
 mod single_client;
@@ -83,8 +82,8 @@ use concurrent::add_concurrently;
 use crisis_check::crisis_check_cost;
 use environment::{Environment, filesystem_of};
 use idle_memory::idle_memory;
+use interlude_e2e::{RealDaemon, Setup};
 use list_week::list_week;
-use real_daemon::{Kdf, RealDaemon};
 use report::Report;
 use single_client::{single_client, single_client_in_process};
 use start_up::start_to_ready;
@@ -337,8 +336,8 @@ fn store_figures(
     // 1 + 2 (real binary) + 3: one real daemon. The raw reference is taken in its data directory
     // while it runs, alternating with the adds.
     let real_root = run_path.join("real");
-    let mut real = RealDaemon::prepare(interluded, &real_root, Kdf::Cheap)?;
-    real.start()?;
+    let mut real = real_daemon(interluded, &real_root, false)?;
+    real.launch();
     let n = counts.sequential_adds;
     let single_real = on_worker(
         runtime,
@@ -373,7 +372,7 @@ fn store_figures(
         &raw,
         cpu_per_add,
     );
-    real.stop()?;
+    real.stop();
 
     // 4: a real daemon holding `stored` reflections over two years.
     let list = on_worker(
@@ -443,4 +442,19 @@ fn find_interluded() -> Result<PathBuf> {
         );
     }
     Ok(path)
+}
+
+/// The release `interluded` in a fresh directory under `parent`, on the disk being measured,
+/// logging at `info` (the tests' `debug` would slow every request down); `default_kdf` gives the
+/// Argon2 parameters a user gets (it matters for memory), else the tests' cheap ones (only
+/// unlocking gets faster, which no figure here measures).
+fn real_daemon(binary: &Path, parent: &Path, default_kdf: bool) -> Result<RealDaemon> {
+    let daemon = RealDaemon::prepare_with(Setup {
+        binary: binary.to_path_buf(),
+        parent: Some(parent.to_path_buf()),
+        log: "info",
+        default_kdf,
+    });
+    single_client::check_socket_len(&daemon.socket())?;
+    Ok(daemon)
 }

@@ -15,7 +15,6 @@ use interlude_proto::v1::models_client::ModelsClient;
 use interlude_proto::v1::timeline_client::TimelineClient;
 
 use super::idle_memory::{mib, proc_status_kib};
-use super::real_daemon::{Kdf, RealDaemon};
 use super::single_client::unlocked_channel;
 
 /// 3 s: long enough that the searches below never see an unload, short enough to wait for.
@@ -37,17 +36,17 @@ pub fn measure(
     interluded: &Path,
     root: &Path,
 ) -> Result<Option<Figures>> {
-    let mut daemon = RealDaemon::prepare(interluded, root, Kdf::Default)?;
-    let config = root.join("config.toml");
+    let mut daemon = super::real_daemon(interluded, root, true)?;
+    let config = daemon.root.path().join("config.toml");
     let toml = std::fs::read_to_string(&config)?
         + &format!("models_idle_unload_minutes = {IDLE_UNLOAD_MINUTES}\n");
     std::fs::write(&config, toml)?;
     if interlude_e2e::install_models(&daemon.data_dir()).is_none() {
         return Ok(None);
     }
-    daemon.start()?;
+    daemon.launch();
     let pid = daemon.pid();
-    // Before the unlock: the unlock itself loads the embedder (the crisis check's meaning signal
+    // Before the unlock: the unlock itself loads the embedder (the crisis check's classifier
     // is warmed then), so this is the daemon without a model.
     std::thread::sleep(Duration::from_secs(1));
     let unlocked_kib = proc_status_kib(pid, "VmRSS")?;
@@ -129,7 +128,7 @@ pub fn measure(
     }
     std::thread::sleep(Duration::from_secs(1));
     let unloaded_kib = proc_status_kib(pid, "VmRSS").context("RSS after unload")?;
-    daemon.stop()?;
+    daemon.stop();
     super::progress(&format!(
         "   started {:.1} MiB, embedder loaded {:.1} MiB (peak {:.1}), both loaded {:.1} MiB \
          (peak {:.1}), both unloaded {:.1} MiB",

@@ -3,14 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use interlude_e2e::{PASSPHRASE, TestDaemon, test_config};
 use interlude_proto::v1::daemon_client::DaemonClient;
 use interlude_proto::v1::timeline_client::TimelineClient;
 use interlude_proto::v1::{self, unlock_request};
 use tonic::transport::Channel;
 
-use super::real_daemon::check_socket_len;
 use super::workload::{RawWriter, Rng, cpu_time, reflection};
 use super::{WARM_UP, progress};
 use crate::stats::{Stats, fmt_ms, stats};
@@ -152,4 +151,15 @@ pub(crate) async fn single_client_in_process(run_path: PathBuf, n: usize) -> Res
         info: None,
         daemon_cpu_per_add: None,
     })
+}
+
+/// `sun_path` holds 108 bytes with its terminating NUL.
+pub(crate) fn check_socket_len(socket: &Path) -> Result<()> {
+    if socket.as_os_str().len() >= 108 {
+        bail!(
+            "the socket path {} is too long for a Unix socket; pass a shorter --dir",
+            socket.display()
+        );
+    }
+    Ok(())
 }

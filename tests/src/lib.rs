@@ -250,24 +250,87 @@ pub struct RealDaemon {
     pub root: tempfile::TempDir,
     /// Extra environment for the process (the environment is otherwise cleared).
     pub env: Vec<(String, String)>,
+    binary: PathBuf,
     child: Option<Child>,
+}
+
+/// How a [`RealDaemon`] is set up: the tests' way, or the benchmark's.
+pub struct Setup {
+    /// The `interluded` to run.
+    pub binary: PathBuf,
+    /// Where its directory is made (`None`: the system's temp dir).
+    pub parent: Option<PathBuf>,
+    /// The daemon's log level (`debug` slows every request down: not for figures).
+    pub log: &'static str,
+    /// The default Argon2 parameters a user gets, instead of the tests' cheap ones.
+    pub default_kdf: bool,
+}
+
+impl Setup {
+    /// The tests': this build's binary, a temp dir, `debug` logs, a cheap Argon2.
+    pub fn tests() -> Setup {
+        Setup {
+            binary: bin("interluded"),
+            parent: None,
+            log: "debug",
+            default_kdf: false,
+        }
+    }
 }
 
 impl RealDaemon {
     /// A directory and config, no process yet.
     pub fn prepare() -> RealDaemon {
-        let root = tempfile::tempdir().unwrap();
-        std::fs::write(
-            root.path().join("config.toml"),
-            test_config_toml(root.path()),
-        )
-        .unwrap();
+        RealDaemon::prepare_with(Setup::tests())
+    }
+
+    /// As [`RealDaemon::prepare`], set up as `setup` says.
+    pub fn prepare_with(setup: Setup) -> RealDaemon {
+        let root = match &setup.parent {
+            Some(parent) => {
+                std::fs::create_dir_all(parent).unwrap();
+                tempfile::tempdir_in(parent).unwrap()
+            }
+            None => tempfile::tempdir().unwrap(),
+        };
+        let config = test_config(root.path());
+        let mut toml = format!(
+            "data_dir = {:?}\nsocket = {:?}\nlog = {:?}\n",
+            config.data_dir,
+            config.socket_path(),
+            setup.log
+        );
+        if !setup.default_kdf {
+            toml += &format!(
+                "kdf_memory_kib = {}\nkdf_iterations = {}\n",
+                config.kdf_memory_kib, config.kdf_iterations
+            );
+        }
+        std::fs::write(root.path().join("config.toml"), toml).unwrap();
         std::fs::create_dir_all(root.path().join("tmp")).unwrap();
         RealDaemon {
             root,
             env: Vec::new(),
+            binary: setup.binary,
             child: None,
         }
+    }
+
+    /// Starts the prepared daemon and waits until it answers.
+    pub fn launch(&mut self) {
+        self.spawn();
+        self.wait_ready(Duration::from_secs(30));
+    }
+
+    /// SIGTERM, then waits for a clean exit (exit 0, or a panic with the log).
+    pub fn stop(&mut self) {
+        self.signal("TERM");
+        let status = self.wait();
+        assert!(
+            status.success(),
+            "interluded exited with {status} after SIGTERM:\n{}",
+            self.log()
+        );
     }
 
     pub fn start() -> RealDaemon {
@@ -308,7 +371,7 @@ impl RealDaemon {
             .append(true)
             .open(self.log_path())
             .unwrap();
-        let child = Command::new(bin("interluded"))
+        let child = Command::new(&self.binary)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.root.path())
@@ -325,6 +388,11 @@ impl RealDaemon {
 
     /// Waits until the socket answers.
     pub fn wait_ready(&mut self, timeout: Duration) {
+        self.wait_ready_polling(timeout, Duration::from_millis(5));
+    }
+
+    /// Waits until the socket answers, trying every `poll`.
+    pub fn wait_ready_polling(&mut self, timeout: Duration, poll: Duration) {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if std::os::unix::net::UnixStream::connect(self.socket()).is_ok() {
@@ -336,7 +404,7 @@ impl RealDaemon {
                     self.log()
                 );
             }
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(poll);
         }
         panic!(
             "interluded was not ready within {timeout:?}:\n{}",

@@ -99,6 +99,15 @@ impl Patterns {
         tokens: &'a [Token],
         start: usize,
     ) -> impl Iterator<Item = usize> + 'a {
+        self.matches_at(tokens, start).map(|(_, end)| end)
+    }
+
+    /// Which patterns match starting at `start`, and where each match ends.
+    fn matches_at<'a>(
+        &'a self,
+        tokens: &'a [Token],
+        start: usize,
+    ) -> impl Iterator<Item = (usize, usize)> + 'a {
         let first = tokens[start].text.as_str();
         let exact = self.by_word.get(first).into_iter().flatten().copied();
         let stems = self
@@ -108,7 +117,7 @@ impl Patterns {
             .map(|(_, i)| *i);
         exact
             .chain(stems)
-            .filter_map(move |i| match_at(&self.patterns[i], tokens, start))
+            .filter_map(move |i| match_at(&self.patterns[i], tokens, start).map(|end| (i, end)))
     }
 
     /// Whether a match covers any token in `span`.
@@ -185,8 +194,11 @@ pub struct Detector {
     exclusions: Patterns,
     /// Most severe tier first.
     categories: Vec<(Category, Patterns)>,
-    /// The parts' patterns, by index.
-    parts: Vec<Patterns>,
+    /// Every part's patterns in one index (one lookup per word for all parts), and the part each
+    /// pattern belongs to.
+    parts: Patterns,
+    part_of: Vec<usize>,
+    part_count: usize,
     /// Most severe tier first.
     compositions: Vec<Composition>,
 }
@@ -222,10 +234,13 @@ impl Detector {
         categories.sort_by_key(|(category, _)| std::cmp::Reverse(category.tier()));
         let mut names: Vec<&String> = file.parts.keys().collect();
         names.sort();
-        let parts = names
+        let (part_of, part_patterns): (Vec<usize>, Vec<&String>) = names
             .iter()
-            .map(|name| Patterns::parse(&file.parts[*name]))
-            .collect::<Result<Vec<_>, _>>()?;
+            .enumerate()
+            .flat_map(|(part, name)| file.parts[*name].iter().map(move |p| (part, p)))
+            .unzip();
+        let parts = Patterns::parse(&part_patterns)?;
+        let part_count = names.len();
         let mut compositions = Vec::new();
         for composition in &file.compositions {
             if composition.summary.trim().is_empty() || composition.needs.is_empty() {
@@ -267,6 +282,8 @@ impl Detector {
             exclusions: Patterns::parse(&file.exclusions)?,
             categories,
             parts,
+            part_of,
+            part_count,
             compositions,
         })
     }
@@ -297,15 +314,7 @@ impl Detector {
         if self.compositions.is_empty() {
             return None;
         }
-        let present: Vec<Vec<bool>> = sentences
-            .iter()
-            .map(|sentence| {
-                self.parts
-                    .iter()
-                    .map(|patterns| self.own_match(sentence, patterns))
-                    .collect()
-            })
-            .collect();
+        let present: Vec<Vec<bool>> = sentences.iter().map(|s| self.own_parts(s)).collect();
         let found_in = |composition: &Composition, window: &[Vec<bool>]| {
             composition
                 .needs
@@ -321,18 +330,22 @@ impl Detector {
             .map(|composition| Finding::of(composition.category))
     }
 
-    /// Whether a match of `patterns` in `sentence` is the client's own and not negated.
-    fn own_match(&self, sentence: &[Token], patterns: &Patterns) -> bool {
-        (0..sentence.len()).any(|start| {
-            patterns
-                .matching_at(sentence, start)
-                .max()
-                .is_some_and(|end| {
-                    !self.negated(sentence, start)
-                        && !self.exclusions.overlaps(sentence, start..end)
-                        && !self.reported(sentence, start)
-                })
-        })
+    /// Which parts appear in `sentence` in the client's own voice and not negated.
+    fn own_parts(&self, sentence: &[Token]) -> Vec<bool> {
+        let mut present = vec![false; self.part_count];
+        for start in 0..sentence.len() {
+            for (pattern, end) in self.parts.matches_at(sentence, start) {
+                let part = self.part_of[pattern];
+                if !present[part]
+                    && !self.negated(sentence, start)
+                    && !self.exclusions.overlaps(sentence, start..end)
+                    && !self.reported(sentence, start)
+                {
+                    present[part] = true;
+                }
+            }
+        }
+        present
     }
 
     /// The first match in `sentence` that is not negated, as someone else's crisis when it is
