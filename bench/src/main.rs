@@ -45,8 +45,9 @@
 //!
 //! `main.rs` parses the arguments and runs the rows; each row has its own file (`single_client`,
 //! `concurrent`, `list_week`, `idle_memory`, `start_up`, `crisis_check`, `vector_search`,
-//! `embed_throughput`, `model_memory`, `generation`), beside the shared parts: the generated
-//! `workload`, the `real_daemon`, the `environment`, the `report` and the `stats`.
+//! `embed_throughput`, `crisis_classifier`, `model_memory`, `generation`), beside the shared
+//! parts: the generated `workload`, the `environment`, the `report` and the `stats`. The real
+//! daemon is the test harness's `RealDaemon`, set up by `real_daemon` below for figures.
 //!
 //! Progress goes to stderr, the table to stdout. The data directories hold only generated text
 //! and are removed at the end.
