@@ -192,8 +192,12 @@ pub struct Detector {
     reporting: HashSet<String>,
     others: HashSet<String>,
     exclusions: Patterns,
-    /// Most severe tier first.
-    categories: Vec<(Category, Patterns)>,
+    /// Most severe tier first (the lexicon's order within a tier): on a tie the first wins.
+    categories: Vec<Category>,
+    /// Every category's phrases in one index (one lookup per word), and the index in
+    /// `categories` of each phrase's category.
+    phrases: Patterns,
+    category_of: Vec<usize>,
     /// Every part's patterns in one index (one lookup per word for all parts), and the part each
     /// pattern belongs to.
     parts: Patterns,
@@ -222,16 +226,24 @@ impl Detector {
             )));
         }
         let mut categories = Vec::new();
-        for category in file.categories {
+        let mut file_categories = file.categories;
+        // Most severe first; a stable sort keeps the lexicon's order within a tier.
+        file_categories.sort_by_key(|c| std::cmp::Reverse(c.id.tier()));
+        for category in &file_categories {
             if category.summary.trim().is_empty() {
                 return Err(LexiconError(format!(
                     "category {} has no summary",
                     category.id.name()
                 )));
             }
-            categories.push((category.id, Patterns::parse(&category.patterns)?));
+            categories.push(category.id);
         }
-        categories.sort_by_key(|(category, _)| std::cmp::Reverse(category.tier()));
+        let (category_of, phrases): (Vec<usize>, Vec<&String>) = file_categories
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| c.patterns.iter().map(move |p| (i, p)))
+            .unzip();
+        let phrases = Patterns::parse(&phrases)?;
         let mut names: Vec<&String> = file.parts.keys().collect();
         names.sort();
         let (part_of, part_patterns): (Vec<usize>, Vec<&String>) = names
@@ -281,6 +293,8 @@ impl Detector {
             others: set(file.others),
             exclusions: Patterns::parse(&file.exclusions)?,
             categories,
+            phrases,
+            category_of,
             parts,
             part_of,
             part_count,
@@ -297,13 +311,7 @@ impl Detector {
         let sentences = sentences(text);
         let mut worst: Option<Finding> = None;
         for sentence in &sentences {
-            for (category, patterns) in &self.categories {
-                if worst.is_some_and(|w| w.tier >= category.tier()) {
-                    break;
-                }
-                let found = self.check_sentence(sentence, *category, patterns);
-                worst = Finding::worst(worst, found);
-            }
+            worst = Finding::worst(worst, self.check_sentence(sentence));
         }
         Finding::worst(worst, self.composed(&sentences))
     }
@@ -348,28 +356,40 @@ impl Detector {
         present
     }
 
-    /// The first match in `sentence` that is not negated, as someone else's crisis when it is
-    /// someone else's words.
-    fn check_sentence(
-        &self,
-        sentence: &[Token],
-        category: Category,
-        patterns: &Patterns,
-    ) -> Option<Finding> {
-        let mut found: Option<Finding> = None;
+    /// The most severe phrase in `sentence` that is not negated (someone else's crisis when it
+    /// is someone else's words); on a tie, the category that comes first, the client's own words
+    /// before someone else's.
+    fn check_sentence(&self, sentence: &[Token]) -> Option<Finding> {
+        // (the category's place, whether it is the client's own, the finding)
+        let mut best: Option<(usize, bool, Finding)> = None;
+        let mut longest: Vec<Option<usize>> = vec![None; self.categories.len()];
         for start in 0..sentence.len() {
-            let Some(end) = patterns.matching_at(sentence, start).max() else {
-                continue;
-            };
-            if self.negated(sentence, start) || self.exclusions.overlaps(sentence, start..end) {
-                continue;
+            longest.iter_mut().for_each(|end| *end = None);
+            for (phrase, end) in self.phrases.matches_at(sentence, start) {
+                let at = &mut longest[self.category_of[phrase]];
+                *at = Some(at.map_or(end, |e| e.max(end)));
             }
-            if !self.reported(sentence, start) {
-                return Some(Finding::of(category));
+            for (place, end) in longest.iter().enumerate() {
+                let Some(end) = *end else { continue };
+                if self.negated(sentence, start) || self.exclusions.overlaps(sentence, start..end) {
+                    continue;
+                }
+                let own = !self.reported(sentence, start);
+                let finding = Finding::of(if own {
+                    self.categories[place]
+                } else {
+                    Category::OtherPerson
+                });
+                let better = best.is_none_or(|(p, o, f)| {
+                    (finding.tier, std::cmp::Reverse(place), own)
+                        > (f.tier, std::cmp::Reverse(p), o)
+                });
+                if better {
+                    best = Some((place, own, finding));
+                }
             }
-            found = Some(Finding::of(Category::OtherPerson));
         }
-        found
+        best.map(|(_, _, finding)| finding)
     }
 
     /// A negator in the few words before the match, in the same clause and with no new "I" in
