@@ -27,6 +27,9 @@ pub struct Figures {
     pub both_kib: u64,
     pub both_peak_kib: u64,
     pub unloaded_kib: u64,
+    /// Of `unloaded_kib`, pages of files (the binary, with the classifier's weights compiled in):
+    /// clean pages the kernel takes back when it needs them.
+    pub unloaded_file_kib: u64,
     pub first_search: Duration,
     pub second_search: Duration,
 }
@@ -128,6 +131,7 @@ pub fn measure(
     }
     std::thread::sleep(Duration::from_secs(1));
     let unloaded_kib = proc_status_kib(pid, "VmRSS").context("RSS after unload")?;
+    let unloaded_file_kib = proc_status_kib(pid, "RssFile").context("RSS after unload")?;
     daemon.stop();
     super::progress(&format!(
         "   started {:.1} MiB, embedder loaded {:.1} MiB (peak {:.1}), both loaded {:.1} MiB \
@@ -146,6 +150,7 @@ pub fn measure(
         both_kib,
         both_peak_kib,
         unloaded_kib,
+        unloaded_file_kib,
         first_search,
         second_search,
     }))
@@ -193,7 +198,12 @@ impl Figures {
                     "RSS of `interluded` after both models' idle unload ({} s without use)",
                     IDLE_UNLOAD_MINUTES * 60.0
                 ),
-                format!("{:.1} MiB", mib(self.unloaded_kib)),
+                format!(
+                    "{:.1} MiB ({:.1} MiB of it file pages, {:.1} MiB anonymous)",
+                    mib(self.unloaded_kib),
+                    mib(self.unloaded_file_kib),
+                    mib(self.unloaded_kib - self.unloaded_file_kib)
+                ),
                 format!(
                     "started, no model loaded: {:.1} MiB",
                     mib(self.unlocked_kib)
