@@ -53,7 +53,7 @@ pub fn measure(runtime: &tokio::runtime::Runtime, embedder_dir: &Path) -> Result
     })?;
     let check = CrisisCheck {
         lexicon: Arc::new(Detector::builtin()?),
-        classifier: Some(Classifier::new(models.clone())?),
+        classifier: Classifier::new(models.clone())?,
     };
     let texts = entries()?;
     runtime.block_on(async {

@@ -268,12 +268,9 @@ impl Services {
         })?;
         let crisis_check = Arc::new(CrisisCheck {
             lexicon: detector.clone(),
-            // A model the user configured has no classifier fine-tuned for it.
-            classifier: config
-                .embedder_dir
-                .is_none()
-                .then(|| Classifier::new(models.clone()))
-                .transpose()?,
+            // Only the default embedder carries one (config.rs): a model the user configured has
+            // no classifier fine-tuned for it.
+            classifier: Classifier::new(models.clone())?,
         });
         let (changes_tx, changes) = tokio::sync::mpsc::unbounded_channel();
         let timeline = Timeline::new(store.clone(), vault.clone(), limits, crisis_check.clone())

@@ -151,7 +151,7 @@ fn main() -> ExitCode {
             .expect("the model thread starts");
             let both = CrisisCheck {
                 lexicon: lexicon.clone(),
-                classifier: Some(Classifier::new(models).expect("the shipped classifier's labels")),
+                classifier: Classifier::new(models).expect("the shipped classifier's labels"),
             };
             // Warm up (the first call loads the model and the classifier).
             runtime.block_on(both.check(&["a warm-up sentence for the model"]));

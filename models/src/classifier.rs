@@ -10,8 +10,9 @@ use candle_nn::VarBuilder;
 use super::bert::TopLayers;
 use super::embedder::{Embedder, EmbedderError};
 
+/// The labels, in the order of [`Classifier::classify`]'s probabilities, are in the file's
+/// metadata ([`header`]).
 pub struct Classifier {
-    labels: Vec<String>,
     top: TopLayers,
     /// `[labels, hidden]`, row by row.
     weight: Vec<f32>,
@@ -22,21 +23,40 @@ fn invalid(reason: impl std::fmt::Display) -> EmbedderError {
     EmbedderError::Model(format!("the classifier's weights are invalid: {reason}"))
 }
 
+/// What a weights file's metadata says: the labels in the head's order, and the first layer it
+/// replaces.
+pub struct Header {
+    pub labels: Vec<String>,
+    pub first_layer: usize,
+}
+
+/// Reads only the metadata of a weights file.
+pub fn header(bytes: &[u8]) -> Result<Header, EmbedderError> {
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(invalid)?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    let labels = metadata
+        .get("labels")
+        .ok_or_else(|| invalid("no labels in the metadata"))?
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let first_layer = metadata
+        .get("first_layer")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| invalid("no first_layer in the metadata"))?;
+    Ok(Header {
+        labels,
+        first_layer,
+    })
+}
+
 impl Classifier {
     /// Reads the weights file for `embedder`'s model.
     pub fn load(bytes: &[u8], embedder: &Embedder) -> Result<Classifier, EmbedderError> {
-        let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(invalid)?;
-        let metadata = header.metadata().clone().unwrap_or_default();
-        let labels: Vec<String> = metadata
-            .get("labels")
-            .ok_or_else(|| invalid("no labels in the metadata"))?
-            .split(',')
-            .map(str::to_string)
-            .collect();
-        let first: usize = metadata
-            .get("first_layer")
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| invalid("no first_layer in the metadata"))?;
+        let Header {
+            labels,
+            first_layer: first,
+        } = header(bytes)?;
         let config = embedder.config();
         let vb = VarBuilder::from_buffered_safetensors(bytes.to_vec(), DType::F32, &Device::Cpu)
             .map_err(invalid)?;
@@ -50,17 +70,7 @@ impl Classifier {
             .get(labels.len(), "bias")
             .and_then(|b| b.to_vec1())
             .map_err(invalid)?;
-        Ok(Classifier {
-            labels,
-            top,
-            weight,
-            bias,
-        })
-    }
-
-    /// The labels, in the order of [`Classifier::classify`]'s probabilities.
-    pub fn labels(&self) -> &[String] {
-        &self.labels
+        Ok(Classifier { top, weight, bias })
     }
 
     /// One probability per label for each text (they sum to 1), in the order given.

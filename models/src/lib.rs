@@ -132,9 +132,7 @@ impl Models {
     /// The labels of the configured classifier, read from its weights' metadata.
     pub fn classifier_labels(&self) -> Option<Vec<String>> {
         let bytes = self.shared.settings.classifier?;
-        let (_, header) = safetensors::SafeTensors::read_metadata(bytes).ok()?;
-        let labels = header.metadata().as_ref()?.get("labels")?;
-        Some(labels.split(',').map(str::to_string).collect())
+        classifier::header(bytes).ok().map(|h| h.labels)
     }
 
     async fn submit(&self, task: Task, texts: Vec<String>) -> Result<Vec<Vec<f32>>, ModelError> {

@@ -20,6 +20,7 @@ import math
 import pathlib
 import random
 import re
+import tomllib
 
 import numpy as np
 import torch
@@ -307,8 +308,6 @@ def main():
     probs = predict(model, held_x)
     for threshold in (0.3, 0.4, 0.5, 0.6, 0.7):
         print(f"frozen split, float16 weights, risk >= {threshold}: {report(probs, held_y, threshold)}")
-
-    import tomllib
 
     for path in args.eval:
         cases = tomllib.loads(pathlib.Path(path).read_text(encoding="utf-8"))["cases"]

@@ -20,7 +20,7 @@ const WAIT: Duration = Duration::from_secs(3);
 /// An entry counts as at risk when the probability of every category but `none` together
 /// reaches this. Chosen on the training data's frozen split and the first evaluation batch
 /// (daemon/safety/README.md, "Classifier").
-pub const RISK_THRESHOLD: f32 = 0.5;
+const RISK_THRESHOLD: f32 = 0.5;
 /// Words per window: longer entries are read as overlapping windows of whole sentences (the
 /// model reads at most 256 tokens).
 const WINDOW_WORDS: usize = 120;
@@ -36,9 +36,9 @@ pub struct Classifier {
 /// What the classifier made of an entry: the probability that it is at risk, and the most
 /// likely category.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Reading {
-    pub risk: f32,
-    pub category: Category,
+struct Reading {
+    risk: f32,
+    category: Category,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,11 +46,12 @@ pub struct Reading {
 pub struct LabelError(String);
 
 impl Classifier {
-    /// The classifier shipped with this build, on `models` (which must carry [`WEIGHTS`]).
-    pub fn new(models: Models) -> Result<Classifier, LabelError> {
-        let names = models
-            .classifier_labels()
-            .ok_or_else(|| LabelError("the model has no classifier".into()))?;
+    /// The classifier `models` carries ([`WEIGHTS`] for the default embedder, which the config
+    /// decides), or `None` when it carries none.
+    pub fn new(models: Models) -> Result<Option<Classifier>, LabelError> {
+        let Some(names) = models.classifier_labels() else {
+            return Ok(None);
+        };
         let labels = names
             .iter()
             .map(|name| match name.as_str() {
@@ -60,7 +61,7 @@ impl Classifier {
                     .ok_or_else(|| LabelError(other.to_string())),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Classifier { models, labels })
+        Ok(Some(Classifier { models, labels }))
     }
 
     /// Whether the model it runs on is installed (else the rules stand alone).
@@ -80,7 +81,7 @@ impl Classifier {
     }
 
     /// One reading per window of `texts`, or `None` without an answer from the model.
-    pub async fn readings(&self, texts: &[&str]) -> Option<Vec<Reading>> {
+    async fn readings(&self, texts: &[&str]) -> Option<Vec<Reading>> {
         let windows: Vec<String> = texts
             .iter()
             .flat_map(|t| windows(t))
