@@ -13,6 +13,7 @@ const PROTOS: &[&str] = &[
     "proto/interlude/v1/practice.proto",
     "proto/interlude/v1/models.proto",
     "proto/interlude/v1/plugins.proto",
+    "proto/interlude/v1/prep.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

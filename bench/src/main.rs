@@ -42,6 +42,8 @@
 //!     forward on interlude-kernels) and of candle's quantized llama against llama.cpp
 //!     (llama-cpp-python) on the same GGUF, prompt and threads (generation.rs); skipped
 //!     loudly without llama-cpp-python. `--models` runs only 8–11, `--generation` only 11.
+//! 13. The session-prep packet for a week, a month and a year, cold and warm, against embedding
+//!     the same entries (prep_packet.rs). `--prep` runs only this one.
 //!
 //! `main.rs` parses the arguments and runs the rows; each row has its own file (`single_client`,
 //! `concurrent`, `list_week`, `idle_memory`, `start_up`, `crisis_check`, `vector_search`,
@@ -63,6 +65,7 @@ mod generation;
 mod idle_memory;
 mod list_week;
 mod model_memory;
+mod prep_packet;
 mod reference_env;
 mod report;
 mod single_client;
@@ -113,6 +116,8 @@ enum Rows {
     Generation,
     /// The crisis check with its classifier (12).
     Crisis,
+    /// The session-prep packet (13).
+    Prep,
 }
 
 impl Rows {
@@ -123,6 +128,7 @@ impl Rows {
             Rows::Memory => row == 10,
             Rows::Generation => row == 11,
             Rows::Crisis => row == 12,
+            Rows::Prep => row == 13,
         }
     }
 }
@@ -172,7 +178,7 @@ fn main() -> ExitCode {
 }
 
 const USAGE: &str =
-    "usage: bench [--quick] [--models] [--memory] [--generation] [--crisis] [--dir PATH] [--json PATH]
+    "usage: bench [--quick] [--models] [--memory] [--generation] [--crisis] [--prep] [--dir PATH] [--json PATH]
 
   --dir PATH   where the data directories go (a fresh directory is made inside it and removed
                at the end); default: target/bench-data in the workspace. Must be a real disk,
@@ -182,6 +188,7 @@ const USAGE: &str =
   --memory     only the daemon's memory with the models loaded and unloaded (row 10)
   --generation only generation against llama.cpp (row 11)
   --crisis     only the crisis check with its classifier (row 12)
+  --prep       only the session-prep packet for a week, a month and a year (row 13)
   --json PATH  also write the figures as JSON
 
 Build first: cargo build --release --bins && cargo run --release -p interlude-bench";
@@ -201,6 +208,7 @@ fn parse_args() -> Result<Option<Args>> {
             Some("--memory") => args.rows = Rows::Memory,
             Some("--generation") => args.rows = Rows::Generation,
             Some("--crisis") => args.rows = Rows::Crisis,
+            Some("--prep") => args.rows = Rows::Prep,
             Some("--dir") => args.dir = Some(it.next().context("--dir needs a path")?.into()),
             Some("--json") => args.json = Some(it.next().context("--json needs a path")?.into()),
             Some("-h" | "--help") => {
@@ -243,6 +251,7 @@ fn run(args: &Args) -> Result<()> {
         Rows::Memory => env.mode = "memory with the models only",
         Rows::Generation => env.mode = "generation only",
         Rows::Crisis => env.mode = "crisis check with its classifier only",
+        Rows::Prep => env.mode = "session-prep packet only",
     }
     progress(&format!("interluded: {}", interluded.display()));
     progress(&format!(
@@ -300,12 +309,21 @@ fn run(args: &Args) -> Result<()> {
         })
         .transpose()?;
 
+    let packets = args
+        .rows
+        .include(13)
+        .then(|| prep_packet::measure(&runtime, &interluded, &run_path.join("prep"), args.quick))
+        .transpose()?;
+
     progress(&format!("done in {:.0} s", started.elapsed().as_secs_f64()));
     drop(runtime);
 
     println!("{}", report.markdown(&env));
     if let Some(generation) = &generation {
         println!("\n{}", generation.markdown());
+    }
+    if let Some(packets) = packets.as_deref().filter(|p| !p.is_empty()) {
+        println!("\n{}", prep_packet::markdown(packets));
     }
     if let Some(path) = &args.json {
         let value = json!({ "environment": env.json(), "results": report.json });

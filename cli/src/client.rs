@@ -85,6 +85,12 @@ impl Daemon {
             .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }
 
+    pub fn prep(&self) -> interlude_proto::v1::prep_client::PrepClient<Channel> {
+        interlude_proto::v1::prep_client::PrepClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
     pub fn vocabulary(&self) -> VocabularyClient<Channel> {
         VocabularyClient::new(self.channel.clone())
             .max_decoding_message_size(MAX_MESSAGE_BYTES)

@@ -358,7 +358,8 @@ pub fn mentioned_terms(text: &str, terms: &[Term]) -> Vec<String> {
         .collect()
 }
 
-fn contains_phrase(haystack: &str, needle: &str) -> bool {
+/// Whether `needle` occurs in `haystack` as whole words (both lowercase already).
+pub fn contains_phrase(haystack: &str, needle: &str) -> bool {
     if needle.is_empty() {
         return false;
     }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod plugins;
 pub mod practice;
+pub mod prep;
 pub mod safety;
 pub mod search;
 pub mod server;

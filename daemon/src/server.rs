@@ -13,6 +13,7 @@ use interlude_proto::v1::daemon_server::DaemonServer;
 use interlude_proto::v1::models_server::ModelsServer;
 use interlude_proto::v1::plugins_server::PluginsServer;
 use interlude_proto::v1::practice_server::PracticeServer;
+use interlude_proto::v1::prep_server::PrepServer;
 use interlude_proto::v1::safety_server::SafetyServer;
 use interlude_proto::v1::sessions_server::SessionsServer;
 use interlude_proto::v1::timeline_server::TimelineServer;
@@ -343,6 +344,16 @@ impl Services {
                 practice: Practice::new(plugins.clone(), timeline.clone(), limits),
                 acknowledge,
             })))
+            .add_service(bounded(PrepServer::new(api::PrepService {
+                prep: crate::prep::Prep::new(
+                    timeline.clone(),
+                    search.clone(),
+                    plugins.clone(),
+                    generation.clone(),
+                    safety.detector.clone(),
+                    output_rules.clone(),
+                ),
+            })))
             .add_service(bounded(PluginsServer::new(api::PluginsService {
                 plugins,
                 checkins: checkins.clone(),
@@ -476,6 +487,7 @@ bounded!(
     SessionsServer,
     PracticeServer,
     PluginsServer,
+    PrepServer,
     ModelsServer,
     VocabularyServer
 );

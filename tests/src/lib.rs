@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
+pub mod timelines;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -122,6 +124,11 @@ impl TestDaemon {
 
     pub fn vocabulary(&self) -> VocabularyClient<Channel> {
         VocabularyClient::new(self.channel.clone())
+    }
+
+    pub fn prep(&self) -> v1::prep_client::PrepClient<Channel> {
+        v1::prep_client::PrepClient::new(self.channel.clone())
+            .max_decoding_message_size(interlude_proto::MAX_MESSAGE_BYTES)
     }
 
     pub fn plugins(&self) -> PluginsClient<Channel> {

@@ -5,6 +5,7 @@
 mod checkin;
 mod plugin;
 mod practice;
+mod prep;
 mod safety;
 mod search;
 mod values;
@@ -17,6 +18,9 @@ use jiff::Timestamp;
 pub use checkin::{CheckinArgs, CheckinCommand, ScheduleAddArgs, ScheduleCommand};
 pub use plugin::{ModalityArg, PluginCommand, PluginPlace};
 pub use practice::{PracticeArgs, StateArg};
+pub use prep::{
+    ExportArgs as PrepExportArgs, PacketFormat, PrepArgs, PrepCommand, RenderArgs, WindowArgs,
+};
 pub use safety::{ExportArgs, ExportFormat, HelpNowArgs, LockedCopyArgs, OnOff, SafetyPlanCommand};
 pub use search::SearchArgs;
 pub use values::{EmotionArg, Kind, TermKindArg, parse_emotion, parse_tag};
@@ -71,6 +75,10 @@ pub enum Command {
     Session(SessionCommand),
     /// Answer a check-in, see what waits, and choose when check-ins come
     Checkin(CheckinArgs),
+    /// Themes, rhythms and words from your entries since your last session
+    Patterns(WindowArgs),
+    /// Your session-prep packet: build it, review it, export it for your therapist
+    Prep(PrepArgs),
     /// Run an exercise from your plugins one question at a time, or list them
     Practice(PracticeArgs),
     /// For a hard moment: your anchor, then one short exercise (works while locked)

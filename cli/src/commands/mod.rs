@@ -5,6 +5,8 @@ pub mod models;
 pub mod plugin;
 mod plugin_reload;
 mod practice;
+mod prep;
+mod prep_review;
 mod reflect;
 mod runner;
 pub mod safety;
@@ -77,6 +79,8 @@ pub async fn dispatch(
             }
         }
         Command::Checkin(args) => checkin::run(&ctx().await?, args).await,
+        Command::Patterns(args) => prep::patterns(&ctx().await?, &args).await,
+        Command::Prep(args) => prep::run(&ctx().await?, args).await,
         Command::Practice(args) => practice::practice(&ctx().await?, args).await,
         Command::Now => practice::now(&ctx().await?).await,
         Command::Vocab(command) => {

@@ -90,6 +90,12 @@ impl VectorIndex {
     }
 
     /// Cosine between `query` and the stored vector for `key`, if there is one.
+    /// The stored vector for `key`, if any.
+    pub fn vector(&self, key: &[u8]) -> Option<&[f32]> {
+        let &i = self.position.get(key)?;
+        Some(self.row(i))
+    }
+
     pub fn similarity(&self, key: &[u8], query: &[f32]) -> Option<f32> {
         let &i = self.position.get(key)?;
         (query.len() == self.dims).then(|| dot(self.row(i), query))

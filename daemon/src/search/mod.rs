@@ -206,6 +206,40 @@ impl Search {
         })
     }
 
+    /// Unit vectors for `reflections`, by id: the stored ones, and the missing ones embedded now
+    /// (and not stored: the indexer does that). An error when the embedding model cannot run.
+    pub async fn vectors_for(
+        &self,
+        reflections: &[&crate::domain::Reflection],
+    ) -> std::result::Result<std::collections::HashMap<String, Vec<f32>>, ModelError> {
+        let mut found = std::collections::HashMap::new();
+        let stored = self
+            .with_index(|index| {
+                reflections
+                    .iter()
+                    .filter_map(|r| {
+                        index
+                            .vector(&reflection_key(&r.id))
+                            .map(|v| (r.id.clone(), v.to_vec()))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        found.extend(stored);
+        let missing: Vec<&&crate::domain::Reflection> = reflections
+            .iter()
+            .filter(|r| !found.contains_key(&r.id))
+            .collect();
+        for batch in missing.chunks(64) {
+            let texts = batch.iter().map(|r| text_of(r)).collect();
+            let vectors = self.inner.models.embed(texts).await?;
+            for (r, v) in batch.iter().zip(vectors) {
+                found.insert(r.id.clone(), v);
+            }
+        }
+        Ok(found)
+    }
+
     /// Up to two earlier insights (kept on a session, or reflections of that kind) and
     /// reflections marked helpful that the reflection `new_id` resembles, above
     /// [`RESURFACE_THRESHOLD`]. Embeds the words its own vector is taken from right away but

@@ -39,11 +39,14 @@ pub enum Tree {
     /// Derived, rebuildable embeddings: reflection ULID (16 bytes) or session ULID + insight
     /// index (18 bytes) → encrypted vector.
     Vectors = 7,
+    /// Session-prep drafts (0x01 + ULID) and the record of their exports (0x02 + ULID),
+    /// encrypted.
+    Prep = 8,
 }
 
 impl Tree {
     /// In id order: `ALL[id]` is the tree with that id.
-    const ALL: [Tree; 8] = [
+    const ALL: [Tree; 9] = [
         Tree::Meta,
         Tree::Reflections,
         Tree::Sealed,
@@ -52,6 +55,7 @@ impl Tree {
         Tree::Safety,
         Tree::CheckIns,
         Tree::Vectors,
+        Tree::Prep,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +68,7 @@ impl Tree {
             Tree::Safety => "safety",
             Tree::CheckIns => "checkins",
             Tree::Vectors => "vectors",
+            Tree::Prep => "prep",
         }
     }
 

@@ -6,6 +6,7 @@ mod reflections;
 pub use reflections::Added;
 mod sessions;
 pub use sessions::{MAX_SESSIONS_PAGE, SessionEdit, SessionList};
+pub mod prep;
 pub mod vectors;
 mod vocabulary;
 

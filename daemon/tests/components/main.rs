@@ -8,6 +8,7 @@ mod damage;
 mod embedder;
 mod erasure;
 mod generator;
+mod prep;
 mod redteam_generation;
 mod safety_classifier;
 mod search;

@@ -18,6 +18,7 @@ mod notifications;
 mod plugin_install;
 mod plugins;
 mod practice;
+mod prep;
 mod privacy;
 mod reflection;
 mod safety;
