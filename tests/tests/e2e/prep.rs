@@ -109,6 +109,14 @@ fn without_models_the_packet_is_extractive_says_what_is_missing_and_keeps_the_cl
         "### Entries\n- [ ] {left_out_id} · whatever the preview said\n\n## Questions I want to ask\n- Why Sundays?\n"
     );
     ok(daemon.cli_with_stdin(&["prep", "edit"], &review));
+    // The reviewed draft is stored encrypted and survives a restart.
+    let mut daemon = daemon;
+    daemon.stop();
+    daemon.launch();
+    ok(daemon.cli_with_stdin(
+        &["unlock", "--passphrase-stdin"],
+        &format!("{PASSPHRASE}\n"),
+    ));
     let shown = ok(daemon.cli(&["prep", "show"]));
     assert!(
         shown.contains(BROUGHT) && shown.contains("Why Sundays?"),
