@@ -47,6 +47,7 @@ fn entries(p: &Value) -> BTreeMap<String, String> {
         }
     }
     quotes(&mut found, &pat["brought"]);
+    quotes(&mut found, &pat["helpful"]);
     for t in pat["themes"].as_array().into_iter().flatten() {
         quotes(&mut found, &t["quotes"]);
     }

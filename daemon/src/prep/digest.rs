@@ -107,7 +107,7 @@ fn fields(patterns: &Patterns) -> Vec<Field> {
             instruction: "In one short sentence, say what the client did or wrote that they marked \
                 as helpful, addressing them as \"you\". Use only the facts and entries given. Give no advice.",
             facts: helped,
-            quotes: Vec::new(),
+            quotes: patterns.helpful.iter().rev().take(4).cloned().collect(),
         },
         Field {
             name: "might_bring",

@@ -143,6 +143,12 @@ impl Prep {
             .map(|r| themes::quote(r))
             .collect();
         brought.sort_by_key(|q| q.moment);
+        let mut helpful: Vec<_> = readable
+            .iter()
+            .filter(|r| r.helpful)
+            .map(|r| themes::quote(r))
+            .collect();
+        helpful.sort_by_key(|q| q.moment);
 
         let earlier_from = window.since - WINDOWS_BACK * length;
         let earlier: Vec<&Reflection> = before
@@ -251,6 +257,7 @@ impl Prep {
             sections: sections::sections(&catalog, &readable, &vectors, &exemplar_vectors),
             flagged,
             brought,
+            helpful,
             insights,
             notices,
             window,

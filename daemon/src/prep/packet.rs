@@ -31,6 +31,8 @@ pub struct Patterns {
     pub flagged: Vec<Quote>,
     /// Entries the client marked "bring to session".
     pub brought: Vec<Quote>,
+    /// Entries the client marked helpful.
+    pub helpful: Vec<Quote>,
     /// Insights kept from the last session, and the window's entries that come back to them.
     pub insights: Vec<Insight>,
     /// What is missing and what that means (no models, a damaged entry).

@@ -66,6 +66,7 @@ pub fn shown(packet: &Packet) -> Packet {
         SectionBody::Phrases { matches, .. } => !matches.is_empty(),
     });
     pat.brought.retain(|q| keep(&q.id));
+    pat.helpful.retain(|q| keep(&q.id));
     let digest = &mut p.digest;
     for (field, from) in &packet.digest.written_from {
         if from.iter().any(|id| !keep(id)) {
