@@ -288,7 +288,7 @@ impl Services {
             vault.clone(),
             limits,
             data_dir,
-            &config.locale(),
+            config.country_sources(),
         ));
         let plugins = InEffect::read_at_start(PluginPaths::new(data_dir));
         let events = Events::new();

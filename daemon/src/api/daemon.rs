@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use interlude_proto::crisis_lines;
 use interlude_proto::v1::daemon_server::Daemon;
 use interlude_proto::v1::{self, change_passphrase_request, unlock_request};
 use tonic::{Request, Response, Status};
@@ -55,9 +56,22 @@ impl Daemon for DaemonService {
         &self,
         request: Request<v1::InitRequest>,
     ) -> Result<Response<v1::InitResponse>, Status> {
-        let passphrase = Zeroizing::new(request.into_inner().passphrase);
+        let request = request.into_inner();
+        // Checked before the vault is made, so that a mistyped country changes nothing.
+        let country = Some(request.country.trim())
+            .filter(|c| !c.is_empty())
+            .map(crisis_lines::parse_country)
+            .transpose()
+            .map_err(Status::invalid_argument)?;
+        let passphrase = Zeroizing::new(request.passphrase);
         let recovery_key = self.vault.init(&passphrase).await?;
         tracing::info!("vault created");
+        if let Some(country) = country {
+            // The vault is made either way; a country not recorded is said in help-now.
+            if let Err(error) = crisis_lines::write_chosen(&self.data_dir, &country) {
+                tracing::warn!(%error, "could not record the crisis lines' country");
+            }
+        }
         Ok(Response::new(v1::InitResponse { recovery_key }))
     }
 
