@@ -271,6 +271,28 @@ fn parse_optional<T: DeserializeOwned>(
 
 /// serde names the unknown field or variant and the expected ones in backticks; a close match
 /// is probably what was meant.
+/// Whether a prompt or an option speaks of self-harm or suicide.
+pub fn names_self_harm(text: &str) -> bool {
+    let text = text.to_lowercase().replace(['-', '\u{2011}'], " ");
+    [
+        "harm yourself",
+        "hurt yourself",
+        "harming yourself",
+        "hurting yourself",
+        "self harm",
+        "suicid",
+        "kill yourself",
+        "killing yourself",
+        "end your life",
+        "ending your life",
+        "harm myself",
+        "hurt myself",
+        "kill myself",
+    ]
+    .iter()
+    .any(|phrase| text.contains(phrase))
+}
+
 fn with_suggestion(message: &str) -> String {
     let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
     let is_unknown = message.starts_with("unknown field") || message.starts_with("unknown variant");
@@ -540,6 +562,40 @@ impl Checker {
         }
     }
 
+    /// A rated or chosen answer about self-harm or suicide must raise the safety plan as the
+    /// words would: the crisis check reads words, and a number or a ticked box has none.
+    /// (Written answers need no rule: the check reads them.)
+    fn self_harm_covered(&mut self, source: &Source, step: &Step) {
+        let kind = *step.kind.get_ref();
+        let rule = step.safety.as_ref().map(Spanned::get_ref);
+        let missing = match kind {
+            StepKind::Scale if names_self_harm(&step.prompt) => {
+                rule.is_none_or(|r| r.at_least.is_none())
+            }
+            StepKind::Choice | StepKind::MultiChoice => {
+                let asks = names_self_harm(&step.prompt);
+                let named: Vec<&String> =
+                    step.options.iter().filter(|o| names_self_harm(o)).collect();
+                let covered = |o: &String| rule.is_some_and(|r| r.options.contains(o));
+                (asks && rule.is_none_or(|r| r.options.is_empty()))
+                    || named.iter().any(|o| !covered(o))
+            }
+            _ => false,
+        };
+        if missing {
+            self.at(
+                source,
+                step.kind.span(),
+                format!(
+                    "step `{}` asks about self-harm or suicide, so the answers that mean a hard \
+                     moment need a `safety` rule (every option that names it, or `at_least` on \
+                     a scale): the crisis check reads words, not ratings or ticked boxes",
+                    step.id.get_ref()
+                ),
+            );
+        }
+    }
+
     fn step_fields(&mut self, source: &Source, step: &Step) {
         let kind = *step.kind.get_ref();
         let span = step.kind.span();
@@ -561,6 +617,7 @@ impl Checker {
         if let Some(safety) = &step.safety {
             self.step_safety(source, step, safety);
         }
+        self.self_harm_covered(source, step);
         if !step.branch.is_empty() && kind != StepKind::Choice {
             self.at(
                 source,

@@ -286,6 +286,23 @@ fn a_step_s_safety_rule_is_checked_against_its_kind_and_bounds() {
 }
 
 #[test]
+fn a_rated_or_ticked_answer_about_self_harm_without_a_safety_rule_is_refused() {
+    let choice = EXERCISE.replace(
+        "prompt = \"What is here?\"",
+        "prompt = \"What happened today?\"\nkind = \"multi_choice\"\noptions = [\"A walk\", \"Hurt yourself on purpose\"]",
+    );
+    let choice = choice.replacen("kind = \"text\"\n", "", 1);
+    let problem = only_problem("exercises/notice.toml", &choice);
+    assert!(problem.message.contains("self-harm"), "{problem}");
+    let covered = choice.replace(
+        "\"Hurt yourself on purpose\"]",
+        "\"Hurt yourself on purpose\"]\nsafety = { tier = \"ideation\", options = [\"Hurt yourself on purpose\"] }",
+    );
+    let (_dir, loaded) = load_with("exercises/notice.toml", &covered);
+    assert!(loaded.is_ok(), "{:?}", loaded.err());
+}
+
+#[test]
 fn a_newer_schema_and_a_misnamed_file_are_reported() {
     let problem = only_problem(
         "prompts.toml",

@@ -302,11 +302,20 @@ async fn diary_card_with_urge(
     daemon: &TestDaemon,
     rating: &str,
 ) -> interlude_proto::v1::AddReflectionResponse {
+    diary_card_answering(daemon, "urge-harm", rating).await
+}
+
+/// Runs the DBT diary card answering only `step_id`, with `value`.
+async fn diary_card_answering(
+    daemon: &TestDaemon,
+    step_id: &str,
+    value: &str,
+) -> interlude_proto::v1::AddReflectionResponse {
     let mut client = practice(daemon).await;
     let mut view = start(&mut client, "dbt", "diary-card").await;
     while let Some(step) = view.step.clone() {
-        view = if step.id == "urge-harm" {
-            answer(&mut client, &view, rating).await
+        view = if step.id == step_id {
+            answer(&mut client, &view, value).await
         } else {
             skip(&mut client, &view).await
         };
@@ -333,6 +342,25 @@ async fn a_rating_past_the_exercise_s_safety_line_raises_the_safety_plan() {
         .expect("an urge of 5 brings the plan and the lines");
     assert_eq!(safety.tier(), interlude_proto::v1::CrisisTier::Ideation);
     assert!(daemon.get(&strong.id).await.crisis, "saved, flagged");
+}
+
+#[tokio::test]
+async fn every_place_the_diary_card_asks_about_self_harm_raises_the_safety_plan() {
+    let daemon = TestDaemon::start().await;
+    daemon.init().await;
+    for (step, value) in [
+        ("urge-harm-acted", "Yes"),
+        (
+            "target-behaviours",
+            "Lashing out at someone\nActing on urges to harm yourself",
+        ),
+    ] {
+        let saved = diary_card_answering(&daemon, step, value).await;
+        assert!(saved.safety.is_some(), "{step}: {value:?} brings the plan");
+        assert!(daemon.get(&saved.id).await.crisis, "{step}: saved, flagged");
+    }
+    let ordinary = diary_card_answering(&daemon, "target-behaviours", "None of these today").await;
+    assert!(ordinary.safety.is_none(), "an ordinary day is not an alarm");
 }
 
 #[tokio::test]
