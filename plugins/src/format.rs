@@ -4,7 +4,11 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema this Interlude writes and reads; older ones are converted on load.
+pub const SCHEMA_VERSION: u32 = 2;
+/// The oldest schema still read. Version 1 had no skill instructions and no questionnaires: a
+/// version 1 file reads as version 2 without them.
+pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 
 /// The words a prompt may stand in for with `{kind}`.
 pub const VOCABULARY_KINDS: [&str; 5] = ["part", "anchor", "trigger", "value", "person"];
@@ -108,6 +112,17 @@ pub struct Step {
     pub seconds: Option<u32>,
     /// A structured answer that should raise the client's safety plan, as a crisis phrase would.
     pub safety: Option<Spanned<StepSafety>>,
+    /// The prompt is a skill instruction the therapist teaches and assigns (TIPP, grounding),
+    /// not a question: it may tell the client what to do, and is exempt from the mirror rules
+    /// that every other shipped prompt passes. Schema 2.
+    pub instruction: Option<Spanned<bool>>,
+}
+
+impl Step {
+    /// Whether the prompt is a skill instruction (see `instruction`).
+    pub fn is_instruction(&self) -> bool {
+        self.instruction.as_ref().is_some_and(|i| *i.get_ref())
+    }
 }
 
 /// When an answer to a scale or choice step counts as a crisis finding of `tier` (a diary card's

@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 
 use super::format::{
-    CheckInsFile, ExerciseFile, PatternsFile, Plugin, PluginFile, PromptsFile, SCHEMA_VERSION,
-    Step, StepKind, StepSafety, VOCABULARY_KINDS,
+    CheckInsFile, ExerciseFile, OLDEST_SCHEMA_VERSION, PatternsFile, Plugin, PluginFile,
+    PromptsFile, SCHEMA_VERSION, Step, StepKind, StepSafety, VOCABULARY_KINDS,
 };
 
 /// One thing wrong with a plugin, where it is.
@@ -145,6 +145,7 @@ pub(crate) fn load_from(files: &Files) -> Result<Plugin, Vec<Problem>> {
         check.schema(source, &file.schema_version);
         exercise_ids.add(&mut check, source, &file.exercise.id, "exercise");
         check.steps(source, &file.exercise.steps);
+        check.newer_fields(source, *file.schema_version.get_ref(), &file.exercise.steps);
     }
     let mut prompt_ids = Seen::default();
     if let Some((source, file)) = &prompts {
@@ -420,12 +421,29 @@ impl Checker {
     }
 
     fn schema(&mut self, source: &Source, version: &Spanned<u32>) {
-        if *version.get_ref() != SCHEMA_VERSION {
+        if !(OLDEST_SCHEMA_VERSION..=SCHEMA_VERSION).contains(version.get_ref()) {
             let message = format!(
-                "schema_version {} is not one this Interlude reads (it reads {SCHEMA_VERSION}); update Interlude or convert the plugin",
+                "schema_version {} is not one this Interlude reads (it reads {OLDEST_SCHEMA_VERSION} to {SCHEMA_VERSION}); update Interlude or convert the plugin",
                 version.get_ref()
             );
             self.at(source, version.span(), message);
+        }
+    }
+
+    /// A version 1 file is read as version 2 without what version 2 added; using an addition
+    /// means the file is version 2 and should say so.
+    fn newer_fields(&mut self, source: &Source, version: u32, steps: &[Step]) {
+        if version >= 2 {
+            return;
+        }
+        for step in steps {
+            if let Some(instruction) = &step.instruction {
+                self.at(
+                    source,
+                    instruction.span(),
+                    "`instruction` needs `schema_version = 2` at the top of the file".into(),
+                );
+            }
         }
     }
 

@@ -303,12 +303,36 @@ fn a_rated_or_ticked_answer_about_self_harm_without_a_safety_rule_is_refused() {
 }
 
 #[test]
+fn a_schema_1_plugin_loads_as_schema_2_but_cannot_use_what_2_added() {
+    // The test plugin is written in schema 1 throughout: it loads, converted.
+    let (_dir, loaded) = load_with("", "");
+    let plugin = loaded.unwrap();
+    assert!(
+        plugin.exercises[0]
+            .steps
+            .iter()
+            .all(|s| !s.is_instruction())
+    );
+    let marked = EXERCISE.replace(
+        "prompt = \"What is here?\"",
+        "prompt = \"What is here?\"\ninstruction = true",
+    );
+    let problem = only_problem("exercises/notice.toml", &marked);
+    assert!(problem.message.contains("schema_version = 2"), "{problem}");
+    let (_dir, loaded) = load_with(
+        "exercises/notice.toml",
+        &marked.replace("schema_version = 1", "schema_version = 2"),
+    );
+    assert!(loaded.unwrap().exercises[0].steps[0].is_instruction());
+}
+
+#[test]
 fn a_newer_schema_and_a_misnamed_file_are_reported() {
     let problem = only_problem(
         "prompts.toml",
-        &PROMPTS.replace("schema_version = 1", "schema_version = 2"),
+        &PROMPTS.replace("schema_version = 1", "schema_version = 3"),
     );
-    assert!(problem.message.contains("schema_version 2"), "{problem}");
+    assert!(problem.message.contains("schema_version 3"), "{problem}");
     let (dir, _) = load_with("", "");
     std::fs::write(dir.path().join("prompt.toml"), PROMPTS).unwrap();
     let problems = plugins::load(dir.path()).err().unwrap();

@@ -786,7 +786,10 @@ fn now_works_while_locked_with_a_calm_line_and_saves_sealed() {
         !screen.contains("lake breath"),
         "nothing readable while locked:\n{screen}"
     );
-    assert!(screen.contains("Breathe out slowly"), "{screen}");
+    assert!(
+        screen.contains(interlude_proto::lines::NOW_FALLBACK),
+        "{screen}"
+    );
     let quick = screen
         .lines()
         .find(|l| l.contains("Quick thought record"))
