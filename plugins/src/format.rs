@@ -89,6 +89,9 @@ pub enum StepKind {
     Scale,
     Vocabulary,
     Timer,
+    /// A scored questionnaire (schema 2): `items` each answered with one of `options`, scored
+    /// 0, 1, 2, … in the options' order.
+    Questionnaire,
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,6 +119,41 @@ pub struct Step {
     /// not a question: it may tell the client what to do, and is exempt from the mirror rules
     /// that every other shipped prompt passes. Schema 2.
     pub instruction: Option<Spanned<bool>>,
+    /// Questionnaire steps: the items, in order (schema 2).
+    #[serde(default)]
+    pub items: Vec<Item>,
+    /// Questionnaire steps: the instrument's name and its authors' scoring bands (schema 2).
+    pub scoring: Option<Scoring>,
+}
+
+/// One item of a questionnaire, worded exactly as its authors wrote it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    pub id: Spanned<String>,
+    pub text: String,
+    /// The answers to this item that raise the safety plan (`options` only).
+    pub safety: Option<Spanned<StepSafety>>,
+}
+
+/// How a questionnaire is scored: the sum of its items' scores, read against the authors'
+/// bands. The bands are for the therapist reading the plugin; Interlude never shows the client
+/// a band or its label.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scoring {
+    /// The instrument's name as its authors give it, e.g. "PHQ-9".
+    pub instrument: String,
+    /// Contiguous ranges of the total from 0 to the highest possible score.
+    pub bands: Spanned<Vec<Band>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Band {
+    pub from: i64,
+    pub to: i64,
+    pub label: String,
 }
 
 impl Step {

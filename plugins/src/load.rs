@@ -444,6 +444,13 @@ impl Checker {
                     "`instruction` needs `schema_version = 2` at the top of the file".into(),
                 );
             }
+            if *step.kind.get_ref() == StepKind::Questionnaire {
+                self.at(
+                    source,
+                    step.kind.span(),
+                    "a questionnaire step needs `schema_version = 2` at the top of the file".into(),
+                );
+            }
         }
     }
 
@@ -580,6 +587,84 @@ impl Checker {
         }
     }
 
+    /// A questionnaire: options to answer with, items with unique ids, item safety rules
+    /// naming its options, and bands that cover every possible total once.
+    fn questionnaire(&mut self, source: &Source, step: &Step) {
+        let span = step.kind.span();
+        if *step.kind.get_ref() != StepKind::Questionnaire {
+            if !step.items.is_empty() || step.scoring.is_some() {
+                self.at(
+                    source,
+                    span,
+                    "`items` and `scoring` are only for questionnaire steps".into(),
+                );
+            }
+            return;
+        }
+        if step.items.is_empty() {
+            self.at(
+                source,
+                span.clone(),
+                "a questionnaire step needs `items`".into(),
+            );
+        }
+        let mut seen = Seen::default();
+        for item in &step.items {
+            seen.add(self, source, &item.id, "questionnaire item");
+            if let Some(safety) = &item.safety {
+                let rule = safety.get_ref();
+                let problem = if rule.at_least.is_some() || rule.options.is_empty() {
+                    Some("an item's `safety` takes `options`: the answers that raise it".into())
+                } else {
+                    rule.options
+                        .iter()
+                        .find(|o| !step.options.contains(o))
+                        .map(|o| format!("`safety.options` names {o:?}, which is not one of the step's options"))
+                };
+                if let Some(message) = problem {
+                    self.at(source, safety.span(), message);
+                }
+            } else if names_self_harm(&item.text) {
+                self.at(
+                    source,
+                    item.id.span(),
+                    format!(
+                        "item `{}` asks about self-harm or suicide, so it needs a `safety` rule \
+                         with the answers that raise the plan",
+                        item.id.get_ref()
+                    ),
+                );
+            }
+        }
+        let Some(scoring) = &step.scoring else {
+            return;
+        };
+        let highest = i64::try_from(
+            step.items
+                .len()
+                .saturating_mul(step.options.len().saturating_sub(1)),
+        )
+        .unwrap_or(i64::MAX);
+        let mut next = 0;
+        for band in scoring.bands.get_ref() {
+            if band.from != next || band.to < band.from {
+                break;
+            }
+            next = band.to + 1;
+        }
+        if next != highest + 1 {
+            self.at(
+                source,
+                scoring.bands.span(),
+                format!(
+                    "`scoring.bands` must run from 0 to {highest} (every item scored 0 to {}), \
+                     each band starting where the one before ended",
+                    step.options.len().saturating_sub(1)
+                ),
+            );
+        }
+    }
+
     /// A rated or chosen answer about self-harm or suicide must raise the safety plan as the
     /// words would: the crisis check reads words, and a number or a ticked box has none.
     /// (Written answers need no rule: the check reads them.)
@@ -617,7 +702,10 @@ impl Checker {
     fn step_fields(&mut self, source: &Source, step: &Step) {
         let kind = *step.kind.get_ref();
         let span = step.kind.span();
-        let choice = matches!(kind, StepKind::Choice | StepKind::MultiChoice);
+        let choice = matches!(
+            kind,
+            StepKind::Choice | StepKind::MultiChoice | StepKind::Questionnaire
+        );
         if choice && step.options.len() < 2 {
             self.at(
                 source,
@@ -636,6 +724,7 @@ impl Checker {
             self.step_safety(source, step, safety);
         }
         self.self_harm_covered(source, step);
+        self.questionnaire(source, step);
         if !step.branch.is_empty() && kind != StepKind::Choice {
             self.at(
                 source,

@@ -181,7 +181,8 @@ fn step_kind_to(kind: StepKind) -> v1::StepKind {
     match kind {
         StepKind::Text => K::Text,
         StepKind::List => K::List,
-        StepKind::Choice => K::Choice,
+        // A run asks a questionnaire item by item, each as a choice.
+        StepKind::Choice | StepKind::Questionnaire => K::Choice,
         StepKind::MultiChoice => K::MultiChoice,
         StepKind::Emotion => K::Emotion,
         StepKind::Body => K::Body,

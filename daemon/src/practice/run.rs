@@ -192,6 +192,7 @@ mod tests {
             vocabulary: None,
             seconds: 0,
             safety: None,
+            scored: None,
         }
     }
 

@@ -266,7 +266,15 @@ mod tests {
                         exercise.id.get_ref(),
                         step.id.get_ref()
                     );
-                    texts.push((at, step.prompt.clone(), step.safety.is_some()));
+                    texts.push((at.clone(), step.prompt.clone(), step.safety.is_some()));
+                    // A questionnaire's items are asked as questions after its prompt.
+                    for item in &step.items {
+                        texts.push((
+                            format!("{at}.{}", item.id.get_ref()),
+                            format!("{}?", item.text),
+                            item.safety.is_some(),
+                        ));
+                    }
                 }
             }
         }

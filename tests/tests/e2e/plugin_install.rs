@@ -576,7 +576,10 @@ fn install_list_override_disable_and_remove_round_trip() {
     ok(home.cli(&["plugin", "disable", "cbt"]));
     let list = home.list();
     assert!(!ids(&list).contains(&"cbt".to_string()));
-    assert_eq!(list["disabled"], serde_json::json!(["cbt"]));
+    assert_eq!(
+        list["disabled"],
+        serde_json::json!(["cbt", "ifs", "measures", "somatic"])
+    );
     ok(home.cli(&["plugin", "enable", "cbt"]));
     assert!(ids(&home.list()).contains(&"cbt".to_string()));
     let said = ok(home.cli(&["plugin", "remove", "cbt"]));

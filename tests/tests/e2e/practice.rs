@@ -363,6 +363,100 @@ async fn every_place_the_diary_card_asks_about_self_harm_raises_the_safety_plan(
     assert!(ordinary.safety.is_none(), "an ordinary day is not an alarm");
 }
 
+/// Answers the PHQ-9 with `answer(item number)` for each item and skips the rest.
+async fn phq9(
+    daemon: &TestDaemon,
+    answer_for: impl Fn(usize) -> &'static str,
+) -> interlude_proto::v1::AddReflectionResponse {
+    let mut client = practice(daemon).await;
+    let mut view = start(&mut client, "measures", "phq-9").await;
+    let mut item = 0;
+    while let Some(step) = view.step.clone() {
+        view = if step.id.starts_with("phq-9.") {
+            item += 1;
+            answer(&mut client, &view, answer_for(item)).await
+        } else {
+            skip(&mut client, &view).await
+        };
+    }
+    assert_eq!(item, 9, "nine items, asked one at a time");
+    client
+        .finish(FinishRequest {
+            run_id: view.run_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// Turns on the built-in measures (off until a client turns them on) and has the daemon reload.
+async fn with_measures_on(daemon: &TestDaemon) {
+    std::fs::write(
+        daemon.data_dir().join("plugin-settings.toml"),
+        "enabled = [\"measures\"]\n",
+    )
+    .unwrap();
+    daemon
+        .plugins()
+        .reload(interlude_proto::v1::ReloadPluginsRequest {})
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_phq9_is_stored_as_the_clients_answers_and_total_and_item_9_raises_the_plan() {
+    let daemon = TestDaemon::start().await;
+    daemon.init().await;
+    with_measures_on(&daemon).await;
+    let quiet = phq9(&daemon, |item| match item {
+        1 | 2 => "More than half the days",
+        3 => "Nearly every day",
+        _ => "Not at all",
+    })
+    .await;
+    assert!(
+        quiet.safety.is_none(),
+        "item 9 at 'Not at all' is not an alarm"
+    );
+    let saved = daemon.get(&quiet.id).await;
+    assert!(!saved.crisis);
+    let value = |id: &str| {
+        saved
+            .answers
+            .iter()
+            .find(|a| a.step_id == id)
+            .map(|a| a.value.clone())
+    };
+    assert_eq!(
+        value("phq-9.interest").as_deref(),
+        Some("More than half the days")
+    );
+    assert_eq!(value("phq-9.self-harm").as_deref(), Some("Not at all"));
+    assert_eq!(value("phq-9.total").as_deref(), Some("7"), "2 + 2 + 3");
+    for label in ["mild", "moderate", "severe", "minimal"] {
+        assert!(
+            !saved.text.to_lowercase().contains(label),
+            "no label: {}",
+            saved.text
+        );
+    }
+
+    let item_9 = phq9(&daemon, |item| {
+        if item == 9 {
+            "Several days"
+        } else {
+            "Not at all"
+        }
+    })
+    .await;
+    let safety = item_9
+        .safety
+        .expect("any answer above 0 on item 9 brings the plan");
+    assert_eq!(safety.tier(), interlude_proto::v1::CrisisTier::Ideation);
+    assert!(daemon.get(&item_9.id).await.crisis, "saved, flagged");
+}
+
 #[tokio::test]
 async fn abandoning_saves_nothing_unless_a_draft_is_kept() {
     let daemon = TestDaemon::start().await;
