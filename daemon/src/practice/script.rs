@@ -207,9 +207,22 @@ mod tests {
         assert!(!cbt.is_empty() && cbt.iter().all(|l| l.plugin_id == "cbt"));
     }
 
+    /// The built-ins with those that are off by default turned on.
+    fn every_built_in() -> Catalog {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = interlude_plugins::settings::Settings {
+            enabled: interlude_plugins::builtin::OFF_BY_DEFAULT
+                .iter()
+                .map(|id| (*id).to_owned())
+                .collect(),
+            ..Default::default()
+        };
+        interlude_plugins::catalog(&dir.path().join("none"), &settings)
+    }
+
     #[test]
     fn a_questionnaire_is_asked_item_by_item_as_choices_and_references_still_resolve() {
-        let script = find(&built_ins(), "measures", "phq-9").unwrap();
+        let script = find(&every_built_in(), "measures", "phq-9").unwrap();
         assert_eq!(
             script.steps.len(),
             10,
@@ -230,7 +243,7 @@ mod tests {
         assert_eq!(ninth.scored.as_ref().unwrap().number, 9);
         assert_eq!(script.steps[9].id, "difficulty");
 
-        let ifs = find(&built_ins(), "ifs", "parts-check-in").unwrap();
+        let ifs = find(&every_built_in(), "ifs", "parts-check-in").unwrap();
         let feel = ifs.steps.iter().find(|s| s.id == "feel-toward").unwrap();
         let befriend = ifs.steps.iter().position(|s| s.id == "befriend").unwrap();
         assert!(feel.branch.iter().all(|(_, goto)| *goto == befriend));
