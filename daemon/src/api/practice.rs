@@ -159,6 +159,9 @@ fn step_to(view: StepView) -> v1::Step {
                 value,
             }),
         current_answer: view.current_answer.unwrap_or_default(),
+        instruction: s.instruction,
+        item_number: s.scored.as_ref().map_or(0, |q| q.number as u32),
+        item_count: s.scored.as_ref().map_or(0, |q| q.of as u32),
     }
 }
 

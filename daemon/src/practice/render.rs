@@ -164,6 +164,7 @@ mod tests {
             seconds: 0,
             safety: None,
             scored: None,
+            instruction: false,
         }
     }
 

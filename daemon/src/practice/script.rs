@@ -35,6 +35,8 @@ pub struct ScriptStep {
     pub safety: Option<StepSafety>,
     /// An item of a scored questionnaire (asked as a choice; its score is its option's index).
     pub scored: Option<Scored>,
+    /// A skill instruction the therapist assigned, not a question.
+    pub instruction: bool,
 }
 
 /// Where a questionnaire item belongs.
@@ -144,6 +146,7 @@ fn script_of(plugin_id: &str, exercise: &Exercise) -> Script {
                 vocabulary: step.vocabulary.as_ref().map(|v| v.get_ref().clone()),
                 seconds: step.seconds.unwrap_or(0),
                 scored: None,
+                instruction: step.is_instruction(),
             };
             if *step.kind.get_ref() != StepKind::Questionnaire {
                 return vec![one];

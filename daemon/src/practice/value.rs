@@ -132,6 +132,7 @@ mod tests {
             seconds: 0,
             safety: None,
             scored: None,
+            instruction: false,
         }
     }
 

@@ -390,6 +390,29 @@ async fn phq9(
         .into_inner()
 }
 
+#[tokio::test]
+async fn a_skill_instruction_is_marked_as_one_and_a_question_is_not() {
+    let daemon = TestDaemon::start().await;
+    daemon.init().await;
+    let mut client = practice(&daemon).await;
+    let view = start(&mut client, "dbt", "tipp").await;
+    let first = view.step.clone().unwrap();
+    assert_eq!(first.id, "intensity-before");
+    assert!(!first.instruction, "a rating is a question");
+    let view = skip(&mut client, &view).await;
+    let temperature = view.step.unwrap();
+    assert_eq!(temperature.id, "temperature");
+    assert!(
+        temperature.instruction,
+        "the cold-water step is the skill itself"
+    );
+    assert!(
+        temperature.prompt.contains("beta blockers") && temperature.prompt.contains("cold"),
+        "with its cautions: {}",
+        temperature.prompt
+    );
+}
+
 /// Turns on the built-in measures (off until a client turns them on) and has the daemon reload.
 async fn with_measures_on(daemon: &TestDaemon) {
     std::fs::write(
