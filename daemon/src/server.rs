@@ -320,6 +320,7 @@ impl Services {
                 data_dir: data_dir.clone(),
                 socket: socket.to_path_buf(),
                 notices: store_notices.iter().map(ToString::to_string).collect(),
+                safety: safety.clone(),
             })))
             .add_service(bounded(TimelineServer::new(api::TimelineService {
                 timeline: timeline.clone(),

@@ -18,6 +18,29 @@ pub struct DaemonService {
     pub data_dir: PathBuf,
     pub socket: PathBuf,
     pub notices: Vec<String>,
+    /// Asked at each status whether the crisis lines' country was chosen.
+    pub safety: Arc<crate::safety::Safety>,
+}
+
+impl DaemonService {
+    /// Said while nobody has chosen the crisis lines' country (a vault made before Interlude
+    /// asked, or `init` from a script without `--country`): the lines are only a guess.
+    fn country_notice(&self) -> Option<String> {
+        use crisis_lines::Source;
+        let shown = self.safety.lines();
+        let shows = match shown.source {
+            Source::SystemGuess if shown.region.id != crisis_lines::FALLBACK => format!(
+                "a guess from this computer's language setting ({}) with lines that work anywhere",
+                shown.region.name
+            ),
+            Source::SystemGuess | Source::Nothing => "lines that work anywhere".to_owned(),
+            _ => return None,
+        };
+        Some(format!(
+            "No country is chosen for the crisis lines, so help-now shows {shows}. Choose yours \
+             with `interlude country XX` (two letters, e.g. GB)."
+        ))
+    }
 }
 
 #[tonic::async_trait]
@@ -48,6 +71,7 @@ impl Daemon for DaemonService {
                 .iter()
                 .cloned()
                 .chain(self.timeline.crisis_check_notice())
+                .chain(self.country_notice())
                 .collect(),
         }))
     }

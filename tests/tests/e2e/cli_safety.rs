@@ -199,6 +199,12 @@ fn the_country_can_be_changed_later_and_a_guess_from_the_locale_says_it_is_one()
         "a guess is said to be one, with lines that work anywhere: {shown}"
     );
 
+    let status = String::from_utf8_lossy(&daemon.cli(&["status"]).stdout).into_owned();
+    assert!(
+        status.contains("No country is chosen") && status.contains("interlude country"),
+        "status says so while nobody chose: {status}"
+    );
+
     let changed = daemon.cli_with_env(&["country", "ie"], &US_LOCALE, "");
     assert!(
         changed.status.success(),
@@ -211,6 +217,9 @@ fn the_country_can_be_changed_later_and_a_guess_from_the_locale_says_it_is_one()
         shown.contains("Pieta") && !shown.contains("988"),
         "the running daemon shows the new country's lines: {shown}"
     );
+
+    let status = String::from_utf8_lossy(&daemon.cli(&["status"]).stdout).into_owned();
+    assert!(!status.contains("No country is chosen"), "{status}");
 
     let refused = daemon.cli_with_env(&["country", "Britain"], &US_LOCALE, "");
     assert_eq!(refused.status.code(), Some(2), "a country is two letters");
