@@ -231,10 +231,11 @@ pub fn locked_copy_notice(plan: &SafetyPlan) -> String {
 pub fn html(plan: &SafetyPlan, region: &str, lines: &[CrisisLine], date: &str) -> String {
     let mut body = String::new();
     for section in Section::ALL {
-        body.push_str(&format!(
-            "<section>\n<h2>{}</h2>\n",
-            escape(section.heading())
-        ));
+        let heading = match section.step() {
+            Some(n) => format!("{n}. {}", section.heading()),
+            None => section.heading().to_owned(),
+        };
+        body.push_str(&format!("<section>\n<h2>{}</h2>\n", escape(&heading)));
         let items = section.items(plan);
         if items.is_empty() {
             body.push_str("<div class=\"blank\"></div>\n<div class=\"blank\"></div>\n");
@@ -244,6 +245,10 @@ pub fn html(plan: &SafetyPlan, region: &str, lines: &[CrisisLine], date: &str) -
                 body.push_str(&format!("<li>{}</li>\n", multiline(item)));
             }
             body.push_str("</ul>\n");
+        }
+        // From coping on, each step is for when the one before did not help.
+        if matches!(section.step(), Some(2..=5)) {
+            body.push_str(&format!("<p class=\"next\">{}</p>\n", escape(NEXT_STEP)));
         }
         body.push_str("</section>\n");
     }
@@ -485,6 +490,13 @@ mod tests {
             assert!(page.find(section.heading()).unwrap() < lines_at);
         }
         assert!(page.contains("<li>Samaritans — 116 123 (24/7)</li>"));
+        assert!(page.contains("<h2>1. Warning signs</h2>"), "numbered steps");
+        assert!(page.contains("<h2>6. Nearest urgent care</h2>"));
+        assert_eq!(
+            page.matches(&escape(NEXT_STEP)).count(),
+            4,
+            "after steps 2 to 5"
+        );
         assert!(page.trim_end().ends_with("</html>"));
     }
 }
