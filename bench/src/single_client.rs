@@ -25,6 +25,7 @@ pub(crate) async fn unlocked_channel(socket: &Path, init: bool) -> Result<Channe
         daemon
             .init(v1::InitRequest {
                 passphrase: PASSPHRASE.into(),
+                ..Default::default()
             })
             .await?;
     }

@@ -25,9 +25,11 @@ pub const TITLE: &str = "My safety plan";
 
 /// The line under the title that says how to write the document.
 const GUIDE: &str = "<!-- One item per line, starting with \"- \". Keep the ## headings as they \
-                     are; a section can stay empty. Lines like this one are ignored. -->";
+                     are; a section can stay empty. Lines like this one are ignored. The plan is \
+                     used in order: when one step does not help, go to the next. It works best \
+                     written, and looked at again now and then, with your therapist. -->";
 
-/// The seven parts of the Stanley–Brown safety plan.
+/// The parts of the Stanley–Brown safety plan, with the nearest urgent care as its own part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     WarningSigns,
@@ -35,18 +37,20 @@ pub enum Section {
     Distractions,
     PeopleToAsk,
     Professionals,
+    UrgentCare,
     SafeEnvironment,
     ReasonsForLiving,
 }
 
 impl Section {
     /// Every section, in the order the plan is written and shown.
-    pub const ALL: [Section; 7] = [
+    pub const ALL: [Section; 8] = [
         Self::WarningSigns,
         Self::CopingStrategies,
         Self::Distractions,
         Self::PeopleToAsk,
         Self::Professionals,
+        Self::UrgentCare,
         Self::SafeEnvironment,
         Self::ReasonsForLiving,
     ];
@@ -59,6 +63,7 @@ impl Section {
             Self::Distractions => "People and places that take my mind off things",
             Self::PeopleToAsk => "People I can ask for help",
             Self::Professionals => "Professionals and services",
+            Self::UrgentCare => "Nearest urgent care",
             Self::SafeEnvironment => "Making my surroundings safer",
             Self::ReasonsForLiving => "My reasons for living",
         }
@@ -72,6 +77,7 @@ impl Section {
             Self::Distractions => "distractions",
             Self::PeopleToAsk => "people_to_ask",
             Self::Professionals => "professionals",
+            Self::UrgentCare => "urgent_care",
             Self::SafeEnvironment => "safe_environment",
             Self::ReasonsForLiving => "reasons_for_living",
         }
@@ -87,6 +93,9 @@ impl Section {
             Self::Distractions => "People and places that help take your mind off things.",
             Self::PeopleToAsk => "People you can ask for help, and how to reach them.",
             Self::Professionals => "Your therapist and other services, with how to reach them.",
+            Self::UrgentCare => {
+                "The nearest emergency department or urgent care: its name, address and how you would get there."
+            }
             Self::SafeEnvironment => "What you can do to make your surroundings safer.",
             Self::ReasonsForLiving => "What matters to you and keeps you going.",
         }
@@ -99,6 +108,7 @@ impl Section {
             Self::Distractions => &plan.distractions,
             Self::PeopleToAsk => &plan.people_to_ask,
             Self::Professionals => &plan.professionals,
+            Self::UrgentCare => &plan.urgent_care,
             Self::SafeEnvironment => &plan.safe_environment,
             Self::ReasonsForLiving => &plan.reasons_for_living,
         }
@@ -111,8 +121,23 @@ impl Section {
             Self::Distractions => &mut plan.distractions,
             Self::PeopleToAsk => &mut plan.people_to_ask,
             Self::Professionals => &mut plan.professionals,
+            Self::UrgentCare => &mut plan.urgent_care,
             Self::SafeEnvironment => &mut plan.safe_environment,
             Self::ReasonsForLiving => &mut plan.reasons_for_living,
+        }
+    }
+
+    /// The step's number when the plan is used as a sequence (Stanley–Brown's order: each step
+    /// is for when the one before did not help); `None` for the parts that go with every step.
+    pub fn step(self) -> Option<usize> {
+        match self {
+            Self::WarningSigns => Some(1),
+            Self::CopingStrategies => Some(2),
+            Self::Distractions => Some(3),
+            Self::PeopleToAsk => Some(4),
+            Self::Professionals => Some(5),
+            Self::UrgentCare => Some(6),
+            Self::SafeEnvironment | Self::ReasonsForLiving => None,
         }
     }
 
@@ -345,6 +370,7 @@ mod tests {
             professionals: vec!["Dr. Ahmed, Tuesdays — 020 7946 0000".into()],
             safe_environment: vec![],
             reasons_for_living: vec!["my niece".into(), "the garden".into()],
+            urgent_care: vec!["St Thomas' A&E, Westminster Bridge Rd: the 12 bus".into()],
             readable_while_locked: false,
         }
     }

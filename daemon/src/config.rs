@@ -30,8 +30,10 @@ pub struct Config {
     pub log: String,
     /// sled's page cache, in MiB.
     pub cache_mib: u64,
-    /// Which crisis lines to show, e.g. `GB` or `en_IE.UTF-8`; by default the system locale's
-    /// country, else an international list.
+    /// Whose crisis lines to show: a country's two letters (`GB`), or `INTL`. When set it wins
+    /// over the country the client chose at `interlude init` (kept in the data directory).
+    pub country: Option<String>,
+    /// Older form of `country` (`en_IE.UTF-8`), read after the client's own choice.
     pub locale: Option<String>,
     /// Show check-ins as desktop notifications (off: frontends and `interlude checkin` only).
     pub notifications: bool,
@@ -62,6 +64,7 @@ impl Default for Config {
             kdf_iterations: kdf.iterations,
             log: "info".into(),
             cache_mib: 8,
+            country: None,
             locale: None,
             notifications: true,
             notification_shows_prompt: false,
@@ -171,6 +174,14 @@ impl Config {
                 message: format!("{} KiB; use 1 to {MAX_TEXT_KIB}", self.max_text_kib),
             });
         }
+        if let Some(country) = &self.country {
+            interlude_proto::crisis_lines::parse_country(country).map_err(|message| {
+                ConfigError::Invalid {
+                    field: "country",
+                    message,
+                }
+            })?;
+        }
         crate::vault::check_kdf(self.kdf()).map_err(|e| ConfigError::Invalid {
             field: "kdf_memory_kib / kdf_iterations",
             message: e.to_string(),
@@ -187,10 +198,15 @@ impl Config {
         Duration::from_secs_f64(self.idle_lock_minutes.max(0.0) * 60.0)
     }
 
-    pub fn locale(&self) -> String {
-        self.locale
-            .clone()
-            .unwrap_or_else(interlude_proto::crisis_lines::system_locale)
+    /// Where the crisis lines' country may come from, but the client's choice, which the
+    /// safety module reads from the data directory each time (it can change while running).
+    pub fn country_sources(&self) -> interlude_proto::crisis_lines::Sources {
+        interlude_proto::crisis_lines::Sources {
+            config_country: self.country.clone(),
+            config_locale: self.locale.clone(),
+            system_locale: Some(interlude_proto::crisis_lines::system_locale()),
+            ..Default::default()
+        }
     }
 
     pub fn kdf(&self) -> KdfParams {

@@ -191,6 +191,9 @@ pub struct SafetyPlan {
     pub professionals: Vec<String>,
     pub safe_environment: Vec<String>,
     pub reasons_for_living: Vec<String>,
+    /// Plans stored before the field existed read as having none.
+    #[serde(default)]
+    pub urgent_care: Vec<String>,
 }
 
 impl SafetyPlan {
@@ -198,7 +201,7 @@ impl SafetyPlan {
         self.sections().iter().all(|s| s.is_empty())
     }
 
-    pub fn sections(&self) -> [&Vec<String>; 7] {
+    pub fn sections(&self) -> [&Vec<String>; 8] {
         [
             &self.warning_signs,
             &self.coping_strategies,
@@ -207,6 +210,7 @@ impl SafetyPlan {
             &self.professionals,
             &self.safe_environment,
             &self.reasons_for_living,
+            &self.urgent_care,
         ]
     }
 }

@@ -289,7 +289,7 @@ impl Services {
             vault.clone(),
             limits,
             data_dir,
-            &config.locale(),
+            config.country_sources(),
         ));
         let plugins = InEffect::read_at_start(PluginPaths::new(data_dir));
         let events = Events::new();
@@ -321,6 +321,7 @@ impl Services {
                 data_dir: data_dir.clone(),
                 socket: socket.to_path_buf(),
                 notices: store_notices.iter().map(ToString::to_string).collect(),
+                safety: safety.clone(),
             })))
             .add_service(bounded(TimelineServer::new(api::TimelineService {
                 timeline: timeline.clone(),

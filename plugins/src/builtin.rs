@@ -25,6 +25,11 @@ impl BuiltIn {
     }
 }
 
+/// Built-ins that are off until the client (or their therapist with them) turns them on with
+/// `interlude plugin enable`: they belong to a particular way of working (parts work, somatic
+/// resources built in session, measures a therapist schedules) rather than to every client.
+pub const OFF_BY_DEFAULT: &[&str] = &["ifs", "measures", "somatic"];
+
 /// The embedded plugin with this id.
 pub fn find(id: &str) -> Option<&'static BuiltIn> {
     BUILT_INS.iter().find(|b| b.id == id)
@@ -35,9 +40,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_four_modalities_are_embedded_and_load_clean() {
+    fn the_built_in_plugins_are_embedded_and_load_clean() {
         let ids: Vec<&str> = BUILT_INS.iter().map(|b| b.id).collect();
-        assert_eq!(ids, ["act", "cbt", "dbt", "psychodynamic"]);
+        assert_eq!(
+            ids,
+            [
+                "act",
+                "cbt",
+                "dbt",
+                "ifs",
+                "measures",
+                "psychodynamic",
+                "somatic"
+            ]
+        );
         for built_in in BUILT_INS {
             match built_in.load() {
                 Ok(plugin) => assert_eq!(plugin.meta.id.get_ref(), built_in.id),

@@ -153,7 +153,8 @@ fn assemble(dirs: Vec<PathBuf>, settings: &Settings) -> Catalog {
     }
     entries.sort_by(|a, b| a.id().cmp(b.id()));
     for entry in entries {
-        if settings.disabled.contains(entry.id()) {
+        let built_in = matches!(entry.origin, Origin::BuiltIn);
+        if settings.is_off(entry.id(), built_in) {
             catalog.disabled.push(entry.id().to_string());
         } else {
             catalog.plugins.push(entry);
@@ -238,7 +239,26 @@ mod tests {
         settings.set_enabled("extra", false).unwrap();
         let found = catalog(dir.path(), &settings);
         assert_eq!(ids(&found), ["act", "dbt", "psychodynamic"]);
-        assert_eq!(found.disabled, ["cbt", "extra"]);
+        assert_eq!(
+            found.disabled,
+            ["cbt", "extra", "ifs", "measures", "somatic"]
+        );
+    }
+
+    #[test]
+    fn the_built_ins_for_one_way_of_working_are_off_until_turned_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::default();
+        let found = catalog(dir.path(), &settings);
+        assert!(found.get("ifs").is_none() && found.disabled.contains(&"ifs".to_owned()));
+        assert!(settings.set_enabled("ifs", true).unwrap(), "a change");
+        assert!(catalog(dir.path(), &settings).get("ifs").is_some());
+        let path = dir.path().join("settings.toml");
+        settings.save(&path).unwrap();
+        let read = Settings::load(&path).unwrap();
+        assert!(catalog(dir.path(), &read).get("ifs").is_some(), "kept");
+        settings.set_enabled("ifs", false).unwrap();
+        assert!(catalog(dir.path(), &settings).get("ifs").is_none());
     }
 
     #[test]

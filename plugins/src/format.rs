@@ -4,7 +4,11 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema this Interlude writes and reads; older ones are converted on load.
+pub const SCHEMA_VERSION: u32 = 2;
+/// The oldest schema still read. Version 1 had no skill instructions and no questionnaires: a
+/// version 1 file reads as version 2 without them.
+pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 
 /// The words a prompt may stand in for with `{kind}`.
 pub const VOCABULARY_KINDS: [&str; 5] = ["part", "anchor", "trigger", "value", "person"];
@@ -85,6 +89,9 @@ pub enum StepKind {
     Scale,
     Vocabulary,
     Timer,
+    /// A scored questionnaire (schema 2): `items` each answered with one of `options`, scored
+    /// 0, 1, 2, … in the options' order.
+    Questionnaire,
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,6 +115,52 @@ pub struct Step {
     pub seconds: Option<u32>,
     /// A structured answer that should raise the client's safety plan, as a crisis phrase would.
     pub safety: Option<Spanned<StepSafety>>,
+    /// The prompt is a skill instruction the therapist teaches and assigns (TIPP, grounding),
+    /// not a question: it may tell the client what to do, and is exempt from the mirror rules
+    /// that every other shipped prompt passes. Schema 2.
+    pub instruction: Option<Spanned<bool>>,
+    /// Questionnaire steps: the items, in order (schema 2).
+    #[serde(default)]
+    pub items: Vec<Item>,
+    /// Questionnaire steps: the instrument's name and its authors' scoring bands (schema 2).
+    pub scoring: Option<Scoring>,
+}
+
+/// One item of a questionnaire, worded exactly as its authors wrote it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    pub id: Spanned<String>,
+    pub text: String,
+    /// The answers to this item that raise the safety plan (`options` only).
+    pub safety: Option<Spanned<StepSafety>>,
+}
+
+/// How a questionnaire is scored: the sum of its items' scores, read against the authors'
+/// bands. The bands are for the therapist reading the plugin; Interlude never shows the client
+/// a band or its label.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scoring {
+    /// The instrument's name as its authors give it, e.g. "PHQ-9".
+    pub instrument: String,
+    /// Contiguous ranges of the total from 0 to the highest possible score.
+    pub bands: Spanned<Vec<Band>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Band {
+    pub from: i64,
+    pub to: i64,
+    pub label: String,
+}
+
+impl Step {
+    /// Whether the prompt is a skill instruction (see `instruction`).
+    pub fn is_instruction(&self) -> bool {
+        self.instruction.as_ref().is_some_and(|i| *i.get_ref())
+    }
 }
 
 /// When an answer to a scale or choice step counts as a crisis finding of `tier` (a diary card's

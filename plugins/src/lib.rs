@@ -8,6 +8,7 @@
 pub mod builtin;
 pub mod bundle;
 pub mod catalog;
+pub mod cues;
 mod files;
 pub mod format;
 pub mod install;

@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 
 use super::format::{
-    CheckInsFile, ExerciseFile, PatternsFile, Plugin, PluginFile, PromptsFile, SCHEMA_VERSION,
-    Step, StepKind, StepSafety, VOCABULARY_KINDS,
+    CheckInsFile, ExerciseFile, OLDEST_SCHEMA_VERSION, PatternsFile, Plugin, PluginFile,
+    PromptsFile, SCHEMA_VERSION, Step, StepKind, StepSafety, VOCABULARY_KINDS,
 };
 
 /// One thing wrong with a plugin, where it is.
@@ -145,6 +145,7 @@ pub(crate) fn load_from(files: &Files) -> Result<Plugin, Vec<Problem>> {
         check.schema(source, &file.schema_version);
         exercise_ids.add(&mut check, source, &file.exercise.id, "exercise");
         check.steps(source, &file.exercise.steps);
+        check.newer_fields(source, *file.schema_version.get_ref(), &file.exercise.steps);
     }
     let mut prompt_ids = Seen::default();
     if let Some((source, file)) = &prompts {
@@ -271,6 +272,28 @@ fn parse_optional<T: DeserializeOwned>(
 
 /// serde names the unknown field or variant and the expected ones in backticks; a close match
 /// is probably what was meant.
+/// Whether a prompt or an option speaks of self-harm or suicide.
+pub fn names_self_harm(text: &str) -> bool {
+    let text = text.to_lowercase().replace(['-', '\u{2011}'], " ");
+    [
+        "harm yourself",
+        "hurt yourself",
+        "harming yourself",
+        "hurting yourself",
+        "self harm",
+        "suicid",
+        "kill yourself",
+        "killing yourself",
+        "end your life",
+        "ending your life",
+        "harm myself",
+        "hurt myself",
+        "kill myself",
+    ]
+    .iter()
+    .any(|phrase| text.contains(phrase))
+}
+
 fn with_suggestion(message: &str) -> String {
     let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
     let is_unknown = message.starts_with("unknown field") || message.starts_with("unknown variant");
@@ -398,12 +421,36 @@ impl Checker {
     }
 
     fn schema(&mut self, source: &Source, version: &Spanned<u32>) {
-        if *version.get_ref() != SCHEMA_VERSION {
+        if !(OLDEST_SCHEMA_VERSION..=SCHEMA_VERSION).contains(version.get_ref()) {
             let message = format!(
-                "schema_version {} is not one this Interlude reads (it reads {SCHEMA_VERSION}); update Interlude or convert the plugin",
+                "schema_version {} is not one this Interlude reads (it reads {OLDEST_SCHEMA_VERSION} to {SCHEMA_VERSION}); update Interlude or convert the plugin",
                 version.get_ref()
             );
             self.at(source, version.span(), message);
+        }
+    }
+
+    /// A version 1 file is read as version 2 without what version 2 added; using an addition
+    /// means the file is version 2 and should say so.
+    fn newer_fields(&mut self, source: &Source, version: u32, steps: &[Step]) {
+        if version >= 2 {
+            return;
+        }
+        for step in steps {
+            if let Some(instruction) = &step.instruction {
+                self.at(
+                    source,
+                    instruction.span(),
+                    "`instruction` needs `schema_version = 2` at the top of the file".into(),
+                );
+            }
+            if *step.kind.get_ref() == StepKind::Questionnaire {
+                self.at(
+                    source,
+                    step.kind.span(),
+                    "a questionnaire step needs `schema_version = 2` at the top of the file".into(),
+                );
+            }
         }
     }
 
@@ -540,10 +587,125 @@ impl Checker {
         }
     }
 
+    /// A questionnaire: options to answer with, items with unique ids, item safety rules
+    /// naming its options, and bands that cover every possible total once.
+    fn questionnaire(&mut self, source: &Source, step: &Step) {
+        let span = step.kind.span();
+        if *step.kind.get_ref() != StepKind::Questionnaire {
+            if !step.items.is_empty() || step.scoring.is_some() {
+                self.at(
+                    source,
+                    span,
+                    "`items` and `scoring` are only for questionnaire steps".into(),
+                );
+            }
+            return;
+        }
+        if step.items.is_empty() {
+            self.at(
+                source,
+                span.clone(),
+                "a questionnaire step needs `items`".into(),
+            );
+        }
+        let mut seen = Seen::default();
+        for item in &step.items {
+            seen.add(self, source, &item.id, "questionnaire item");
+            if let Some(safety) = &item.safety {
+                let rule = safety.get_ref();
+                let problem = if rule.at_least.is_some() || rule.options.is_empty() {
+                    Some("an item's `safety` takes `options`: the answers that raise it".into())
+                } else {
+                    rule.options
+                        .iter()
+                        .find(|o| !step.options.contains(o))
+                        .map(|o| format!("`safety.options` names {o:?}, which is not one of the step's options"))
+                };
+                if let Some(message) = problem {
+                    self.at(source, safety.span(), message);
+                }
+            } else if names_self_harm(&item.text) {
+                self.at(
+                    source,
+                    item.id.span(),
+                    format!(
+                        "item `{}` asks about self-harm or suicide, so it needs a `safety` rule \
+                         with the answers that raise the plan",
+                        item.id.get_ref()
+                    ),
+                );
+            }
+        }
+        let Some(scoring) = &step.scoring else {
+            return;
+        };
+        let highest = i64::try_from(
+            step.items
+                .len()
+                .saturating_mul(step.options.len().saturating_sub(1)),
+        )
+        .unwrap_or(i64::MAX);
+        let mut next = 0;
+        for band in scoring.bands.get_ref() {
+            if band.from != next || band.to < band.from {
+                break;
+            }
+            next = band.to + 1;
+        }
+        if next != highest + 1 {
+            self.at(
+                source,
+                scoring.bands.span(),
+                format!(
+                    "`scoring.bands` must run from 0 to {highest} (every item scored 0 to {}), \
+                     each band starting where the one before ended",
+                    step.options.len().saturating_sub(1)
+                ),
+            );
+        }
+    }
+
+    /// A rated or chosen answer about self-harm or suicide must raise the safety plan as the
+    /// words would: the crisis check reads words, and a number or a ticked box has none.
+    /// (Written answers need no rule: the check reads them.)
+    fn self_harm_covered(&mut self, source: &Source, step: &Step) {
+        let kind = *step.kind.get_ref();
+        let rule = step.safety.as_ref().map(Spanned::get_ref);
+        let missing = match kind {
+            StepKind::Scale if names_self_harm(&step.prompt) => {
+                rule.is_none_or(|r| r.at_least.is_none())
+            }
+            StepKind::Choice | StepKind::MultiChoice => {
+                let asks = names_self_harm(&step.prompt);
+                let named: Vec<&String> =
+                    step.options.iter().filter(|o| names_self_harm(o)).collect();
+                let covered = |o: &String| rule.is_some_and(|r| r.options.contains(o));
+                (asks && rule.is_none_or(|r| r.options.is_empty()))
+                    || named.iter().any(|o| !covered(o))
+            }
+            _ => false,
+        };
+        if missing {
+            self.at(
+                source,
+                step.kind.span(),
+                format!(
+                    "step `{}` asks about self-harm or suicide, so the answers that mean a hard \
+                     moment need a `safety` rule (every option that names it, or `at_least` on \
+                     a scale): the crisis check reads words, not ratings or ticked boxes",
+                    step.id.get_ref()
+                ),
+            );
+        }
+    }
+
     fn step_fields(&mut self, source: &Source, step: &Step) {
         let kind = *step.kind.get_ref();
         let span = step.kind.span();
-        let choice = matches!(kind, StepKind::Choice | StepKind::MultiChoice);
+        let choice = matches!(
+            kind,
+            StepKind::Choice | StepKind::MultiChoice | StepKind::Questionnaire
+        );
         if choice && step.options.len() < 2 {
             self.at(
                 source,
@@ -561,6 +723,8 @@ impl Checker {
         if let Some(safety) = &step.safety {
             self.step_safety(source, step, safety);
         }
+        self.self_harm_covered(source, step);
+        self.questionnaire(source, step);
         if !step.branch.is_empty() && kind != StepKind::Choice {
             self.at(
                 source,

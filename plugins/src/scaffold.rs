@@ -63,7 +63,7 @@ fn plugin_toml(id: &str, modality: &str) -> String {
     format!(
         r#"# A modality plugin; every field is described in plugins/README.md.
 # Check it with `interlude plugin lint {id}`, then `interlude plugin pack {id} --key KEY`.
-schema_version = 1
+schema_version = 2
 
 [plugin]
 id = "{id}"
@@ -82,7 +82,7 @@ sections = ["notice"]
 }
 
 const EXERCISE: &str = r#"# One exercise per file: ordered steps, each skippable unless `required = true`.
-schema_version = 1
+schema_version = 2
 
 [exercise]
 id = "notice"
@@ -108,7 +108,7 @@ shows = "what"
 
 const PROMPTS: &str = r#"# Open questions for check-ins; {part}, {anchor}, {trigger}, {value} and {person} stand for
 # the client's own words.
-schema_version = 1
+schema_version = 2
 
 [[prompt]]
 id = "this-week"

@@ -13,6 +13,9 @@ use super::format::is_valid_id;
 pub struct Settings {
     #[serde(default)]
     pub disabled: BTreeSet<String>,
+    /// Built-ins that are off until turned on (`crate::builtin::OFF_BY_DEFAULT`) and were.
+    #[serde(default)]
+    pub enabled: BTreeSet<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +50,12 @@ impl Settings {
             path: path.to_path_buf(),
             message: e.message().trim().to_string(),
         })?;
-        match settings.disabled.iter().find(|id| !is_valid_id(id)) {
+        match settings
+            .disabled
+            .iter()
+            .chain(&settings.enabled)
+            .find(|id| !is_valid_id(id))
+        {
             Some(id) => Err(SettingsError::Parse {
                 path: path.to_path_buf(),
                 message: format!("`{id}` is not a plugin id"),
@@ -61,19 +69,40 @@ impl Settings {
         if !is_valid_id(id) {
             return Err(SettingsError::Id(id.to_string()));
         }
+        let off_by_default = crate::builtin::OFF_BY_DEFAULT.contains(&id);
         Ok(if on {
-            self.disabled.remove(id)
+            let turned_on = off_by_default && self.enabled.insert(id.to_string());
+            self.disabled.remove(id) || turned_on
         } else {
-            self.disabled.insert(id.to_string())
+            let turned_off = self.enabled.remove(id);
+            self.disabled.insert(id.to_string()) || turned_off
         })
+    }
+
+    /// Whether the plugin `id` is off: turned off, or a built-in that is off by default and
+    /// was never turned on (a plugin installed under that id is on, as installs are).
+    pub fn is_off(&self, id: &str, built_in: bool) -> bool {
+        self.disabled.contains(id)
+            || (built_in
+                && crate::builtin::OFF_BY_DEFAULT.contains(&id)
+                && !self.enabled.contains(id))
     }
 
     pub fn save(&self, path: &Path) -> Result<(), SettingsError> {
         // Ids are lowercase letters, digits and hyphens, so quoting them needs no escaping.
-        let list: Vec<String> = self.disabled.iter().map(|id| format!("\"{id}\"")).collect();
+        let quoted = |ids: &BTreeSet<String>| {
+            ids.iter()
+                .map(|id| format!("\"{id}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let text = format!(
-            "# Plugins turned off with `interlude plugin disable`; `enable` turns them back on.\ndisabled = [{}]\n",
-            list.join(", ")
+            "# Plugins turned off with `interlude plugin disable`; `enable` turns them back on.\n\
+             disabled = [{}]\n\
+             # Built-ins that are off until turned on with `interlude plugin enable`.\n\
+             enabled = [{}]\n",
+            quoted(&self.disabled),
+            quoted(&self.enabled)
         );
         super::files::write_atomic(path, text.as_bytes(), 0o600).map_err(|source| {
             SettingsError::Io {

@@ -4,6 +4,7 @@
 
 pub mod crisis;
 pub mod crisis_lines;
+pub mod lines;
 pub mod models;
 pub mod paths;
 pub mod settings;

@@ -153,6 +153,7 @@ impl TestDaemon {
             .daemon()
             .init(v1::InitRequest {
                 passphrase: PASSPHRASE.into(),
+                ..Default::default()
             })
             .await
             .unwrap();
@@ -453,6 +454,11 @@ impl RealDaemon {
     pub fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
         cli_command(&self.socket(), &self.tmp_dir(), args, stdin)
     }
+
+    /// As [`RealDaemon::cli_with_stdin`], with `env` added to the CLI's (cleared) environment.
+    pub fn cli_with_env(&self, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+        cli_command_with_env(&self.socket(), &self.tmp_dir(), args, env, stdin)
+    }
 }
 
 impl Drop for RealDaemon {
@@ -463,6 +469,17 @@ impl Drop for RealDaemon {
 
 /// Runs `interlude` with `args` against `socket`, feeding `stdin`.
 pub fn cli_command(socket: &Path, tmp: &Path, args: &[&str], stdin: &str) -> Output {
+    cli_command_with_env(socket, tmp, args, &[], stdin)
+}
+
+/// As [`cli_command`], with `env` added to the cleared environment.
+pub fn cli_command_with_env(
+    socket: &Path,
+    tmp: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: &str,
+) -> Output {
     use std::io::Write;
     let mut child = Command::new(bin("interlude"))
         .args(args)
@@ -471,6 +488,7 @@ pub fn cli_command(socket: &Path, tmp: &Path, args: &[&str], stdin: &str) -> Out
         .env("HOME", tmp)
         .env("TMPDIR", tmp)
         .env("INTERLUDE_SOCKET", socket)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -47,7 +47,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the vault and choose its passphrase
-    Init(SecretArgs),
+    Init(InitArgs),
     /// Open the vault with its passphrase or the recovery key
     Unlock(UnlockArgs),
     /// Lock the vault now
@@ -88,6 +88,8 @@ pub enum Command {
     Vocab(VocabCommand),
     /// Your safety plan and crisis lines, now (even while locked or with the daemon down)
     HelpNow(HelpNowArgs),
+    /// Show or choose the country whose crisis lines Interlude shows (two letters, e.g. GB)
+    Country(CountryArgs),
     /// Your safety plan, in your own words: show, edit, export, readable while locked
     #[command(subcommand)]
     SafetyPlan(SafetyPlanCommand),
@@ -131,6 +133,32 @@ pub struct SecretArgs {
     /// Read it from standard input (for `passphrase`: current on line 1, new on line 2)
     #[arg(long)]
     pub passphrase_stdin: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub secret: SecretArgs,
+
+    /// Your country, for its crisis lines: two letters (GB, US, IE, ...) or INTL; asked in a
+    /// terminal when not given (your system's language setting is only a suggestion)
+    #[arg(long, value_name = "CC", value_parser = parse_country)]
+    pub country: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CountryArgs {
+    /// Two letters (GB, US, IE, ...) or INTL; without it, show which country's lines are shown
+    #[arg(value_name = "CC", value_parser = parse_country)]
+    pub country: Option<String>,
+
+    /// The daemon's data directory, used when the daemon is not running
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+fn parse_country(text: &str) -> Result<String, String> {
+    interlude_proto::crisis_lines::parse_country(text)
 }
 
 #[derive(Debug, Clone, Args)]

@@ -11,10 +11,10 @@ pub struct HelpNowArgs {
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// Whose crisis lines to show when the daemon does not answer, e.g. GB or en_IE.UTF-8
-    /// [default: $INTERLUDE_LOCALE, the config file's locale, or the system locale]
-    #[arg(long, value_name = "LOCALE")]
-    pub locale: Option<String>,
+    /// Whose crisis lines to show this once, e.g. GB [default: the config file's country, the
+    /// country you chose (`interlude country`), else a guess from the system locale]
+    #[arg(long, value_name = "CC", alias = "locale")]
+    pub country: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,10 +92,10 @@ mod tests {
                 state: OnOff::On
             }))
         ));
-        let cli = Cli::try_parse_from(["interlude", "help-now", "--locale", "GB"]).unwrap();
+        let cli = Cli::try_parse_from(["interlude", "help-now", "--country", "GB"]).unwrap();
         let Command::HelpNow(args) = cli.command else {
             panic!("not help-now");
         };
-        assert_eq!(args.locale.as_deref(), Some("GB"));
+        assert_eq!(args.country.as_deref(), Some("GB"));
     }
 }

@@ -92,6 +92,7 @@ pub async fn dispatch(
             }
         }
         Command::HelpNow(args) => safety::help_now(&socket, &args, out).await,
+        Command::Country(args) => safety::country(&socket, &args, out).await,
         Command::Models(ModelsCommand::Reindex) => search::reindex(&ctx().await?).await,
         Command::Models(command) => models::run(command, out, &socket).await,
         Command::Plugin(command) => plugin::run(command, out, given).await,

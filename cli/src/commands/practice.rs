@@ -17,7 +17,7 @@ use crate::error::{CliError, ExitCode};
 const NOW_CHOICES: usize = 3;
 
 /// Shown first by `now` when the client has not named an anchor (or the vault is locked).
-const NEUTRAL_LINE: &str = "You're here. Breathe out slowly; nothing needs deciding yet.";
+const NEUTRAL_LINE: &str = interlude_proto::lines::NOW_FALLBACK;
 
 pub async fn practice(ctx: &Ctx, args: PracticeArgs) -> Result<(), CliError> {
     let Some(wanted) = args.exercise else {

@@ -13,13 +13,14 @@ use std::time::Duration;
 use anyhow::Context;
 use interlude_proto::v1::{
     CrisisTier, GetPlanRequest, HelpNowRequest, InfoRequest, SafetyPayload, SafetyPlan,
-    SetLockedCopyRequest, daemon_client::DaemonClient, safety_client::SafetyClient,
+    SetCountryRequest, SetLockedCopyRequest, daemon_client::DaemonClient,
+    safety_client::SafetyClient,
 };
 use interlude_proto::{PROTOCOL_VERSION, crisis_lines};
 use serde_json::{Value, json};
 
 use super::{Ctx, confirm, tell};
-use crate::args::{ExportArgs, ExportFormat, HelpNowArgs, OnOff};
+use crate::args::{CountryArgs, ExportArgs, ExportFormat, HelpNowArgs, OnOff};
 use crate::client::Daemon;
 use crate::error::{CliError, ExitCode};
 use crate::output::{Output, safety};
@@ -36,13 +37,13 @@ const CONNECTED_BUDGET: Duration = Duration::from_secs(2);
 /// The readable-while-locked copy the daemon keeps in its data directory, when turned on.
 pub const LOCKED_COPY_FILE: &str = "safety-plan-readable-while-locked.json";
 
-/// Chooses the crisis lines when the daemon does not answer (as the daemon does, and first).
+/// Chooses the crisis lines when the daemon does not answer, as `--country` would.
 const LOCALE_ENV: &str = "INTERLUDE_LOCALE";
 
 /// `help-now`: the payload from the daemon if it answers quickly in our protocol, else from the
 /// copy on disk and the compiled-in lines. Never fails for want of the daemon.
 pub async fn help_now(socket: &Path, args: &HelpNowArgs, out: Output) -> Result<(), CliError> {
-    let fallback = Fallback::new(args.data_dir.clone(), args.locale.clone());
+    let fallback = Fallback::new(args.data_dir.clone(), args.country.clone());
     let (payload, source) = match ask_daemon(socket).await {
         Some(payload) => (fallback.complete(payload), "daemon"),
         None => (fallback.payload(), "local"),
@@ -55,6 +56,72 @@ pub async fn help_now(socket: &Path, args: &HelpNowArgs, out: Output) -> Result<
             value
         },
     )
+}
+
+/// `country`: shows whose crisis lines are shown, or records the client's country (through the
+/// daemon when it answers, else in the data directory, where the daemon reads it).
+pub async fn country(socket: &Path, args: &CountryArgs, out: Output) -> Result<(), CliError> {
+    let fallback = Fallback::new(args.data_dir.clone(), None);
+    let payload = match &args.country {
+        None => match ask_daemon(socket).await {
+            Some(payload) => fallback.complete(payload),
+            None => fallback.payload(),
+        },
+        Some(code) => match set_through_daemon(socket, code).await {
+            Some(payload) => payload?,
+            None => {
+                crisis_lines::write_chosen(&fallback.data_dir(), code).with_context(|| {
+                    format!(
+                        "could not record the country in {}",
+                        fallback.data_dir().display()
+                    )
+                })?;
+                fallback.payload()
+            }
+        },
+    };
+    out.emit(
+        || {
+            let said = match &args.country {
+                Some(code) if payload.country == *code => format!("Recorded: {code}.\n\n"),
+                Some(code) => {
+                    format!("Recorded {code}, but another setting comes first (see below).\n\n")
+                }
+                None => String::new(),
+            };
+            format!(
+                "{said}{}",
+                safety::lines_text(&payload.region, &payload.region_note, &payload.lines)
+            )
+        },
+        || {
+            json!({
+                "country": payload.country,
+                "region": payload.region,
+                "region_note": payload.region_note,
+            })
+        },
+    )
+}
+
+/// `Safety.SetCountry` when the daemon answers in our protocol; `None` when it does not.
+async fn set_through_daemon(socket: &Path, code: &str) -> Option<Result<SafetyPayload, CliError>> {
+    let channel = tokio::time::timeout(DAEMON_BUDGET, interlude_proto::connect(socket))
+        .await
+        .ok()?
+        .ok()?;
+    let info = DaemonClient::new(channel.clone())
+        .info(InfoRequest {})
+        .await;
+    if info.ok()?.into_inner().protocol_version != PROTOCOL_VERSION {
+        return None;
+    }
+    let set = SafetyClient::new(channel)
+        .set_country(SetCountryRequest {
+            country: code.to_owned(),
+        })
+        .await;
+    Some(set.map(tonic::Response::into_inner).map_err(CliError::from))
 }
 
 /// The daemon's HelpNow, or nothing: unreachable, too slow, another protocol, or an error.
@@ -99,57 +166,72 @@ pub fn complete(payload: SafetyPayload) -> SafetyPayload {
     Fallback::new(None, None).complete(payload)
 }
 
-/// Where the CLI's own copy comes from: flags, then the environment, then the daemon's config
-/// file, then the defaults, the same order the daemon resolves them in.
+/// Where the CLI's own copy comes from: the flag (or `$INTERLUDE_LOCALE`), the config file's
+/// `country`, the client's choice in the data directory, the config's `locale`, then a guess
+/// from the system locale: the order the daemon resolves them in.
 struct Fallback {
     data_dir: Option<PathBuf>,
-    locale: Option<String>,
+    country: Option<String>,
 }
 
 impl Fallback {
-    fn new(data_dir: Option<PathBuf>, locale: Option<String>) -> Self {
-        Self { data_dir, locale }
+    fn new(data_dir: Option<PathBuf>, country: Option<String>) -> Self {
+        Self { data_dir, country }
     }
 
     fn payload(&self) -> SafetyPayload {
         let plan = read_locked_copy(&self.data_dir().join(LOCKED_COPY_FILE));
-        let region = crisis_lines::for_locale(&self.locale());
         let message = if plan.is_some() {
             safety::HELP_NOW_MESSAGE
         } else {
             safety::LINES_ONLY_MESSAGE
         };
-        SafetyPayload {
+        let mut payload = SafetyPayload {
             tier: CrisisTier::Unspecified.into(),
             message: message.to_owned(),
             plan,
-            lines: region.proto_lines(),
-            region: region.name,
             ..Default::default()
-        }
+        };
+        self.set_lines(&mut payload);
+        payload
     }
 
-    /// Lines are never missing: an answer without any gets the compiled-in ones.
+    /// Lines are never missing: an answer without any gets the compiled-in ones; `--country`
+    /// replaces the daemon's.
     fn complete(&self, mut payload: SafetyPayload) -> SafetyPayload {
-        if payload.lines.is_empty() {
-            let region = crisis_lines::for_locale(&self.locale());
-            payload.lines = region.proto_lines();
-            payload.region = region.name;
+        if payload.lines.is_empty() || self.flag().is_some() {
+            self.set_lines(&mut payload);
         }
         payload
+    }
+
+    fn set_lines(&self, payload: &mut SafetyPayload) {
+        let shown = self.sources().resolve();
+        payload.lines = shown.region.proto_lines();
+        payload.region = shown.region.name;
+        payload.country = shown.region.id;
+        payload.region_note = shown.note;
+    }
+
+    fn sources(&self) -> crisis_lines::Sources {
+        crisis_lines::Sources {
+            flag: self.flag(),
+            config_country: settings::config_value("country"),
+            config_locale: settings::config_value("locale"),
+            chosen: crisis_lines::read_chosen(&self.data_dir()),
+            system_locale: Some(crisis_lines::system_locale()),
+        }
     }
 
     fn data_dir(&self) -> PathBuf {
         settings::data_dir(self.data_dir.clone())
     }
 
-    fn locale(&self) -> String {
-        self.locale
+    fn flag(&self) -> Option<String> {
+        self.country
             .clone()
-            .filter(|locale| !locale.trim().is_empty())
+            .filter(|country| !country.trim().is_empty())
             .or_else(|| settings::env(LOCALE_ENV))
-            .or_else(|| settings::config_value("locale"))
-            .unwrap_or_else(crisis_lines::system_locale)
     }
 }
 

@@ -1,5 +1,7 @@
 //! `init`, `unlock`, `lock`, `status`, `passphrase`: the vault's lifecycle.
 
+use anyhow::Context;
+use interlude_proto::crisis_lines;
 use interlude_proto::v1::{
     ChangePassphraseRequest, InitRequest, LockRequest, StatusRequest, StatusResponse,
     UnlockRequest, VaultState, change_passphrase_request::Current, unlock_request::Secret as Key,
@@ -7,25 +9,85 @@ use interlude_proto::v1::{
 use serde_json::json;
 
 use super::Ctx;
-use crate::args::{SecretArgs, UnlockArgs};
+use crate::args::{InitArgs, UnlockArgs};
 use crate::error::CliError;
 use crate::output::{count, snake_name};
 use crate::secret::{Secret, SecretReader};
 
-pub async fn init(ctx: &Ctx, args: &SecretArgs) -> Result<(), CliError> {
-    let passphrase = SecretReader::open(args)?.new_passphrase()?;
+pub async fn init(ctx: &Ctx, args: &InitArgs) -> Result<(), CliError> {
+    let passphrase = SecretReader::open(&args.secret)?.new_passphrase()?;
+    let country = match &args.country {
+        Some(country) => Some(country.clone()),
+        None => ask_country()?,
+    };
     ctx.daemon.check_listener()?;
     let response = ctx
         .daemon
         .daemon()
-        .init(InitRequest { passphrase })
+        .init(InitRequest {
+            passphrase,
+            country: country.clone().unwrap_or_default(),
+        })
         .await?
         .into_inner();
     let key = response.recovery_key;
     ctx.out.emit(
-        || recovery_key_notice(&key),
-        || json!({ "recovery_key": key }),
+        || {
+            let mut text = recovery_key_notice(&key);
+            text.push_str(&match &country {
+                Some(code) => format!(
+                    "\n\nCrisis lines: {code}. `interlude help-now` shows them at any time; \
+                     `interlude country XX` changes the country."
+                ),
+                None => "\n\nNo country chosen for the crisis lines: `interlude help-now` guesses \
+                         from this computer's language setting and adds lines that work anywhere. \
+                         Choose yours with `interlude country XX` (two letters, e.g. GB)."
+                    .to_owned(),
+            });
+            text
+        },
+        || json!({ "recovery_key": key, "country": country }),
     )
+}
+
+/// Asks once, in a terminal, which country's crisis lines to show; the system locale's country
+/// is offered as a suggestion, never taken silently. `None` without a terminal (scripts pass
+/// `--country`) or when the client leaves it.
+fn ask_country() -> Result<Option<String>, CliError> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let guess = crisis_lines::for_locale(&crisis_lines::system_locale());
+    let suggestion = (guess.id != crisis_lines::FALLBACK).then_some(guess.id);
+    let mut stderr = std::io::stderr();
+    loop {
+        let offer = match &suggestion {
+            Some(code) => format!(" [Enter for {code}, from this computer's language setting]"),
+            None => " [Enter to skip]".to_owned(),
+        };
+        write!(
+            stderr,
+            "Which country are you in? Interlude shows that country's crisis lines.\n\
+             Two letters (GB, US, IE, CA, AU, NZ, ...) or INTL{offer}: "
+        )
+        .and_then(|()| stderr.flush())
+        .context("could not ask for the country")?;
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .context("could not read the country")?;
+        if answer.trim().is_empty() {
+            return Ok(suggestion);
+        }
+        match crisis_lines::parse_country(&answer) {
+            Ok(code) => return Ok(Some(code)),
+            Err(error) => {
+                let _ = writeln!(stderr, "{error}");
+            }
+        }
+    }
 }
 
 fn recovery_key_notice(key: &str) -> String {

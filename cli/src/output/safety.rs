@@ -14,11 +14,20 @@ pub const HELP_NOW_MESSAGE: &str =
 /// What help-now says first when there is no plan to show, only the lines.
 pub const LINES_ONLY_MESSAGE: &str = "Here are people you can reach.";
 
-/// Said in place of the plan when there is none to show.
-pub const NO_PLAN: &str =
-    "There is no safety plan to show here. You can write one with `interlude safety-plan edit`.";
+/// Said after the lines when there is no plan to show: the lines come first.
+pub const NO_PLAN: &str = "There is no safety plan to show here. A safety plan is a short list of \
+     steps for moments like this, best written with your therapist; you can start one with \
+     `interlude safety-plan edit` and take it to your next session.";
 
-/// The payload for people: the message, the plan (or how to write one), then the lines.
+/// Said under a plan that is shown.
+pub const NEXT_STEP: &str = "If this doesn't help, go to the next step.";
+
+/// What `safety-plan show` says under the plan: it is a document to keep working on together.
+pub const REVIEW_WITH_THERAPIST: &str = "Go through this plan with your therapist, and again after \
+     a hard time; `interlude safety-plan export --format html` prints it to take along.";
+
+/// The payload for people: the message, then the plan as numbered steps and the lines; with no
+/// plan, the lines before the hint to write one.
 pub fn payload_text(payload: &SafetyPayload) -> String {
     let plan = shown_plan(payload);
     let message = match payload.message.trim() {
@@ -26,16 +35,12 @@ pub fn payload_text(payload: &SafetyPayload) -> String {
         "" => LINES_ONLY_MESSAGE,
         message => message,
     };
-    let plan = match plan {
-        Some(plan) => sections(plan),
-        None => NO_PLAN.to_owned(),
+    let lines = lines_text(&payload.region, &payload.region_note, &payload.lines);
+    let parts = match plan {
+        Some(plan) => vec![message.to_owned(), steps(plan), lines],
+        None => vec![message.to_owned(), lines, NO_PLAN.to_owned()],
     };
-    [
-        message.to_owned(),
-        plan,
-        lines_text(&payload.region, &payload.lines),
-    ]
-    .join("\n\n")
+    parts.join("\n\n")
 }
 
 /// The payload's plan, unless it is missing or has nothing in it.
@@ -46,27 +51,59 @@ fn shown_plan(payload: &SafetyPayload) -> Option<&SafetyPlan> {
         .filter(|plan| !plan_text::is_empty(plan))
 }
 
-/// The sections that have items, each under its heading, a blank line between them.
-pub fn sections(plan: &SafetyPlan) -> String {
-    Section::ALL
-        .iter()
+/// The plan as a sequence: reasons for living first, then the numbered steps that have items,
+/// each step after the first action saying to go on when it does not help, then the
+/// surroundings.
+pub fn steps(plan: &SafetyPlan) -> String {
+    let filled: Vec<Section> = Section::ALL
+        .into_iter()
         .filter(|section| !section.items(plan).is_empty())
-        .map(|section| {
-            std::iter::once(section.heading().to_owned())
-                .chain(section.items(plan).iter().map(|item| bullet(item)))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .collect::<Vec<_>>()
-        .join("\n\n")
+        .collect();
+    let numbered: Vec<Section> = filled
+        .iter()
+        .copied()
+        .filter(|s| s.step().is_some())
+        .collect();
+    let mut blocks = Vec::new();
+    if filled.contains(&Section::ReasonsForLiving) {
+        blocks.push(section_block(Section::ReasonsForLiving, plan, None));
+    }
+    for (index, section) in numbered.iter().enumerate() {
+        let mut block = section_block(*section, plan, Some(index + 1));
+        let is_action = *section != Section::WarningSigns;
+        if is_action && index + 1 < numbered.len() {
+            block.push_str(&format!("\n   {NEXT_STEP}"));
+        }
+        blocks.push(block);
+    }
+    if filled.contains(&Section::SafeEnvironment) {
+        blocks.push(section_block(Section::SafeEnvironment, plan, None));
+    }
+    blocks.join("\n\n")
 }
 
-/// `Crisis lines (United Kingdom)` and one line each: `Samaritans — 116 123 (24/7)`.
-pub fn lines_text(region: &str, lines: &[CrisisLine]) -> String {
-    std::iter::once(lines_heading(region))
-        .chain(lines.iter().map(|line| format!("  {}", crisis_line(line))))
+fn section_block(section: Section, plan: &SafetyPlan, number: Option<usize>) -> String {
+    let heading = match number {
+        Some(n) => format!("{n}. {}", section.heading()),
+        None => section.heading().to_owned(),
+    };
+    std::iter::once(heading)
+        .chain(section.items(plan).iter().map(|item| bullet(item)))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `Crisis lines (United Kingdom)`, one line each (`Samaritans — 116 123 (24/7)`), then whose
+/// lines they are and how to change that.
+pub fn lines_text(region: &str, note: &str, lines: &[CrisisLine]) -> String {
+    let mut text = std::iter::once(lines_heading(region))
+        .chain(lines.iter().map(|line| format!("  {}", crisis_line(line))))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if !note.trim().is_empty() {
+        text.push_str(&format!("\n{}", note.trim()));
+    }
+    text
 }
 
 fn lines_heading(region: &str) -> String {
@@ -100,6 +137,8 @@ pub fn payload_json(payload: &SafetyPayload) -> Value {
         "message": payload.message,
         "plan": shown_plan(payload).map(plan_json),
         "region": payload.region,
+        "country": payload.country,
+        "region_note": payload.region_note,
         "lines": payload.lines.iter().map(line_json).collect::<Vec<_>>(),
     })
 }
@@ -137,10 +176,10 @@ pub fn plan_text(plan: &SafetyPlan) -> String {
          Write it with `interlude safety-plan edit`."
             .to_owned()
     } else {
-        sections(plan)
+        steps(plan)
     };
     format!(
-        "{}\n\n{body}\n\n{}",
+        "{}\n\n{body}\n\n{REVIEW_WITH_THERAPIST}\n\n{}",
         plan_text::TITLE,
         locked_copy_status(plan.readable_while_locked)
     )
@@ -192,10 +231,11 @@ pub fn locked_copy_notice(plan: &SafetyPlan) -> String {
 pub fn html(plan: &SafetyPlan, region: &str, lines: &[CrisisLine], date: &str) -> String {
     let mut body = String::new();
     for section in Section::ALL {
-        body.push_str(&format!(
-            "<section>\n<h2>{}</h2>\n",
-            escape(section.heading())
-        ));
+        let heading = match section.step() {
+            Some(n) => format!("{n}. {}", section.heading()),
+            None => section.heading().to_owned(),
+        };
+        body.push_str(&format!("<section>\n<h2>{}</h2>\n", escape(&heading)));
         let items = section.items(plan);
         if items.is_empty() {
             body.push_str("<div class=\"blank\"></div>\n<div class=\"blank\"></div>\n");
@@ -205,6 +245,10 @@ pub fn html(plan: &SafetyPlan, region: &str, lines: &[CrisisLine], date: &str) -
                 body.push_str(&format!("<li>{}</li>\n", multiline(item)));
             }
             body.push_str("</ul>\n");
+        }
+        // From coping on, each step is for when the one before did not help.
+        if matches!(section.step(), Some(2..=5)) {
+            body.push_str(&format!("<p class=\"next\">{}</p>\n", escape(NEXT_STEP)));
         }
         body.push_str("</section>\n");
     }
@@ -309,9 +353,12 @@ mod tests {
     }
 
     #[test]
-    fn the_payload_is_the_message_then_the_plan_then_the_lines() {
+    fn the_payload_is_the_message_then_the_plan_as_numbered_steps_then_the_lines() {
         let plan = SafetyPlan {
             warning_signs: vec!["can't sleep".into()],
+            coping_strategies: vec!["the lake breath".into()],
+            people_to_ask: vec!["Sam".into()],
+            urgent_care: vec!["St Thomas' A&E".into()],
             reasons_for_living: vec!["my niece".into()],
             ..Default::default()
         };
@@ -320,9 +367,17 @@ mod tests {
             text,
             "What you wrote is saved.\n\
              \n\
-             Warning signs\n  - can't sleep\n\
-             \n\
              My reasons for living\n  - my niece\n\
+             \n\
+             1. Warning signs\n  - can't sleep\n\
+             \n\
+             2. Things I can do on my own\n  - the lake breath\n\
+             \x20  If this doesn't help, go to the next step.\n\
+             \n\
+             3. People I can ask for help\n  - Sam\n\
+             \x20  If this doesn't help, go to the next step.\n\
+             \n\
+             4. Nearest urgent care\n  - St Thomas' A&E\n\
              \n\
              Crisis lines (United Kingdom)\n\
              \x20 Samaritans — 116 123 (24/7)\n\
@@ -331,11 +386,13 @@ mod tests {
     }
 
     #[test]
-    fn without_a_plan_the_payload_says_how_to_write_one() {
+    fn without_a_plan_the_lines_come_before_the_hint_to_write_one() {
         for plan in [None, Some(SafetyPlan::default())] {
             let text = payload_text(&payload(plan));
-            assert!(text.contains(&format!("\n\n{NO_PLAN}\n\n")), "{text}");
+            assert!(text.ends_with(&format!("\n\n{NO_PLAN}")), "{text}");
+            assert!(text.find("116 123") < text.find(NO_PLAN), "{text}");
             assert!(text.contains("interlude safety-plan edit"), "{text}");
+            assert!(text.contains("therapist"), "{text}");
         }
     }
 
@@ -375,7 +432,8 @@ mod tests {
         assert!(plan_text(&plan).contains("Readable while locked: off."));
         plan.readable_while_locked = true;
         let text = plan_text(&plan);
-        assert!(text.starts_with("My safety plan\n\nWarning signs\n  - x\n\n"));
+        assert!(text.starts_with("My safety plan\n\n1. Warning signs\n  - x\n\n"));
+        assert!(text.contains(REVIEW_WITH_THERAPIST), "{text}");
         assert!(text.contains("Readable while locked: on."), "{text}");
         assert!(text.contains("unencrypted"), "{text}");
     }
@@ -432,6 +490,13 @@ mod tests {
             assert!(page.find(section.heading()).unwrap() < lines_at);
         }
         assert!(page.contains("<li>Samaritans — 116 123 (24/7)</li>"));
+        assert!(page.contains("<h2>1. Warning signs</h2>"), "numbered steps");
+        assert!(page.contains("<h2>6. Nearest urgent care</h2>"));
+        assert_eq!(
+            page.matches(&escape(NEXT_STEP)).count(),
+            4,
+            "after steps 2 to 5"
+        );
         assert!(page.trim_end().ends_with("</html>"));
     }
 }

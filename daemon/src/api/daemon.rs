@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use interlude_proto::crisis_lines;
 use interlude_proto::v1::daemon_server::Daemon;
 use interlude_proto::v1::{self, change_passphrase_request, unlock_request};
 use tonic::{Request, Response, Status};
@@ -17,6 +18,29 @@ pub struct DaemonService {
     pub data_dir: PathBuf,
     pub socket: PathBuf,
     pub notices: Vec<String>,
+    /// Asked at each status whether the crisis lines' country was chosen.
+    pub safety: Arc<crate::safety::Safety>,
+}
+
+impl DaemonService {
+    /// Said while nobody has chosen the crisis lines' country (a vault made before Interlude
+    /// asked, or `init` from a script without `--country`): the lines are only a guess.
+    fn country_notice(&self) -> Option<String> {
+        use crisis_lines::Source;
+        let shown = self.safety.lines();
+        let shows = match shown.source {
+            Source::SystemGuess if shown.region.id != crisis_lines::FALLBACK => format!(
+                "a guess from this computer's language setting ({}) with lines that work anywhere",
+                shown.region.name
+            ),
+            Source::SystemGuess | Source::Nothing => "lines that work anywhere".to_owned(),
+            _ => return None,
+        };
+        Some(format!(
+            "No country is chosen for the crisis lines, so help-now shows {shows}. Choose yours \
+             with `interlude country XX` (two letters, e.g. GB)."
+        ))
+    }
 }
 
 #[tonic::async_trait]
@@ -47,6 +71,7 @@ impl Daemon for DaemonService {
                 .iter()
                 .cloned()
                 .chain(self.timeline.crisis_check_notice())
+                .chain(self.country_notice())
                 .collect(),
         }))
     }
@@ -55,9 +80,22 @@ impl Daemon for DaemonService {
         &self,
         request: Request<v1::InitRequest>,
     ) -> Result<Response<v1::InitResponse>, Status> {
-        let passphrase = Zeroizing::new(request.into_inner().passphrase);
+        let request = request.into_inner();
+        // Checked before the vault is made, so that a mistyped country changes nothing.
+        let country = Some(request.country.trim())
+            .filter(|c| !c.is_empty())
+            .map(crisis_lines::parse_country)
+            .transpose()
+            .map_err(Status::invalid_argument)?;
+        let passphrase = Zeroizing::new(request.passphrase);
         let recovery_key = self.vault.init(&passphrase).await?;
         tracing::info!("vault created");
+        if let Some(country) = country {
+            // The vault is made either way; a country not recorded is said in help-now.
+            if let Err(error) = crisis_lines::write_chosen(&self.data_dir, &country) {
+                tracing::warn!(%error, "could not record the crisis lines' country");
+            }
+        }
         Ok(Response::new(v1::InitResponse { recovery_key }))
     }
 

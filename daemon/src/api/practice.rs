@@ -159,6 +159,9 @@ fn step_to(view: StepView) -> v1::Step {
                 value,
             }),
         current_answer: view.current_answer.unwrap_or_default(),
+        instruction: s.instruction,
+        item_number: s.scored.as_ref().map_or(0, |q| q.number as u32),
+        item_count: s.scored.as_ref().map_or(0, |q| q.of as u32),
     }
 }
 
@@ -181,7 +184,8 @@ fn step_kind_to(kind: StepKind) -> v1::StepKind {
     match kind {
         StepKind::Text => K::Text,
         StepKind::List => K::List,
-        StepKind::Choice => K::Choice,
+        // A run asks a questionnaire item by item, each as a choice.
+        StepKind::Choice | StepKind::Questionnaire => K::Choice,
         StepKind::MultiChoice => K::MultiChoice,
         StepKind::Emotion => K::Emotion,
         StepKind::Body => K::Body,

@@ -48,6 +48,15 @@ impl SafetyApi for SafetyService {
         )))
     }
 
+    async fn set_country(
+        &self,
+        request: Request<v1::SetCountryRequest>,
+    ) -> Result<Response<v1::SafetyPayload>, Status> {
+        self.safety.set_country(&request.into_inner().country)?;
+        tracing::info!("crisis lines' country recorded");
+        Ok(Response::new(payload_to(self.safety.payload(None))))
+    }
+
     async fn set_locked_copy(
         &self,
         request: Request<v1::SetLockedCopyRequest>,
@@ -78,8 +87,10 @@ pub fn payload_to(payload: Payload) -> v1::SafetyPayload {
         category: category.into(),
         message: payload.message,
         plan: payload.plan.map(|plan| plan_to(plan, false)),
-        lines: payload.region.proto_lines(),
-        region: payload.region.name.clone(),
+        lines: payload.lines.region.proto_lines(),
+        region: payload.lines.region.name,
+        country: payload.lines.region.id,
+        region_note: payload.lines.note,
     }
 }
 
@@ -107,6 +118,7 @@ fn plan_to(plan: SafetyPlan, readable_while_locked: bool) -> v1::SafetyPlan {
         professionals: plan.professionals,
         safe_environment: plan.safe_environment,
         reasons_for_living: plan.reasons_for_living,
+        urgent_care: plan.urgent_care,
         readable_while_locked,
     }
 }
@@ -120,5 +132,6 @@ fn plan_from(plan: v1::SafetyPlan) -> SafetyPlan {
         professionals: plan.professionals,
         safe_environment: plan.safe_environment,
         reasons_for_living: plan.reasons_for_living,
+        urgent_care: plan.urgent_care,
     }
 }

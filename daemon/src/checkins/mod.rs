@@ -9,7 +9,7 @@
 pub mod notifier;
 mod runner;
 pub mod schedule;
-mod sources;
+pub(crate) mod sources;
 mod state;
 mod wake;
 

@@ -186,7 +186,14 @@ impl Practice {
             moment: None,
             plugin_id: script.plugin_id.clone(),
             exercise_id: script.exercise_id.clone(),
-            answers: render::answers(given),
+            answers: render::answers(given)
+                .into_iter()
+                .chain(if draft {
+                    Vec::new()
+                } else {
+                    render::totals(script, given)
+                })
+                .collect(),
             prompt_id: String::new(),
             prompt: String::new(),
             raised: render::raised(given),

@@ -18,7 +18,23 @@ pub fn text(script: &Script, given: &[Given<'_>], draft: bool) -> String {
     } else {
         script.title.clone()
     };
+    let mut questionnaire: Option<&str> = None;
     for g in given {
+        // A questionnaire's items are written by number, not wording: an item about self-harm
+        // must not read as the client's own words to the crisis check (its `safety` rule reads
+        // the answer instead), and the instrument's wording is in the plugin.
+        if let Some(scored) = &g.step.scored {
+            if questionnaire != Some(scored.questionnaire.as_str()) {
+                questionnaire = Some(&scored.questionnaire);
+                text.push_str(&format!(
+                    "\n\n{} (items 1–{})",
+                    scored.instrument, scored.of
+                ));
+            }
+            text.push_str(&format!("\n  {}. {}", scored.number, g.value));
+            continue;
+        }
+        questionnaire = None;
         text.push_str("\n\n");
         text.push_str(&g.step.prompt);
         for line in shown_value(g).lines() {
@@ -27,6 +43,46 @@ pub fn text(script: &Script, given: &[Given<'_>], draft: bool) -> String {
         }
     }
     text
+}
+
+/// Each questionnaire answered in full: `ID.total`, the sum of its items' scores (the index of
+/// the option chosen). A questionnaire with an item skipped gets no total: its authors score
+/// complete forms.
+pub fn totals(script: &Script, given: &[Given<'_>]) -> Vec<Answer> {
+    let mut totals: Vec<(String, usize, i64)> = Vec::new();
+    for g in given {
+        let Some(scored) = &g.step.scored else {
+            continue;
+        };
+        let score = g.step.options.iter().position(|o| o == g.value);
+        let Some(score) = score.and_then(|s| i64::try_from(s).ok()) else {
+            continue;
+        };
+        match totals
+            .iter_mut()
+            .find(|(id, ..)| *id == scored.questionnaire)
+        {
+            Some((_, answered, total)) => {
+                *answered += 1;
+                *total += score;
+            }
+            None => totals.push((scored.questionnaire.clone(), 1, score)),
+        }
+    }
+    totals
+        .into_iter()
+        .filter(|(id, answered, _)| {
+            script
+                .steps
+                .iter()
+                .find_map(|s| s.scored.as_ref().filter(|q| q.questionnaire == *id))
+                .is_some_and(|q| q.of == *answered)
+        })
+        .map(|(id, _, total)| Answer {
+            step_id: format!("{id}.total"),
+            value: total.to_string(),
+        })
+        .collect()
 }
 
 /// How an answer reads: emotions as "anxious 70", lists as bullet points.
@@ -107,6 +163,8 @@ mod tests {
             vocabulary: None,
             seconds: 0,
             safety: None,
+            scored: None,
+            instruction: false,
         }
     }
 

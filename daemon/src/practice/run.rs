@@ -192,6 +192,8 @@ mod tests {
             vocabulary: None,
             seconds: 0,
             safety: None,
+            scored: None,
+            instruction: false,
         }
     }
 

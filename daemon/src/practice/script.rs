@@ -33,6 +33,22 @@ pub struct ScriptStep {
     pub seconds: u32,
     /// The answers that raise the safety plan (checked by the loader).
     pub safety: Option<StepSafety>,
+    /// An item of a scored questionnaire (asked as a choice; its score is its option's index).
+    pub scored: Option<Scored>,
+    /// A skill instruction the therapist assigned, not a question.
+    pub instruction: bool,
+}
+
+/// Where a questionnaire item belongs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scored {
+    /// The questionnaire step's id: the items are stored as `ID.ITEM`, the total as `ID.total`.
+    pub questionnaire: String,
+    /// The instrument's name (`PHQ-9`), or the step's id.
+    pub instrument: String,
+    /// 1-based, as the instrument numbers its items.
+    pub number: usize,
+    pub of: usize,
 }
 
 /// One line of the exercise list.
@@ -87,30 +103,78 @@ pub fn find(catalog: &Catalog, plugin_id: &str, exercise_id: &str) -> Option<Arc
 }
 
 fn script_of(plugin_id: &str, exercise: &Exercise) -> Script {
-    let index_of = |id: &str| exercise.steps.iter().position(|s| s.id.get_ref() == id);
+    // A questionnaire becomes one step per item, so references resolve to where each step
+    // starts once questionnaires are laid out.
+    let mut starts = Vec::with_capacity(exercise.steps.len());
+    let mut at = 0;
+    for step in &exercise.steps {
+        starts.push(at);
+        at += match *step.kind.get_ref() {
+            StepKind::Questionnaire => step.items.len(),
+            _ => 1,
+        };
+    }
+    let index_of = |id: &str| {
+        exercise
+            .steps
+            .iter()
+            .position(|s| s.id.get_ref() == id)
+            .map(|i| starts[i])
+    };
     let steps = exercise
         .steps
         .iter()
-        .map(|step| ScriptStep {
-            id: step.id.get_ref().clone(),
-            kind: *step.kind.get_ref(),
-            prompt: step.prompt.clone(),
-            required: step.required,
-            // The loader has checked that these name earlier (`shows`) and later (`goto`)
-            // steps; a reference that somehow does not resolve is simply left out.
-            shows: step.shows.as_ref().and_then(|s| index_of(s.get_ref())),
-            options: step.options.clone(),
-            branch: step
-                .branch
+        .flat_map(|step| {
+            let one = ScriptStep {
+                id: step.id.get_ref().clone(),
+                kind: *step.kind.get_ref(),
+                prompt: step.prompt.clone(),
+                required: step.required,
+                // The loader has checked that these name earlier (`shows`) and later (`goto`)
+                // steps; a reference that somehow does not resolve is simply left out.
+                shows: step.shows.as_ref().and_then(|s| index_of(s.get_ref())),
+                options: step.options.clone(),
+                branch: step
+                    .branch
+                    .iter()
+                    .filter_map(|b| Some((b.when.get_ref().clone(), index_of(b.goto.get_ref())?)))
+                    .collect(),
+                safety: step.safety.as_ref().map(|s| s.get_ref().clone()),
+                min: step.min.unwrap_or(0),
+                max: step.max.unwrap_or(0),
+                labels: step.labels.clone(),
+                vocabulary: step.vocabulary.as_ref().map(|v| v.get_ref().clone()),
+                seconds: step.seconds.unwrap_or(0),
+                scored: None,
+                instruction: step.is_instruction(),
+            };
+            if *step.kind.get_ref() != StepKind::Questionnaire {
+                return vec![one];
+            }
+            let instrument = step
+                .scoring
+                .as_ref()
+                .map_or_else(|| one.id.clone(), |s| s.instrument.clone());
+            step.items
                 .iter()
-                .filter_map(|b| Some((b.when.get_ref().clone(), index_of(b.goto.get_ref())?)))
-                .collect(),
-            safety: step.safety.as_ref().map(|s| s.get_ref().clone()),
-            min: step.min.unwrap_or(0),
-            max: step.max.unwrap_or(0),
-            labels: step.labels.clone(),
-            vocabulary: step.vocabulary.as_ref().map(|v| v.get_ref().clone()),
-            seconds: step.seconds.unwrap_or(0),
+                .enumerate()
+                .map(|(index, item)| ScriptStep {
+                    id: format!("{}.{}", one.id, item.id.get_ref()),
+                    kind: StepKind::Choice,
+                    prompt: format!("{}\n{}. {}", one.prompt, index + 1, item.text),
+                    safety: item.safety.as_ref().map(|s| s.get_ref().clone()),
+                    shows: None,
+                    branch: Vec::new(),
+                    required: false,
+                    scored: Some(Scored {
+                        questionnaire: one.id.clone(),
+                        instrument: instrument.clone(),
+                        number: index + 1,
+                        of: step.items.len(),
+                    }),
+                    ..one.clone()
+                })
+                .collect()
         })
         .collect();
     Script {
@@ -144,6 +208,48 @@ mod tests {
         assert!(activated.iter().all(|l| l.state != State::Reflective));
         let cbt = list(&catalog, Some(Modality::Cbt), None);
         assert!(!cbt.is_empty() && cbt.iter().all(|l| l.plugin_id == "cbt"));
+    }
+
+    /// The built-ins with those that are off by default turned on.
+    fn every_built_in() -> Catalog {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = interlude_plugins::settings::Settings {
+            enabled: interlude_plugins::builtin::OFF_BY_DEFAULT
+                .iter()
+                .map(|id| (*id).to_owned())
+                .collect(),
+            ..Default::default()
+        };
+        interlude_plugins::catalog(&dir.path().join("none"), &settings)
+    }
+
+    #[test]
+    fn a_questionnaire_is_asked_item_by_item_as_choices_and_references_still_resolve() {
+        let script = find(&every_built_in(), "measures", "phq-9").unwrap();
+        assert_eq!(
+            script.steps.len(),
+            10,
+            "nine items and the difficulty question"
+        );
+        let ninth = &script.steps[8];
+        assert_eq!(ninth.id, "phq-9.self-harm");
+        assert_eq!(ninth.kind, StepKind::Choice);
+        assert!(
+            ninth.prompt.starts_with("Over the last 2 weeks"),
+            "{}",
+            ninth.prompt
+        );
+        assert!(ninth.prompt.ends_with("hurting yourself in some way"));
+        let rule = ninth.safety.as_ref().unwrap();
+        assert!(!rule.raised_by("Not at all"));
+        assert!(rule.raised_by("Several days"));
+        assert_eq!(ninth.scored.as_ref().unwrap().number, 9);
+        assert_eq!(script.steps[9].id, "difficulty");
+
+        let ifs = find(&every_built_in(), "ifs", "parts-check-in").unwrap();
+        let feel = ifs.steps.iter().find(|s| s.id == "feel-toward").unwrap();
+        let befriend = ifs.steps.iter().position(|s| s.id == "befriend").unwrap();
+        assert!(feel.branch.iter().all(|(_, goto)| *goto == befriend));
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub fn normalise(step: &ScriptStep, value: &str, max_bytes: usize) -> Result<Str
     match step.kind {
         StepKind::Text | StepKind::Body | StepKind::Timer => Ok(value.trim().to_owned()),
         StepKind::List => Ok(lines(value).join("\n")),
-        StepKind::Choice => option(step, value.trim()).map(str::to_owned),
+        StepKind::Choice | StepKind::Questionnaire => option(step, value.trim()).map(str::to_owned),
         StepKind::MultiChoice => {
             let mut picked: Vec<&str> = Vec::new();
             for line in lines(value) {
@@ -131,6 +131,8 @@ mod tests {
             vocabulary: None,
             seconds: 0,
             safety: None,
+            scored: None,
+            instruction: false,
         }
     }
 

@@ -574,6 +574,10 @@ summary = "goodbye"
 patterns = ["giving away my things"]
 "#;
 
+    fn shipped_tier(text: &str) -> Option<Tier> {
+        Detector::builtin().unwrap().check(text).map(|f| f.tier)
+    }
+
     fn tier(text: &str) -> Option<Tier> {
         Detector::from_toml(SMALL)
             .unwrap()
@@ -601,6 +605,32 @@ patterns = ["giving away my things"]
             tier("I don't want to live like this."),
             Some(Tier::Ideation)
         );
+    }
+
+    #[test]
+    fn the_shipped_lexicon_reads_strong_burdensomeness_and_hopelessness_as_indirect_risk_not_their_everyday_uses()
+     {
+        for risk in [
+            "I'm nothing but a burden to them.",
+            "Their lives would be easier without me in them.",
+            "I've given up on getting better.",
+            "Nothing is going to help me.",
+            "I can't see any future.",
+        ] {
+            assert_eq!(shipped_tier(risk), Some(Tier::Indirect), "{risk}");
+        }
+        for everyday in [
+            "No point ironing this shirt, it'll crease in the car.",
+            "I'm hopeless at parallel parking.",
+            "The burden of proof is on the landlord.",
+            "They'd be better off without me on the team for this one.",
+            "It'd be easier for everyone if I wasn't here on Saturday.",
+            "There's nothing to look forward to this weekend, just chores.",
+            "No future in that job, so I'm applying elsewhere.",
+            "I don't see a future in this job.",
+        ] {
+            assert_eq!(shipped_tier(everyday), None, "{everyday}");
+        }
     }
 
     #[test]

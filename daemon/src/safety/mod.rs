@@ -6,14 +6,14 @@ pub mod detect;
 pub mod output;
 mod plan;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use classify::Classifier;
 pub use detect::{Category, Detector, Finding, Tier};
 pub use plan::Plans;
 
-use interlude_proto::crisis_lines::{self, Region};
+use interlude_proto::crisis_lines::{self, Shown, Sources};
 
 use crate::domain::{Limits, SafetyPlan};
 use crate::store::Store;
@@ -85,13 +85,16 @@ pub struct Payload {
     pub finding: Option<Finding>,
     pub message: String,
     pub plan: Option<SafetyPlan>,
-    pub region: Region,
+    /// The lines, whose they are and how to change that.
+    pub lines: Shown,
 }
 
 pub struct Safety {
     pub detector: Arc<Detector>,
     pub plans: Plans,
-    region: Region,
+    /// Config and system settings; the client's own choice is read from `data_dir` each time.
+    countries: Sources,
+    data_dir: PathBuf,
 }
 
 impl Safety {
@@ -101,13 +104,34 @@ impl Safety {
         vault: Arc<Vault>,
         limits: Limits,
         data_dir: &Path,
-        locale: &str,
+        countries: Sources,
     ) -> Safety {
         Safety {
             detector,
             plans: Plans::new(store, vault, limits, data_dir),
-            region: crisis_lines::for_locale(locale),
+            countries,
+            data_dir: data_dir.to_path_buf(),
         }
+    }
+
+    /// The lines to show now: the config's country, else the client's choice, else a guess.
+    pub fn lines(&self) -> Shown {
+        Sources {
+            chosen: crisis_lines::read_chosen(&self.data_dir),
+            ..self.countries.clone()
+        }
+        .resolve()
+    }
+
+    /// Records the client's country (two letters or `INTL`).
+    pub fn set_country(&self, country: &str) -> crate::error::Result<()> {
+        let code = crisis_lines::parse_country(country).map_err(crate::error::invalid)?;
+        crisis_lines::write_chosen(&self.data_dir, &code).map_err(|e| {
+            crate::error::Error::Internal(format!(
+                "could not record the country in {}: {e}",
+                self.data_dir.display()
+            ))
+        })
     }
 
     /// The payload for a reflection the check flagged, or for help-now (`finding` is `None`).
@@ -128,7 +152,7 @@ impl Safety {
             finding,
             message,
             plan,
-            region: self.region.clone(),
+            lines: self.lines(),
         }
     }
 }

@@ -16,6 +16,9 @@ pub enum Rule {
     Means,
     Clinician,
     Crisis,
+    /// A question that suggests, leads or reassures ("have you tried", "really?"): shipped
+    /// prompts only (see [`OutputRules::broken_rule_in_prompt`]).
+    Leading,
 }
 
 impl Rule {
@@ -27,6 +30,7 @@ impl Rule {
             Rule::Means => "means",
             Rule::Clinician => "clinician",
             Rule::Crisis => "crisis",
+            Rule::Leading => "leading",
         }
     }
 }
@@ -44,6 +48,7 @@ struct RulesFile {
     means: PatternsFile,
     clinician: PatternsFile,
     crisis: PatternsFile,
+    questions: PatternsFile,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +72,7 @@ const SOFTENERS: &[&str] = &[
 pub struct OutputRules {
     rules: Vec<(Rule, Patterns)>,
     imperatives: Vec<String>,
+    questions: Patterns,
 }
 
 /// What survived the check.
@@ -102,7 +108,39 @@ impl OutputRules {
                 ),
             ],
             imperatives: file.advice.imperatives,
+            questions: Patterns::parse(&file.questions.patterns)?,
         })
+    }
+
+    /// The rule a sentence of a shipped prompt or step breaks (every prompt, step and fallback
+    /// line passes this in a test). The same rules as for generated text, read for a question:
+    /// a question asks rather than predicts or weighs options, so "When will you do it?" and
+    /// "What would you call it?" stand, while a question that suggests, leads or reassures
+    /// ("Have you tried…?", "How likely is that, really?") breaks [`Rule::Leading`]. A step
+    /// whose answers raise the safety plan may ask about self-harm (`asks_about_crisis`).
+    pub fn broken_rule_in_prompt(
+        &self,
+        sentence: &str,
+        crisis_check: &Detector,
+        asks_about_crisis: bool,
+    ) -> Option<Rule> {
+        let asking = sentence.trim_end().ends_with('?');
+        let words = words(sentence);
+        if self.questions.any_in(&words) {
+            return Some(Rule::Leading);
+        }
+        match self.broken_rule(sentence, crisis_check)? {
+            // Asked so that the answer raises the plan; the other rules still apply.
+            Rule::Crisis if asks_about_crisis => self
+                .rules
+                .iter()
+                .filter(|(rule, _)| *rule != Rule::Crisis)
+                .filter(|(rule, _)| !(asking && matches!(rule, Rule::Advice | Rule::Reassurance)))
+                .find(|(_, patterns)| patterns.any_in(&words))
+                .map(|(rule, _)| *rule),
+            Rule::Advice | Rule::Reassurance if asking => None,
+            rule => Some(rule),
+        }
     }
 
     /// The rule `sentence` breaks, if any.
@@ -191,6 +229,106 @@ mod tests {
             OutputRules::builtin().unwrap(),
             Detector::builtin().unwrap(),
         )
+    }
+
+    /// Every prompt, step question and fallback line Interlude ships, with where it comes from;
+    /// skill instructions a therapist assigns (`instruction = true`) are left out.
+    /// Each with whether it is a question asked so that its answer can raise the safety plan.
+    fn shipped_texts() -> Vec<(String, String, bool)> {
+        let mut texts = vec![
+            (
+                "interlude now, no anchor".to_owned(),
+                interlude_proto::lines::NOW_FALLBACK.to_owned(),
+                false,
+            ),
+            (
+                "check-in, no question".to_owned(),
+                crate::checkins::sources::NEUTRAL_PROMPT.to_owned(),
+                false,
+            ),
+            (
+                "check-in notification".to_owned(),
+                crate::checkins::notifier::GENERIC_TEXT.to_owned(),
+                false,
+            ),
+        ];
+        for built_in in interlude_plugins::builtin::BUILT_INS {
+            let plugin = built_in.load().unwrap();
+            for prompt in &plugin.prompts {
+                let at = format!("{}/prompts.toml {}", built_in.id, prompt.id.get_ref());
+                texts.push((at, prompt.text.get_ref().clone(), false));
+            }
+            for exercise in &plugin.exercises {
+                for step in exercise.steps.iter().filter(|s| !s.is_instruction()) {
+                    let at = format!(
+                        "{}/{} {}",
+                        built_in.id,
+                        exercise.id.get_ref(),
+                        step.id.get_ref()
+                    );
+                    texts.push((at.clone(), step.prompt.clone(), step.safety.is_some()));
+                    // A questionnaire's items are asked as questions after its prompt.
+                    for item in &step.items {
+                        texts.push((
+                            format!("{at}.{}", item.id.get_ref()),
+                            format!("{}?", item.text),
+                            item.safety.is_some(),
+                        ));
+                    }
+                }
+            }
+        }
+        texts
+    }
+
+    #[test]
+    fn every_shipped_prompt_step_and_fallback_line_passes_the_mirror_rules() {
+        let (rules, detector) = rules();
+        let broken: Vec<String> = shipped_texts()
+            .iter()
+            .flat_map(|(at, text, asks_about_crisis)| {
+                split_sentences(text)
+                    .into_iter()
+                    .filter_map(|sentence| {
+                        let rule =
+                            rules.broken_rule_in_prompt(sentence, &detector, *asks_about_crisis)?;
+                        Some(format!("{at}: {} — {sentence}", rule.name()))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert!(
+            broken.is_empty(),
+            "{} shipped sentences break the mirror rules:\n{}",
+            broken.len(),
+            broken.join("\n")
+        );
+    }
+
+    #[test]
+    fn a_shipped_question_may_ask_what_would_happen_but_not_lead_or_reassure() {
+        let (rules, detector) = rules();
+        let check = |s: &str| rules.broken_rule_in_prompt(s, &detector, false);
+        assert_eq!(check("What would you call this story?"), None);
+        assert_eq!(check("When will you do it?"), None);
+        assert_eq!(check("How likely is that, really?"), Some(Rule::Leading));
+        assert_eq!(check("Have you tried breathing?"), Some(Rule::Leading));
+        assert_eq!(check("Fragments are fine."), Some(Rule::Leading));
+        assert_eq!(check("Nothing has to happen yet."), Some(Rule::Leading));
+        assert_eq!(check("Write it down."), Some(Rule::Advice));
+        assert_eq!(check("Everything will be okay."), Some(Rule::Reassurance));
+        assert_eq!(
+            check("Did you act on an urge to harm yourself today?"),
+            Some(Rule::Crisis)
+        );
+        assert_eq!(
+            rules.broken_rule_in_prompt(
+                "Did you act on an urge to harm yourself today?",
+                &detector,
+                true
+            ),
+            None
+        );
     }
 
     #[test]

@@ -126,3 +126,101 @@ fn help_now_works_with_the_daemon_down_from_the_clis_own_copy() {
         "the international fallback still says where to turn: {shown}"
     );
 }
+
+/// A machine set to American English, as many Linux installs are by default.
+const US_LOCALE: [(&str, &str); 1] = [("LANG", "en_US.UTF-8")];
+
+fn us_locale_daemon() -> RealDaemon {
+    let mut daemon = RealDaemon::prepare();
+    daemon.env = vec![("LANG".into(), "en_US.UTF-8".into())];
+    daemon.launch();
+    daemon
+}
+
+#[test]
+fn a_client_on_an_american_english_system_who_chose_gb_sees_the_uk_lines() {
+    let mut daemon = us_locale_daemon();
+    let init = daemon.cli_with_env(
+        &["init", "--passphrase-stdin", "--country", "GB"],
+        &US_LOCALE,
+        &format!("{PASSPHRASE}\n"),
+    );
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+
+    let help = daemon.cli_with_env(&["help-now"], &US_LOCALE, "");
+    let shown = String::from_utf8_lossy(&help.stdout).into_owned();
+    assert!(help.status.success(), "{shown}");
+    assert!(
+        shown.contains("116 123") && shown.contains("999"),
+        "the UK lines: {shown}"
+    );
+    assert!(
+        !shown.contains("988") && !shown.contains("911"),
+        "not the US lines: {shown}"
+    );
+    assert!(
+        shown.contains("United Kingdom") && shown.contains("interlude country"),
+        "says whose lines these are and how to change it: {shown}"
+    );
+    let with_no_plan = (shown.find("116 123"), shown.find("safety-plan edit"));
+    assert!(
+        with_no_plan.0 < with_no_plan.1 && with_no_plan.1.is_some(),
+        "with no plan yet, the lines come before the hint to write one: {shown}"
+    );
+
+    // The choice is the data directory's, so it holds with the daemon down too.
+    daemon.kill9();
+    let data_dir = daemon.data_dir().display().to_string();
+    let down = daemon.cli_with_env(&["help-now", "--data-dir", &data_dir], &US_LOCALE, "");
+    let shown = String::from_utf8_lossy(&down.stdout);
+    assert!(
+        down.status.success() && shown.contains("116 123") && !shown.contains("988"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn the_country_can_be_changed_later_and_a_guess_from_the_locale_says_it_is_one() {
+    let daemon = us_locale_daemon();
+    let init = daemon.cli_with_env(
+        &["init", "--passphrase-stdin"],
+        &US_LOCALE,
+        &format!("{PASSPHRASE}\n"),
+    );
+    assert!(init.status.success());
+    let guessed = daemon.cli_with_env(&["help-now"], &US_LOCALE, "");
+    let shown = String::from_utf8_lossy(&guessed.stdout).into_owned();
+    assert!(
+        shown.contains("988") && shown.contains("guessed") && shown.contains("112"),
+        "a guess is said to be one, with lines that work anywhere: {shown}"
+    );
+
+    let status = String::from_utf8_lossy(&daemon.cli(&["status"]).stdout).into_owned();
+    assert!(
+        status.contains("No country is chosen") && status.contains("interlude country"),
+        "status says so while nobody chose: {status}"
+    );
+
+    let changed = daemon.cli_with_env(&["country", "ie"], &US_LOCALE, "");
+    assert!(
+        changed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&changed.stderr)
+    );
+    let shown = String::from_utf8_lossy(&daemon.cli_with_env(&["help-now"], &US_LOCALE, "").stdout)
+        .into_owned();
+    assert!(
+        shown.contains("Pieta") && !shown.contains("988"),
+        "the running daemon shows the new country's lines: {shown}"
+    );
+
+    let status = String::from_utf8_lossy(&daemon.cli(&["status"]).stdout).into_owned();
+    assert!(!status.contains("No country is chosen"), "{status}");
+
+    let refused = daemon.cli_with_env(&["country", "Britain"], &US_LOCALE, "");
+    assert_eq!(refused.status.code(), Some(2), "a country is two letters");
+}

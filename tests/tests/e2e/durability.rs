@@ -97,6 +97,7 @@ async fn kill_repeatedly(rounds: usize) {
     DaemonClient::new(channel)
         .init(v1::InitRequest {
             passphrase: PASSPHRASE.into(),
+            ..Default::default()
         })
         .await
         .unwrap();

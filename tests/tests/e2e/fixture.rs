@@ -127,6 +127,7 @@ async fn write_the_schema_1_fixture() {
         .daemon()
         .init(v1::InitRequest {
             passphrase: FIXTURE_PASSPHRASE.into(),
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -347,6 +347,7 @@ async fn failing_syncs_and_writes_lose_nothing_acknowledged_and_say_so() {
     DaemonClient::new(channel.clone())
         .init(v1::InitRequest {
             passphrase: interlude_e2e::PASSPHRASE.into(),
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -75,6 +75,7 @@ async fn sigterm_drains_requests_removes_the_socket_and_exits_0() {
     DaemonClient::new(channel.clone())
         .init(v1::InitRequest {
             passphrase: PASSPHRASE.into(),
+            ..Default::default()
         })
         .await
         .unwrap();

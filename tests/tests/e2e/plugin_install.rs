@@ -219,6 +219,29 @@ fn tiny_bundle(version: &str) -> Vec<u8> {
 
 const TINY_1: &str = "interlude-plugin id=tiny version=1.0.0";
 
+/// A questionnaire whose second item asks about self-harm; `SAFETY` is where its rule goes.
+const SCREEN: &str = r#"schema_version = 2
+
+[exercise]
+id = "screen"
+title = "Screen"
+summary = "Two questions."
+state = "reflective"
+minutes = 1
+
+[[exercise.steps]]
+id = "screen"
+kind = "questionnaire"
+prompt = "How often?"
+options = ["Never", "Sometimes"]
+items = [
+  { id = "sleep", text = "Sleeping badly" },
+  { id = "harm", text = "Thoughts of hurting yourself"SAFETY },
+]
+scoring = { instrument = "Screen", bands = [{ from = 0, to = 1, label = "low" }, { from = 2, to = 2, label = "high" }] }
+"#;
+const SCREEN_SAFETY: &str = ", safety = { tier = \"ideation\", options = [\"Sometimes\"] }";
+
 /// Installs nothing, says why, and leaves every file under the home as it was.
 #[track_caller]
 fn refused_without_trace(home: &Home, name: &str, code: i32, says: &str) {
@@ -391,6 +414,51 @@ fn malicious_and_mistaken_bundles_are_refused_and_nothing_is_written() {
             )])),
             TINY_1,
             "<bundle>/plugin.toml:10:1: unknown field `license`",
+        ),
+        (
+            "questionnaire-hiding-self-harm",
+            with(Item::File(
+                "exercises/screen.toml",
+                SCREEN.replace("SAFETY", "").into_bytes(),
+            )),
+            TINY_1,
+            "asks about self-harm or suicide",
+        ),
+        (
+            "questionnaire-in-schema-1",
+            with(Item::File(
+                "exercises/screen.toml",
+                SCREEN
+                    .replace("schema_version = 2", "schema_version = 1")
+                    .replace("SAFETY", SCREEN_SAFETY)
+                    .into_bytes(),
+            )),
+            TINY_1,
+            "needs `schema_version = 2`",
+        ),
+        (
+            "questionnaire-bands-with-a-gap",
+            with(Item::File(
+                "exercises/screen.toml",
+                SCREEN
+                    .replace("SAFETY", SCREEN_SAFETY)
+                    .replace("from = 2", "from = 3")
+                    .into_bytes(),
+            )),
+            TINY_1,
+            "`scoring.bands` must run from 0 to 2",
+        ),
+        (
+            "schema-from-the-future",
+            with(Item::File(
+                "exercises/screen.toml",
+                SCREEN
+                    .replace("schema_version = 2", "schema_version = 99")
+                    .replace("SAFETY", SCREEN_SAFETY)
+                    .into_bytes(),
+            )),
+            TINY_1,
+            "schema_version 99 is not one this Interlude reads",
         ),
     ];
     for (name, bundle, comment, says) in cases {
@@ -576,7 +644,10 @@ fn install_list_override_disable_and_remove_round_trip() {
     ok(home.cli(&["plugin", "disable", "cbt"]));
     let list = home.list();
     assert!(!ids(&list).contains(&"cbt".to_string()));
-    assert_eq!(list["disabled"], serde_json::json!(["cbt"]));
+    assert_eq!(
+        list["disabled"],
+        serde_json::json!(["cbt", "ifs", "measures", "somatic"])
+    );
     ok(home.cli(&["plugin", "enable", "cbt"]));
     assert!(ids(&home.list()).contains(&"cbt".to_string()));
     let said = ok(home.cli(&["plugin", "remove", "cbt"]));

@@ -302,11 +302,20 @@ async fn diary_card_with_urge(
     daemon: &TestDaemon,
     rating: &str,
 ) -> interlude_proto::v1::AddReflectionResponse {
+    diary_card_answering(daemon, "urge-harm", rating).await
+}
+
+/// Runs the DBT diary card answering only `step_id`, with `value`.
+async fn diary_card_answering(
+    daemon: &TestDaemon,
+    step_id: &str,
+    value: &str,
+) -> interlude_proto::v1::AddReflectionResponse {
     let mut client = practice(daemon).await;
     let mut view = start(&mut client, "dbt", "diary-card").await;
     while let Some(step) = view.step.clone() {
-        view = if step.id == "urge-harm" {
-            answer(&mut client, &view, rating).await
+        view = if step.id == step_id {
+            answer(&mut client, &view, value).await
         } else {
             skip(&mut client, &view).await
         };
@@ -333,6 +342,142 @@ async fn a_rating_past_the_exercise_s_safety_line_raises_the_safety_plan() {
         .expect("an urge of 5 brings the plan and the lines");
     assert_eq!(safety.tier(), interlude_proto::v1::CrisisTier::Ideation);
     assert!(daemon.get(&strong.id).await.crisis, "saved, flagged");
+}
+
+#[tokio::test]
+async fn every_place_the_diary_card_asks_about_self_harm_raises_the_safety_plan() {
+    let daemon = TestDaemon::start().await;
+    daemon.init().await;
+    for (step, value) in [
+        ("urge-harm-acted", "Yes"),
+        (
+            "target-behaviours",
+            "Lashing out at someone\nActing on urges to harm yourself",
+        ),
+    ] {
+        let saved = diary_card_answering(&daemon, step, value).await;
+        assert!(saved.safety.is_some(), "{step}: {value:?} brings the plan");
+        assert!(daemon.get(&saved.id).await.crisis, "{step}: saved, flagged");
+    }
+    let ordinary = diary_card_answering(&daemon, "target-behaviours", "None of these today").await;
+    assert!(ordinary.safety.is_none(), "an ordinary day is not an alarm");
+}
+
+/// Answers the PHQ-9 with `answer(item number)` for each item and skips the rest.
+async fn phq9(
+    daemon: &TestDaemon,
+    answer_for: impl Fn(usize) -> &'static str,
+) -> interlude_proto::v1::AddReflectionResponse {
+    let mut client = practice(daemon).await;
+    let mut view = start(&mut client, "measures", "phq-9").await;
+    let mut item = 0;
+    while let Some(step) = view.step.clone() {
+        view = if step.id.starts_with("phq-9.") {
+            item += 1;
+            answer(&mut client, &view, answer_for(item)).await
+        } else {
+            skip(&mut client, &view).await
+        };
+    }
+    assert_eq!(item, 9, "nine items, asked one at a time");
+    client
+        .finish(FinishRequest {
+            run_id: view.run_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn a_skill_instruction_is_marked_as_one_and_a_question_is_not() {
+    let daemon = TestDaemon::start().await;
+    daemon.init().await;
+    let mut client = practice(&daemon).await;
+    let view = start(&mut client, "dbt", "tipp").await;
+    let first = view.step.clone().unwrap();
+    assert_eq!(first.id, "intensity-before");
+    assert!(!first.instruction, "a rating is a question");
+    let view = skip(&mut client, &view).await;
+    let temperature = view.step.unwrap();
+    assert_eq!(temperature.id, "temperature");
+    assert!(
+        temperature.instruction,
+        "the cold-water step is the skill itself"
+    );
+    assert!(
+        temperature.prompt.contains("beta blockers") && temperature.prompt.contains("cold"),
+        "with its cautions: {}",
+        temperature.prompt
+    );
+}
+
+/// Turns on the built-in measures (off until a client turns them on) and has the daemon reload.
+async fn with_measures_on(daemon: &TestDaemon) {
+    std::fs::write(
+        daemon.data_dir().join("plugin-settings.toml"),
+        "enabled = [\"measures\"]\n",
+    )
+    .unwrap();
+    daemon
+        .plugins()
+        .reload(interlude_proto::v1::ReloadPluginsRequest {})
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_phq9_is_stored_as_the_clients_answers_and_total_and_item_9_raises_the_plan() {
+    let daemon = TestDaemon::start().await;
+    daemon.init().await;
+    with_measures_on(&daemon).await;
+    let quiet = phq9(&daemon, |item| match item {
+        1 | 2 => "More than half the days",
+        3 => "Nearly every day",
+        _ => "Not at all",
+    })
+    .await;
+    assert!(
+        quiet.safety.is_none(),
+        "item 9 at 'Not at all' is not an alarm"
+    );
+    let saved = daemon.get(&quiet.id).await;
+    assert!(!saved.crisis);
+    let value = |id: &str| {
+        saved
+            .answers
+            .iter()
+            .find(|a| a.step_id == id)
+            .map(|a| a.value.clone())
+    };
+    assert_eq!(
+        value("phq-9.interest").as_deref(),
+        Some("More than half the days")
+    );
+    assert_eq!(value("phq-9.self-harm").as_deref(), Some("Not at all"));
+    assert_eq!(value("phq-9.total").as_deref(), Some("7"), "2 + 2 + 3");
+    for label in ["mild", "moderate", "severe", "minimal"] {
+        assert!(
+            !saved.text.to_lowercase().contains(label),
+            "no label: {}",
+            saved.text
+        );
+    }
+
+    let item_9 = phq9(&daemon, |item| {
+        if item == 9 {
+            "Several days"
+        } else {
+            "Not at all"
+        }
+    })
+    .await;
+    let safety = item_9
+        .safety
+        .expect("any answer above 0 on item 9 brings the plan");
+    assert_eq!(safety.tier(), interlude_proto::v1::CrisisTier::Ideation);
+    assert!(daemon.get(&item_9.id).await.crisis, "saved, flagged");
 }
 
 #[tokio::test]
@@ -758,7 +903,10 @@ fn now_works_while_locked_with_a_calm_line_and_saves_sealed() {
         !screen.contains("lake breath"),
         "nothing readable while locked:\n{screen}"
     );
-    assert!(screen.contains("Breathe out slowly"), "{screen}");
+    assert!(
+        screen.contains(interlude_proto::lines::NOW_FALLBACK),
+        "{screen}"
+    );
     let quick = screen
         .lines()
         .find(|l| l.contains("Quick thought record"))

@@ -28,6 +28,7 @@ async fn a_marker_never_appears_in_plain_bytes_on_disk_in_logs_or_temp_files() {
     admin
         .init(v1::InitRequest {
             passphrase: PASSPHRASE.into(),
+            ..Default::default()
         })
         .await
         .unwrap();

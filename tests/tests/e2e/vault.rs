@@ -75,6 +75,7 @@ async fn a_second_init_is_refused_and_the_first_passphrase_still_works() {
         .daemon()
         .init(v1::InitRequest {
             passphrase: "another passphrase".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -92,6 +93,7 @@ async fn a_short_passphrase_is_refused_at_init() {
         .daemon()
         .init(v1::InitRequest {
             passphrase: "short".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
