@@ -255,6 +255,7 @@ impl Prep {
             vocabulary: sections::vocabulary(&terms, &readable),
             follow_through: sections::follow_through(&catalog, &readable),
             sections: sections::sections(&catalog, &readable, &vectors, &exemplar_vectors),
+            measures: sections::measures(&catalog, &readable),
             flagged,
             brought,
             helpful,

@@ -27,6 +27,8 @@ pub struct Patterns {
     pub vocabulary: Vec<TermUse>,
     pub follow_through: Vec<FollowThrough>,
     pub sections: Vec<Section>,
+    /// Questionnaires' totals over the window (PHQ-9, GAD-7, a plugin's own).
+    pub measures: Vec<Measure>,
     /// Entries the crisis check flagged: never in a theme, a quote or the digest.
     pub flagged: Vec<Quote>,
     /// Entries the client marked "bring to session".
@@ -169,6 +171,26 @@ pub struct Run {
     pub moment: Millis,
     /// One cell per column; empty when that step was skipped.
     pub cells: Vec<String>,
+}
+
+/// A questionnaire's totals: the client's own answers summed as its authors score them. Never
+/// a band or a label.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Measure {
+    /// `plugin/exercise`, e.g. `measures/phq-9`.
+    pub id: String,
+    pub title: String,
+    /// The highest total the form allows.
+    pub highest: u32,
+    pub points: Vec<MeasurePoint>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct MeasurePoint {
+    /// The reflection holding the run.
+    pub id: String,
+    pub moment: Millis,
+    pub total: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

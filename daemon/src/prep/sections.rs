@@ -11,7 +11,9 @@ use interlude_plugins::format::{Exercise, Pattern};
 use crate::domain::{Kind, Reflection, Term, TermKind, contains_phrase};
 use crate::search::dot;
 
-use super::packet::{FollowThrough, Quote, Run, Section, SectionBody, TermUse};
+use super::packet::{
+    FollowThrough, Measure, MeasurePoint, Quote, Run, Section, SectionBody, TermUse,
+};
 use super::themes::{emotions_of, quote};
 
 /// An entry whose vector is at least this close to one of a pattern's exemplars matches it by
@@ -132,7 +134,28 @@ pub fn sections(
     out
 }
 
-/// An exercise's runs in the window, oldest first, one column per step anyone answered.
+/// The answer ids a step's answers are stored under, with their column headings: the step's
+/// own id, or for a questionnaire each item (`ID.ITEM`, numbered as the form numbers them) and
+/// the total (`ID.total`).
+fn columns_of(step: &interlude_plugins::format::Step) -> Vec<(String, String)> {
+    let id = step.id.get_ref();
+    if step.items.is_empty() {
+        return vec![(id.clone(), step.prompt.clone())];
+    }
+    step.items
+        .iter()
+        .enumerate()
+        .map(|(n, item)| {
+            (
+                format!("{id}.{}", item.id.get_ref()),
+                format!("{}. {}", n + 1, item.text),
+            )
+        })
+        .chain([(format!("{id}.total"), "Total".to_string())])
+        .collect()
+}
+
+/// An exercise's runs in the window, oldest first, one column per answer anyone gave.
 fn runs(plugin_id: &str, exercise: &Exercise, entries: &[&Reflection]) -> Option<SectionBody> {
     let mut done: Vec<&Reflection> = entries
         .iter()
@@ -143,38 +166,68 @@ fn runs(plugin_id: &str, exercise: &Exercise, entries: &[&Reflection]) -> Option
         return None;
     }
     done.sort_by_key(|r| r.moment);
-    let answered: Vec<&interlude_plugins::format::Step> = exercise
+    let answer = |r: &Reflection, id: &str| {
+        r.answers
+            .iter()
+            .find(|a| a.step_id == id)
+            .map(|a| a.value.clone())
+            .unwrap_or_default()
+    };
+    let answered: Vec<(String, String)> = exercise
         .steps
         .iter()
-        .filter(|s| {
-            done.iter().any(|r| {
-                r.answers
-                    .iter()
-                    .any(|a| a.step_id == *s.id.get_ref() && !a.value.trim().is_empty())
-            })
-        })
+        .flat_map(columns_of)
+        .filter(|(id, _)| done.iter().any(|r| !answer(r, id).trim().is_empty()))
         .collect();
     let rows = done
         .iter()
         .map(|r| Run {
             id: r.id.clone(),
             moment: r.moment,
-            cells: answered
-                .iter()
-                .map(|s| {
-                    r.answers
-                        .iter()
-                        .find(|a| a.step_id == *s.id.get_ref())
-                        .map(|a| a.value.clone())
-                        .unwrap_or_default()
-                })
-                .collect(),
+            cells: answered.iter().map(|(id, _)| answer(r, id)).collect(),
         })
         .collect();
     Some(SectionBody::Runs {
-        columns: answered.iter().map(|s| s.prompt.clone()).collect(),
+        columns: answered.into_iter().map(|(_, heading)| heading).collect(),
         rows,
     })
+}
+
+/// Every questionnaire's totals over the window, oldest first: the client's own answers as a
+/// trend, never a band or a label.
+pub fn measures(catalog: &Catalog, entries: &[&Reflection]) -> Vec<Measure> {
+    let mut out = Vec::new();
+    for entry in &catalog.plugins {
+        for exercise in &entry.plugin.exercises {
+            for step in exercise.steps.iter().filter(|s| !s.items.is_empty()) {
+                let total = format!("{}.total", step.id.get_ref());
+                let mut points: Vec<(i64, u32, String)> = entries
+                    .iter()
+                    .filter(|r| {
+                        r.plugin_id == entry.id() && r.exercise_id == *exercise.id.get_ref()
+                    })
+                    .filter_map(|r| {
+                        let value = r.answers.iter().find(|a| a.step_id == total)?;
+                        Some((r.moment, value.value.trim().parse().ok()?, r.id.clone()))
+                    })
+                    .collect();
+                if points.is_empty() {
+                    continue;
+                }
+                points.sort_unstable();
+                out.push(Measure {
+                    id: format!("{}/{}", entry.id(), exercise.id.get_ref()),
+                    title: exercise.title.clone(),
+                    highest: (step.items.len() * step.options.len().saturating_sub(1)) as u32,
+                    points: points
+                        .into_iter()
+                        .map(|(moment, total, id)| MeasurePoint { id, moment, total })
+                        .collect(),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// The sentences of the window that carry one of the pattern's cues (whole words), and the
@@ -235,4 +288,67 @@ fn sentences(text: &str) -> Vec<&str> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Answer;
+
+    fn phq9_run(id: &str, moment: i64, total: &str) -> Reflection {
+        Reflection {
+            id: id.into(),
+            moment,
+            recorded_at: moment,
+            edited_at: None,
+            kind: Kind::Exercise,
+            text: "PHQ-9 (items 1–9)".into(),
+            emotions: vec![],
+            tags: vec![],
+            term_ids: vec![],
+            bring_to_session: false,
+            private: false,
+            plugin_id: "measures".into(),
+            exercise_id: "phq-9".into(),
+            answers: vec![
+                Answer {
+                    step_id: "phq-9.interest".into(),
+                    value: "Several days".into(),
+                },
+                Answer {
+                    step_id: "phq-9.total".into(),
+                    value: total.into(),
+                },
+            ],
+            crisis: false,
+            history: vec![],
+            prompt_id: String::new(),
+            prompt: String::new(),
+            helpful: false,
+        }
+    }
+
+    #[test]
+    fn questionnaire_totals_become_a_trend_and_items_their_own_columns() {
+        let mut settings = interlude_plugins::settings::Settings::default();
+        settings.set_enabled("measures", true).expect("a plugin id");
+        let empty = tempfile::tempdir().expect("a directory");
+        let catalog = interlude_plugins::catalog(empty.path(), &settings);
+        let (a, b) = (phq9_run("A", 1_000, "9"), phq9_run("B", 2_000, "6"));
+        let entries = [&b, &a];
+        let measures = measures(&catalog, &entries);
+        assert_eq!(measures.len(), 1);
+        assert_eq!(measures[0].highest, 27);
+        let totals: Vec<u32> = measures[0].points.iter().map(|p| p.total).collect();
+        assert_eq!(totals, [9, 6], "oldest first, the client's own totals");
+        let phq9 = exercise(&catalog, "measures", "phq-9").expect("the PHQ-9");
+        let Some(SectionBody::Runs { columns, rows }) = runs("measures", phq9, &entries) else {
+            panic!("runs");
+        };
+        assert_eq!(
+            columns,
+            ["1. Little interest or pleasure in doing things", "Total"]
+        );
+        assert_eq!(rows[0].cells, ["Several days", "9"]);
+    }
 }

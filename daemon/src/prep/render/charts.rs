@@ -7,7 +7,7 @@ use svg::Document;
 use svg::node::element::{Circle, Group, Line, Polyline, Rectangle, Text, Title};
 
 use crate::domain::Millis;
-use crate::prep::packet::{Day, Theme};
+use crate::prep::packet::{Day, Measure, Theme};
 
 const INK: &str = "#222";
 const SOFT: &str = "#bbb";
@@ -213,6 +213,60 @@ pub fn theme_timeline(themes: &[Theme], since: Millis, until: Millis) -> String 
                     .set("fill", INK),
             );
         }
+    }
+    doc.to_string()
+}
+
+/// A questionnaire's totals over time, each written beside its point, against the form's range.
+pub fn measure(m: &Measure) -> String {
+    let (left, top, plot_w, plot_h) = (36.0, 14.0, 400.0, 100.0);
+    let mut doc = document(
+        (left + plot_w + 30.0) as u32,
+        (top + plot_h + 30.0) as u32,
+        &format!("{}: totals over time", m.title),
+    )
+    .add(
+        Line::new()
+            .set("x1", left)
+            .set("y1", top + plot_h)
+            .set("x2", left + plot_w)
+            .set("y2", top + plot_h)
+            .set("stroke", INK),
+    )
+    .add(label(left - 4.0, top + 4.0, m.highest.to_string(), "end"))
+    .add(label(left - 4.0, top + plot_h, "0", "end"));
+    let (first, last) = match (m.points.first(), m.points.last()) {
+        (Some(a), Some(b)) => (a.moment, b.moment),
+        _ => return doc.to_string(),
+    };
+    let span = (last - first).max(1) as f32;
+    let mut points = Vec::new();
+    for p in &m.points {
+        let x = if m.points.len() == 1 {
+            left + plot_w / 2.0
+        } else {
+            left + plot_w * (p.moment - first) as f32 / span
+        };
+        let y = top + plot_h - plot_h * p.total as f32 / m.highest.max(1) as f32;
+        points.push(format!("{x},{y}"));
+        doc = doc
+            .add(
+                Circle::new()
+                    .set("cx", x)
+                    .set("cy", y)
+                    .set("r", 3)
+                    .set("fill", "white")
+                    .set("stroke", INK),
+            )
+            .add(label(x, y - 6.0, p.total.to_string(), "middle"));
+    }
+    if points.len() > 1 {
+        doc = doc.add(
+            Polyline::new()
+                .set("points", points.join(" "))
+                .set("fill", "none")
+                .set("stroke", INK),
+        );
     }
     doc.to_string()
 }

@@ -66,6 +66,11 @@ pub fn shown(packet: &Packet) -> Packet {
         SectionBody::Phrases { matches, .. } => !matches.is_empty(),
     });
     pat.brought.retain(|q| keep(&q.id));
+    pat.measures.retain(|m| keep(&m.id));
+    for m in &mut pat.measures {
+        m.points.retain(|point| keep(&point.id));
+    }
+    pat.measures.retain(|m| !m.points.is_empty());
     pat.helpful.retain(|q| keep(&q.id));
     let digest = &mut p.digest;
     for (field, from) in &packet.digest.written_from {
@@ -121,6 +126,7 @@ pub fn render(packet: &Packet, format: Format, zone: &TimeZone) -> Result<Vec<u8
     };
     env.add_template(name, source).map_err(internal)?;
     let charts = (format == Format::Html).then(|| Charts {
+        measures: view.patterns.measures.iter().map(charts::measure).collect(),
         days: charts::days(&view.patterns.days),
         hours: charts::hour_of_week(&view.patterns.hour_of_week),
         themes: charts::theme_timeline(
@@ -144,6 +150,8 @@ pub fn render(packet: &Packet, format: Format, zone: &TimeZone) -> Result<Vec<u8
 
 #[derive(Serialize)]
 struct Charts {
+    /// One per measure, in the order of `patterns.measures`.
+    measures: Vec<String>,
     days: String,
     hours: String,
     themes: String,
