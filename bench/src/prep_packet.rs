@@ -6,6 +6,7 @@
 //! with the same embedder in this process, model load included, in the same run. Peak memory
 //! is the daemon's VmHWM after all builds.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,8 @@ pub struct Size {
     pub warm: Duration,
     pub warm_extractive: Duration,
     pub peak_kib: u64,
+    /// Planted-pattern recall in the top five themes (the evaluation's measure).
+    pub recall: f32,
 }
 
 pub fn measure(
@@ -55,7 +58,7 @@ pub fn measure(
         daemon.launch();
         let entries = timelines::generate(7, days, END);
         let channel = runtime.block_on(unlocked_channel(&daemon.socket(), true))?;
-        runtime.block_on(add_all(channel.clone(), &entries))?;
+        let pattern_of = runtime.block_on(add_all(channel.clone(), &entries))?;
         runtime.block_on(wait_indexed(channel))?;
 
         let embed_reference = embed_reference(&models.join("all-MiniLM-L6-v2"), &entries)?;
@@ -63,9 +66,10 @@ pub fn measure(
         daemon.launch();
         let channel = runtime.block_on(unlocked_channel(&daemon.socket(), false))?;
         let window = (END - days * DAY_MS, END);
-        let cold = runtime.block_on(build(channel.clone(), window, true))?;
-        let warm = runtime.block_on(build(channel.clone(), window, true))?;
-        let warm_extractive = runtime.block_on(build(channel, window, false))?;
+        let (cold, _) = runtime.block_on(build(channel.clone(), window, true))?;
+        let (warm, _) = runtime.block_on(build(channel.clone(), window, true))?;
+        let (warm_extractive, packet) = runtime.block_on(build(channel, window, false))?;
+        let recall = timelines::recall_in_top_five(&packet["patterns"]["themes"], &pattern_of);
         let peak_kib = proc_status_kib(daemon.pid(), "VmHWM")?;
         daemon.stop();
         out.push(Size {
@@ -76,13 +80,19 @@ pub fn measure(
             warm,
             warm_extractive,
             peak_kib,
+            recall,
         });
     }
     Ok(out)
 }
 
-async fn add_all(channel: Channel, entries: &[timelines::Entry]) -> Result<()> {
+/// Adds every entry; returns the planted pattern of each added reflection, by id.
+async fn add_all(
+    channel: Channel,
+    entries: &[timelines::Entry],
+) -> Result<HashMap<String, &'static str>> {
     let mut timeline = TimelineClient::new(channel);
+    let mut pattern_of = HashMap::new();
     for e in entries {
         let request = v1::AddReflectionRequest {
             text: e.text.clone(),
@@ -101,9 +111,12 @@ async fn add_all(channel: Channel, entries: &[timelines::Entry]) -> Result<()> {
             }),
             ..Default::default()
         };
-        timeline.add_reflection(request).await?;
+        let id = timeline.add_reflection(request).await?.into_inner().id;
+        if let Some(pattern) = e.pattern {
+            pattern_of.insert(id, pattern);
+        }
     }
-    Ok(())
+    Ok(pattern_of)
 }
 
 /// Until the background indexer has a vector for every entry (as it would long before a
@@ -130,7 +143,11 @@ async fn wait_indexed(channel: Channel) -> Result<()> {
     }
 }
 
-async fn build(channel: Channel, (since, until): (i64, i64), digest: bool) -> Result<Duration> {
+async fn build(
+    channel: Channel,
+    (since, until): (i64, i64),
+    digest: bool,
+) -> Result<(Duration, serde_json::Value)> {
     let mut prep =
         PrepClient::new(channel).max_decoding_message_size(interlude_proto::MAX_MESSAGE_BYTES);
     let ts = |ms: i64| {
@@ -148,12 +165,15 @@ async fn build(channel: Channel, (since, until): (i64, i64), digest: bool) -> Re
         })
         .await?
         .into_inner();
-    let mut drafted = false;
+    let mut draft = None;
     while let Some(event) = stream.message().await? {
-        drafted |= matches!(event.event, Some(v1::build_event::Event::Draft(_)));
+        if let Some(v1::build_event::Event::Draft(d)) = event.event {
+            draft = Some(d);
+        }
     }
-    anyhow::ensure!(drafted, "no draft came back");
-    Ok(started.elapsed())
+    let elapsed = started.elapsed();
+    let draft = draft.context("no draft came back")?;
+    Ok((elapsed, serde_json::from_str(&draft.json)?))
 }
 
 fn embed_reference(model_dir: &Path, entries: &[timelines::Entry]) -> Result<Duration> {
@@ -168,11 +188,11 @@ fn embed_reference(model_dir: &Path, entries: &[timelines::Entry]) -> Result<Dur
 
 pub fn markdown(sizes: &[Size]) -> String {
     let mut out = String::from(
-        "| window | entries | embed them (reference, load included) | packet cold | packet warm | warm, no digest | no digest / reference | daemon peak RSS |\n|---|---|---|---|---|---|---|---|\n",
+        "| window | entries | embed them (reference, load included) | packet cold | packet warm | warm, no digest | no digest / reference | daemon peak RSS | planted-pattern recall, top 5 |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for s in sizes {
         out.push_str(&format!(
-            "| {} | {} | {:.2} s | {:.2} s | {:.2} s | {:.2} s | {:.2}× | {:.0} MiB |\n",
+            "| {} | {} | {:.2} s | {:.2} s | {:.2} s | {:.2} s | {:.2}× | {:.0} MiB | {:.2} |\n",
             s.name,
             s.entries,
             s.embed_reference.as_secs_f64(),
@@ -181,6 +201,7 @@ pub fn markdown(sizes: &[Size]) -> String {
             s.warm_extractive.as_secs_f64(),
             s.warm_extractive.as_secs_f64() / s.embed_reference.as_secs_f64(),
             mib(s.peak_kib),
+            s.recall,
         ));
     }
     out

@@ -275,3 +275,32 @@ fn entry(
         pattern,
     }
 }
+
+/// Planted-pattern recall in the top five themes of a packet's `patterns.themes`: a pattern is
+/// found when one of those themes holds at least 40% of the pattern's entries and at least half
+/// of the theme is that pattern. `pattern_of` maps reflection ids to the pattern they carry.
+pub fn recall_in_top_five(
+    themes: &serde_json::Value,
+    pattern_of: &std::collections::HashMap<String, &str>,
+) -> f32 {
+    let mut found = std::collections::HashSet::new();
+    for theme in themes.as_array().into_iter().flatten().take(5) {
+        let ids: Vec<&str> = theme["entry_ids"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .collect();
+        for pattern in PATTERNS {
+            let total = pattern_of.values().filter(|p| **p == pattern).count();
+            let hits = ids
+                .iter()
+                .filter(|id| pattern_of.get(**id) == Some(&pattern))
+                .count();
+            if total > 0 && hits * 10 >= total * 4 && hits * 2 >= ids.len() {
+                found.insert(pattern);
+            }
+        }
+    }
+    found.len() as f32 / PATTERNS.len() as f32
+}

@@ -7,9 +7,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use interlude_e2e::timelines::{self, PATTERNS};
+use interlude_e2e::timelines;
 use interlude_e2e::{TestDaemon, install_models};
 use interlude_proto::v1;
 use serde_json::Value;
@@ -93,37 +93,24 @@ async fn evaluate(seed: u64, days: i64, digest: bool) -> Option<Figures> {
     let packet: Value = serde_json::from_str(&draft.json).unwrap();
     let themes = packet["patterns"]["themes"].as_array().unwrap().clone();
 
-    // Planted-pattern recall in the top five: a theme holds at least 40% of the pattern's
-    // entries, and at least half of the theme is that pattern.
-    let mut found = HashSet::new();
     for theme in themes.iter().take(5) {
-        let ids: Vec<&str> = theme["entry_ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap())
-            .collect();
         let mut made_of: HashMap<&str, usize> = HashMap::new();
-        for id in &ids {
+        for id in theme["entry_ids"].as_array().unwrap() {
             *made_of
-                .entry(pattern_of.get(*id).copied().unwrap_or("noise"))
+                .entry(
+                    pattern_of
+                        .get(id.as_str().unwrap())
+                        .copied()
+                        .unwrap_or("noise"),
+                )
                 .or_default() += 1;
         }
         eprintln!(
             "  theme {} score {:.2}: {made_of:?}",
             theme["label"], theme["score"]
         );
-        for pattern in PATTERNS {
-            let total = pattern_of.values().filter(|p| **p == pattern).count();
-            let hits = ids
-                .iter()
-                .filter(|id| pattern_of.get(**id) == Some(&pattern))
-                .count();
-            if hits * 10 >= total * 4 && hits * 2 >= ids.len() {
-                found.insert(pattern);
-            }
-        }
     }
+    let recall = timelines::recall_in_top_five(&packet["patterns"]["themes"], &pattern_of);
     // Labels: every phrase occurs in the theme's own entries.
     let (mut phrases, mut own) = (0, 0);
     for theme in &themes {
@@ -233,7 +220,7 @@ async fn evaluate(seed: u64, days: i64, digest: bool) -> Option<Figures> {
         }
     }
     Some(Figures {
-        recall: found.len() as f32 / PATTERNS.len() as f32,
+        recall,
         label_share: own as f32 / phrases.max(1) as f32,
         themes: themes.len(),
     })
