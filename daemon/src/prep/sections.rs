@@ -5,10 +5,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use interlude_plugins::Catalog;
 use interlude_plugins::format::{Exercise, Pattern};
+use interlude_plugins::{Catalog, cues};
 
-use crate::domain::{Kind, Reflection, Term, TermKind, contains_phrase};
+use crate::domain::{Kind, Reflection, Term, TermKind};
 use crate::search::dot;
 
 use super::packet::{
@@ -230,7 +230,7 @@ pub fn measures(catalog: &Catalog, entries: &[&Reflection]) -> Vec<Measure> {
     out
 }
 
-/// The sentences of the window that carry one of the pattern's cues (whole words), and the
+/// The sentences of the window that carry one of the pattern's cues, and the
 /// entries whose meaning is close to one of its exemplars.
 fn phrases(
     pattern: &Pattern,
@@ -252,12 +252,10 @@ fn phrases(
         .collect();
     let mut matches: Vec<Quote> = Vec::new();
     for r in entries {
+        // The plugins' own matcher, the one measured in plugins/README.md.
         let by_cue: Vec<&str> = sentences(&r.text)
             .into_iter()
-            .filter(|s| {
-                let lower = s.to_lowercase();
-                cues.iter().any(|c| contains_phrase(&lower, c))
-            })
+            .filter(|s| !cues::matched_cues(pattern, s).is_empty())
             .collect();
         if !by_cue.is_empty() {
             matches.push(Quote {
