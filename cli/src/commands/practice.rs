@@ -41,18 +41,36 @@ pub async fn now(ctx: &Ctx) -> Result<(), CliError> {
         ));
     }
     println!("{}\n", anchor_line(ctx).await);
-    let offered = for_now(exercises(ctx, Some(ExerciseState::Activated)).await?);
+    let all = activated(exercises(ctx, Some(ExerciseState::Activated)).await?);
+    let offered: Vec<ExerciseSummary> = all.iter().take(NOW_CHOICES).cloned().collect();
+    let more = all.len() > offered.len();
     let mut lines = Lines::from_stdin();
     let chosen = match offered.as_slice() {
         [] => return capture(ctx, &mut lines).await,
-        [only] => only.clone(),
+        [only] if !more => only.clone(),
         several => {
-            for (n, e) in several.iter().enumerate() {
-                println!("  {}) {} · {} min", n + 1, e.title, e.minutes);
+            print_choices(several);
+            if more {
+                // Every exercise written for a hard moment stays reachable (the crisis-survival
+                // skills among them), one keystroke further.
+                println!(
+                    "  m) more for a hard moment ({} others)",
+                    all.len() - several.len()
+                );
             }
-            match choose(several.len(), &mut lines).await {
-                Some(n) => several[n].clone(),
-                None => {
+            let picked = match choose(several.len(), more, &mut lines).await {
+                Some(Choice::More) => {
+                    println!();
+                    print_choices(&all);
+                    choose(all.len(), false, &mut lines)
+                        .await
+                        .map(|c| (c, all.as_slice()))
+                }
+                other => other.map(|c| (c, several)),
+            };
+            match picked {
+                Some((Choice::Number(n), from)) => from[n].clone(),
+                _ => {
                     println!("Nothing was saved.");
                     return Ok(());
                 }
@@ -95,26 +113,41 @@ async fn anchor_line(ctx: &Ctx) -> String {
     }
 }
 
-/// The shortest exercises declared for an activated moment (not those for any state: `now`
-/// offers only what was written for it).
-fn for_now(mut all: Vec<ExerciseSummary>) -> Vec<ExerciseSummary> {
+/// The exercises declared for an activated moment (not those for any state: `now` offers only
+/// what was written for it), shortest first; `now` offers the first [`NOW_CHOICES`].
+fn activated(mut all: Vec<ExerciseSummary>) -> Vec<ExerciseSummary> {
     all.retain(|e| e.state() == ExerciseState::Activated);
     all.sort_by(|a, b| (a.minutes, &a.title).cmp(&(b.minutes, &b.title)));
-    all.truncate(NOW_CHOICES);
     all
 }
 
-/// One keystroke and Enter (Enter alone takes the first); `None` on Ctrl-C or end of input.
-async fn choose(count: usize, lines: &mut Lines) -> Option<usize> {
+fn print_choices(exercises: &[ExerciseSummary]) {
+    for (n, e) in exercises.iter().enumerate() {
+        println!("  {}) {} · {} min", n + 1, e.title, e.minutes);
+    }
+}
+
+enum Choice {
+    Number(usize),
+    More,
+}
+
+/// One keystroke and Enter (Enter alone takes the first; `m` the longer list when there is
+/// one); `None` on Ctrl-C or end of input.
+async fn choose(count: usize, more: bool, lines: &mut Lines) -> Option<Choice> {
+    let hint = if more { ", m for more" } else { "" };
     loop {
         match lines
-            .ask(&format!("Which one? [1-{count}, Enter for 1] "))
+            .ask(&format!("Which one? [1-{count}{hint}, Enter for 1] "))
             .await
         {
-            Input::Line(line) if line.trim().is_empty() => return Some(0),
+            Input::Line(line) if line.trim().is_empty() => return Some(Choice::Number(0)),
+            Input::Line(line) if more && line.trim().eq_ignore_ascii_case("m") => {
+                return Some(Choice::More);
+            }
             Input::Line(line) => match line.trim().parse::<usize>() {
-                Ok(n) if (1..=count).contains(&n) => return Some(n - 1),
-                _ => println!("  Type a number from 1 to {count}."),
+                Ok(n) if (1..=count).contains(&n) => return Some(Choice::Number(n - 1)),
+                _ => println!("  Type a number from 1 to {count}{hint}."),
             },
             Input::Interrupted | Input::Closed => return None,
         }
@@ -313,7 +346,12 @@ mod tests {
             exercise("act", "noticing", ExerciseState::Activated, 3),
             exercise("cbt", "quick", ExerciseState::Activated, 3),
         ];
-        let ids: Vec<String> = for_now(all).into_iter().map(|e| e.exercise_id).collect();
-        assert_eq!(ids, ["stop", "noticing", "quick"]);
+        let ids: Vec<String> = activated(all).into_iter().map(|e| e.exercise_id).collect();
+        assert_eq!(ids[..NOW_CHOICES], ["stop", "noticing", "quick"]);
+        assert_eq!(
+            ids[NOW_CHOICES..],
+            ["tipp"],
+            "the rest stay one `m` away, never dropped"
+        );
     }
 }

@@ -238,12 +238,6 @@ fn phrases(
     vectors: &HashMap<String, Vec<f32>>,
     exemplar_vectors: &HashMap<String, Vec<f32>>,
 ) -> Option<SectionBody> {
-    let cues: Vec<String> = pattern
-        .cues
-        .get_ref()
-        .iter()
-        .map(|c| c.to_lowercase())
-        .collect();
     let exemplars: Vec<&Vec<f32>> = pattern
         .exemplars
         .get_ref()

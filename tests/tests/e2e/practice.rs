@@ -885,6 +885,25 @@ fn now_shows_the_anchor_then_reaches_the_first_question_within_three_keystrokes(
 }
 
 #[test]
+fn every_exercise_for_a_hard_moment_is_one_more_keystroke_away_from_now() {
+    let daemon = initialised();
+    let Some(term) = Terminal::run(&interlude(&daemon, "now")) else {
+        eprintln!("SKIPPED: tmux is not installed; `interlude now` is untested here");
+        return;
+    };
+    let screen = term.wait_for("m for more");
+    assert!(screen.contains("m) more for a hard moment"), "{screen}");
+    term.line("m");
+    let screen = term.wait_for("Which one? [1-");
+    let accepts = screen
+        .lines()
+        .find(|l| l.contains("ACCEPTS"))
+        .unwrap_or_else(|| panic!("the DBT crisis-survival skills are listed:\n{screen}"));
+    term.line(accepts.trim().split(')').next().unwrap());
+    term.wait_for("[1/");
+}
+
+#[test]
 fn now_works_while_locked_with_a_calm_line_and_saves_sealed() {
     let daemon = initialised();
     assert!(
