@@ -94,23 +94,7 @@ async fn add_all(
     let mut timeline = TimelineClient::new(channel);
     let mut pattern_of = HashMap::new();
     for e in entries {
-        let request = v1::AddReflectionRequest {
-            text: e.text.clone(),
-            emotions: e
-                .emotion
-                .iter()
-                .map(|(name, intensity)| v1::Emotion {
-                    name: (*name).into(),
-                    intensity: *intensity,
-                })
-                .collect(),
-            bring_to_session: e.bring_to_session,
-            moment: Some(prost_types::Timestamp {
-                seconds: e.moment / 1000,
-                nanos: 0,
-            }),
-            ..Default::default()
-        };
+        let request = e.request();
         let id = timeline.add_reflection(request).await?.into_inner().id;
         if let Some(pattern) = e.pattern {
             pattern_of.insert(id, pattern);

@@ -15,6 +15,30 @@ pub struct Entry {
     pub pattern: Option<&'static str>,
 }
 
+impl Entry {
+    /// The entry as a client would add it.
+    pub fn request(&self) -> interlude_proto::v1::AddReflectionRequest {
+        interlude_proto::v1::AddReflectionRequest {
+            text: self.text.clone(),
+            emotions: self
+                .emotion
+                .iter()
+                .map(|(name, intensity)| interlude_proto::v1::Emotion {
+                    name: (*name).into(),
+                    intensity: *intensity,
+                })
+                .collect(),
+            bring_to_session: self.bring_to_session,
+            private: self.private,
+            moment: Some(prost_types::Timestamp {
+                seconds: self.moment.div_euclid(1000),
+                nanos: 0,
+            }),
+            ..Default::default()
+        }
+    }
+}
+
 pub const PATTERNS: [&str; 5] = [
     "sunday-dread",
     "conflict-withdrawal",

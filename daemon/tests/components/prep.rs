@@ -41,20 +41,7 @@ async fn evaluate(seed: u64, days: i64, digest: bool) -> Option<Figures> {
     let mut pattern_of: HashMap<String, &str> = HashMap::new();
     let mut text_of: HashMap<String, String> = HashMap::new();
     for e in &entries {
-        let request = v1::AddReflectionRequest {
-            text: e.text.clone(),
-            emotions: e
-                .emotion
-                .iter()
-                .map(|(name, intensity)| v1::Emotion {
-                    name: (*name).into(),
-                    intensity: *intensity,
-                })
-                .collect(),
-            bring_to_session: e.bring_to_session,
-            moment: ts(e.moment),
-            ..Default::default()
-        };
+        let request = e.request();
         let id = daemon
             .timeline()
             .add_reflection(request)
