@@ -49,6 +49,20 @@ pub enum Modality {
 pub struct Prep {
     #[serde(default)]
     pub sections: Vec<Spanned<String>>,
+    /// Two exercises' runs side by side in the packet: each run of `then` beside the latest run
+    /// of `first` before it whose answer to step `on` is the same (a behavioural-activation
+    /// review beside its plan: predicted and actual mastery and pleasure).
+    #[serde(default)]
+    pub pairs: Vec<Pair>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pair {
+    pub first: Spanned<String>,
+    pub then: Spanned<String>,
+    /// A step id both exercises have.
+    pub on: Spanned<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

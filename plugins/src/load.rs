@@ -190,6 +190,28 @@ pub(crate) fn load_from(files: &Files) -> Result<Plugin, Vec<Problem>> {
     for section in &plugin.prep.sections {
         check.reference(&plugin_source, section, &sections, "exercise or pattern");
     }
+    for pair in &plugin.prep.pairs {
+        check.reference(&plugin_source, &pair.first, &exercise_ids.ids, "exercise");
+        check.reference(&plugin_source, &pair.then, &exercise_ids.ids, "exercise");
+        let steps_of = |id: &Spanned<String>| -> HashSet<String> {
+            exercises
+                .iter()
+                .find(|(_, f)| f.exercise.id.get_ref() == id.get_ref())
+                .map(|(_, f)| {
+                    f.exercise
+                        .steps
+                        .iter()
+                        .map(|s| s.id.get_ref().clone())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let shared: HashSet<String> = steps_of(&pair.first)
+            .intersection(&steps_of(&pair.then))
+            .cloned()
+            .collect();
+        check.reference(&plugin_source, &pair.on, &shared, "step of both exercises");
+    }
     if !check.problems.is_empty() {
         return Err(check.problems);
     }

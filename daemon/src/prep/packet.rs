@@ -168,6 +168,8 @@ pub enum SectionBody {
 pub struct Run {
     /// The reflection holding the run.
     pub id: String,
+    /// For a pair: the earlier run shown beside it (its cells come first).
+    pub linked: Option<String>,
     pub moment: Millis,
     /// One cell per column; empty when that step was skipped.
     pub cells: Vec<String>,
@@ -252,7 +254,10 @@ impl Packet {
         for section in &p.sections {
             ids.insert(&section.id);
             match &section.body {
-                SectionBody::Runs { rows, .. } => ids.extend(rows.iter().map(|r| r.id.as_str())),
+                SectionBody::Runs { rows, .. } => {
+                    ids.extend(rows.iter().map(|r| r.id.as_str()));
+                    ids.extend(rows.iter().filter_map(|r| r.linked.as_deref()));
+                }
                 SectionBody::Phrases { matches, .. } => {
                     ids.extend(matches.iter().map(|q| q.id.as_str()))
                 }

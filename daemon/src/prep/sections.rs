@@ -130,8 +130,88 @@ pub fn sections(
                 });
             }
         }
+        for pair in &plugin.prep.pairs {
+            let find = |id: &str| plugin.exercises.iter().find(|e| e.id.get_ref() == id);
+            let (Some(first), Some(then)) = (find(pair.first.get_ref()), find(pair.then.get_ref()))
+            else {
+                continue;
+            };
+            if let Some(body) = paired(plugin_id, first, then, pair.on.get_ref(), entries) {
+                out.push(Section {
+                    id: format!("{plugin_id}/{}+{}", first.id.get_ref(), then.id.get_ref()),
+                    plugin: plugin.meta.name.clone(),
+                    title: format!("{}, beside {}", then.title, first.title),
+                    body,
+                });
+            }
+        }
     }
     out
+}
+
+/// Each run of `then` beside the latest run of `first` before it whose answer to step `on` is
+/// the same (ignoring case and spacing); `first`'s columns come first, marked with its title.
+fn paired(
+    plugin_id: &str,
+    first: &Exercise,
+    then: &Exercise,
+    on: &str,
+    entries: &[&Reflection],
+) -> Option<SectionBody> {
+    let (
+        Some(SectionBody::Runs {
+            columns: before,
+            rows: plans,
+        }),
+        Some(SectionBody::Runs {
+            columns: after,
+            rows: reviews,
+        }),
+    ) = (
+        runs(plugin_id, first, entries),
+        runs(plugin_id, then, entries),
+    )
+    else {
+        return None;
+    };
+    let key = |id: &str| -> String {
+        entries
+            .iter()
+            .find(|r| r.id == id)
+            .and_then(|r| r.answers.iter().find(|a| a.step_id == on))
+            .map(|a| {
+                a.value
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .to_lowercase()
+            })
+            .unwrap_or_default()
+    };
+    let mut rows = Vec::new();
+    for review in reviews {
+        let wanted = key(&review.id);
+        let plan = plans
+            .iter()
+            .filter(|p| p.moment <= review.moment && !wanted.is_empty() && key(&p.id) == wanted)
+            .max_by_key(|p| p.moment);
+        let Some(plan) = plan else { continue };
+        rows.push(Run {
+            id: review.id.clone(),
+            linked: Some(plan.id.clone()),
+            moment: review.moment,
+            cells: plan.cells.iter().chain(&review.cells).cloned().collect(),
+        });
+    }
+    if rows.is_empty() {
+        return None;
+    }
+    let columns = before
+        .iter()
+        .map(|c| format!("{}: {c}", first.title))
+        .chain(after.iter().map(|c| format!("{}: {c}", then.title)))
+        .collect();
+    Some(SectionBody::Runs { columns, rows })
 }
 
 /// The answer ids a step's answers are stored under, with their column headings: the step's
@@ -183,6 +263,7 @@ fn runs(plugin_id: &str, exercise: &Exercise, entries: &[&Reflection]) -> Option
         .iter()
         .map(|r| Run {
             id: r.id.clone(),
+            linked: None,
             moment: r.moment,
             cells: answered.iter().map(|(id, _)| answer(r, id)).collect(),
         })
@@ -286,6 +367,88 @@ fn sentences(text: &str) -> Vec<&str> {
 mod tests {
     use super::*;
     use crate::domain::Answer;
+
+    fn run(
+        plugin: &str,
+        exercise: &str,
+        id: &str,
+        moment: i64,
+        answers: &[(&str, &str)],
+    ) -> Reflection {
+        Reflection {
+            plugin_id: plugin.into(),
+            exercise_id: exercise.into(),
+            answers: answers
+                .iter()
+                .map(|(step, value)| Answer {
+                    step_id: (*step).into(),
+                    value: (*value).into(),
+                })
+                .collect(),
+            ..phq9_run(id, moment, "0")
+        }
+    }
+
+    #[test]
+    fn a_review_sits_beside_the_plan_for_the_same_activity() {
+        let empty = tempfile::tempdir().expect("a directory");
+        let catalog = interlude_plugins::catalog(empty.path(), &Default::default());
+        let plan = run(
+            "cbt",
+            "activity-planning",
+            "P",
+            1_000,
+            &[
+                ("activity", "Walk to the corner shop"),
+                ("expected-mastery", "6"),
+            ],
+        );
+        let other_plan = run(
+            "cbt",
+            "activity-planning",
+            "Q",
+            1_500,
+            &[("activity", "Call Mum"), ("expected-mastery", "3")],
+        );
+        let review = run(
+            "cbt",
+            "activity-review",
+            "R",
+            2_000,
+            &[("activity", "walk to the  corner shop"), ("mastery", "8")],
+        );
+        let unplanned = run(
+            "cbt",
+            "activity-review",
+            "S",
+            3_000,
+            &[("activity", "Swim"), ("mastery", "5")],
+        );
+        let entries = [&plan, &other_plan, &review, &unplanned];
+        let found = sections(&catalog, &entries, &HashMap::new(), &HashMap::new());
+        let pair = found
+            .iter()
+            .find(|s| s.id == "cbt/activity-planning+activity-review")
+            .expect("the pair section");
+        let SectionBody::Runs { columns, rows } = &pair.body else {
+            panic!("runs")
+        };
+        assert_eq!(
+            rows.len(),
+            1,
+            "a review without a plan for it is not paired"
+        );
+        assert_eq!(rows[0].linked.as_deref(), Some("P"));
+        let cell = |heading: &str| {
+            let at = columns
+                .iter()
+                .position(|c| c.contains(heading))
+                .expect(heading);
+            rows[0].cells[at].clone()
+        };
+        assert_eq!(cell("do you expect it"), "6", "{columns:?}");
+        assert_eq!(cell("Mastery"), "8");
+    }
 
     fn phq9_run(id: &str, moment: i64, total: &str) -> Reflection {
         Reflection {

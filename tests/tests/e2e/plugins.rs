@@ -220,6 +220,15 @@ fn dangling_references_are_refused_with_a_suggestion() {
         problem.message.contains("no exercise or pattern `nothing`"),
         "{problem}"
     );
+    let pair = "\n[[prep.pairs]]\nfirst = \"notice\"\nthen = \"notice\"\non = \"whatt\"\n";
+    let problem = only_problem("plugin.toml", &format!("{PLUGIN}{pair}"));
+    assert!(
+        problem
+            .message
+            .contains("no step of both exercises `whatt`")
+            && problem.message.contains("did you mean `what`"),
+        "{problem}"
+    );
 }
 
 #[test]

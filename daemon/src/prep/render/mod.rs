@@ -57,7 +57,9 @@ pub fn shown(packet: &Packet) -> Packet {
     pat.sections.retain(|s| keep(&s.id));
     for section in &mut pat.sections {
         match &mut section.body {
-            SectionBody::Runs { rows, .. } => rows.retain(|r| keep(&r.id)),
+            SectionBody::Runs { rows, .. } => {
+                rows.retain(|r| keep(&r.id) && r.linked.as_deref().is_none_or(keep));
+            }
             SectionBody::Phrases { matches, .. } => matches.retain(|q| keep(&q.id)),
         }
     }
