@@ -117,6 +117,10 @@ pub struct Step {
     #[serde(default)]
     pub required: bool,
     pub shows: Option<Spanned<String>>,
+    /// A text step that follows up an earlier exercise ("plan now, rate later"):
+    /// `EXERCISE.STEP` of this plugin, whose recent answers the client can pick instead of
+    /// typing (the planned activity, when reviewing it).
+    pub suggest_from: Option<Spanned<String>>,
     #[serde(default)]
     pub options: Vec<String>,
     #[serde(default)]

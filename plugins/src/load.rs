@@ -190,6 +190,33 @@ pub(crate) fn load_from(files: &Files) -> Result<Plugin, Vec<Problem>> {
     for section in &plugin.prep.sections {
         check.reference(&plugin_source, section, &sections, "exercise or pattern");
     }
+    // Follow-ups name a text step of another exercise of this plugin.
+    let text_steps: HashSet<String> = exercises
+        .iter()
+        .flat_map(|(_, f)| {
+            let exercise = f.exercise.id.get_ref().clone();
+            f.exercise
+                .steps
+                .iter()
+                .filter(|s| *s.kind.get_ref() == StepKind::Text)
+                .map(move |s| format!("{exercise}.{}", s.id.get_ref()))
+        })
+        .collect();
+    for (source, file) in &exercises {
+        for step in &file.exercise.steps {
+            let Some(from) = &step.suggest_from else {
+                continue;
+            };
+            if *step.kind.get_ref() != StepKind::Text {
+                check.at(
+                    source,
+                    from.span(),
+                    "`suggest_from` is for text steps".to_string(),
+                );
+            }
+            check.reference(source, from, &text_steps, "text step (EXERCISE.STEP)");
+        }
+    }
     for pair in &plugin.prep.pairs {
         check.reference(&plugin_source, &pair.first, &exercise_ids.ids, "exercise");
         check.reference(&plugin_source, &pair.then, &exercise_ids.ids, "exercise");

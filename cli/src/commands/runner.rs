@@ -151,6 +151,12 @@ fn show_step(view: &RunView, step: &Step) {
             }
         }
         StepKind::Scale => println!("  {}", scale_hint(step)),
+        StepKind::Text if !step.suggestions.is_empty() => {
+            println!("  From before (a number picks one, or write something else):");
+            for (n, earlier) in step.suggestions.iter().enumerate() {
+                println!("  {}) {earlier}", n + 1);
+            }
+        }
         _ => {}
     }
     if !step.current_answer.is_empty() {
@@ -215,6 +221,10 @@ async fn single(step: &Step, lines: &mut Lines) -> Result<Reply, String> {
         StepKind::Emotion => emotions(&line)?,
         StepKind::Vocabulary if !step.options.is_empty() => {
             pick(&line, &step.options).unwrap_or_else(|_| line.trim().to_owned())
+        }
+        // A follow-up: a number picks an earlier answer; anything else is the answer itself.
+        StepKind::Text if !step.suggestions.is_empty() => {
+            by_number(&line, &step.suggestions).unwrap_or_else(|| line.trim().to_owned())
         }
         _ => line.trim().to_owned(),
     };
@@ -288,16 +298,25 @@ async fn timer(step: &Step, lines: &mut Lines) -> Result<Reply, String> {
 }
 
 /// An option by its number or its text (any case).
-fn pick(line: &str, options: &[String]) -> Result<String, String> {
-    let wanted = line.trim();
-    let by_number = wanted
+/// The option a line's number names (1-based), if it is one.
+fn by_number(line: &str, options: &[String]) -> Option<String> {
+    line.trim()
         .parse::<usize>()
         .ok()
         .and_then(|n| n.checked_sub(1))
-        .and_then(|i| options.get(i));
-    by_number
-        .or_else(|| options.iter().find(|o| o.eq_ignore_ascii_case(wanted)))
+        .and_then(|i| options.get(i))
         .cloned()
+}
+
+fn pick(line: &str, options: &[String]) -> Result<String, String> {
+    let wanted = line.trim();
+    by_number(wanted, options)
+        .or_else(|| {
+            options
+                .iter()
+                .find(|o| o.eq_ignore_ascii_case(wanted))
+                .cloned()
+        })
         .ok_or_else(|| format!("Type the number of an option, 1 to {}.", options.len()))
 }
 

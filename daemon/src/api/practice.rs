@@ -141,6 +141,7 @@ fn step_to(view: StepView) -> v1::Step {
         s.options
     };
     v1::Step {
+        suggestions: view.suggestions,
         id: s.id,
         kind: step_kind_to(s.kind).into(),
         prompt: s.prompt,

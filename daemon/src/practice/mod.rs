@@ -22,7 +22,7 @@ pub use run::RunError;
 pub use runs::{IDLE, MAX_RUNS, RunsError};
 pub use script::{Listed, ScriptStep};
 
-use crate::domain::{Kind, Limits, NewReflection, TermKind};
+use crate::domain::{Kind, Limits, NewReflection, Order, ReflectionQuery, TermKind, now_millis};
 use crate::error::Error;
 use crate::plugins::InEffect;
 use crate::timeline::{Added, Timeline};
@@ -66,6 +66,8 @@ pub struct StepView {
     pub step: ScriptStep,
     /// The client's own words for a vocabulary step.
     pub words: Vec<String>,
+    /// A follow-up's recent answers from the exercise it follows up, newest first.
+    pub suggestions: Vec<String>,
     /// The earlier answer in view: its step id, question and value.
     pub shows: Option<(String, String, String)>,
     /// The step's own answer from before a Back.
@@ -248,6 +250,19 @@ impl Practice {
                     .as_deref()
                     .map(|kind| self.words(kind))
                     .unwrap_or_default(),
+                suggestions: step
+                    .suggest_from
+                    .as_ref()
+                    .map(|(exercise, from)| {
+                        self.suggestions(
+                            &script.plugin_id,
+                            exercise,
+                            from,
+                            &script.exercise_id,
+                            &step.id,
+                        )
+                    })
+                    .unwrap_or_default(),
                 shows: run
                     .shown()
                     .map(|g| (g.step.id.clone(), g.step.prompt.clone(), g.value.to_owned())),
@@ -266,6 +281,74 @@ impl Practice {
             can_go_back: run.can_go_back(),
             step,
         }
+    }
+
+    /// Recent answers to `plugin`'s `exercise.from` (the last two weeks, newest first, at most
+    /// five, each once) that no later run of `this.step` has answered the same way yet: the
+    /// plans still waiting for their review. None while the vault is locked.
+    fn suggestions(
+        &self,
+        plugin: &str,
+        exercise: &str,
+        from: &str,
+        this: &str,
+        step: &str,
+    ) -> Vec<String> {
+        const DAYS: i64 = 14;
+        const MOST: usize = 5;
+        let query = ReflectionQuery {
+            since: Some(now_millis() - DAYS * 24 * 60 * 60 * 1000),
+            until: None,
+            kind: Some(Kind::Exercise),
+            tag: None,
+            bring_to_session: None,
+            private: None,
+            limit: 1000,
+            after: None,
+            order: Order::NewestFirst,
+        };
+        let runs = match self.timeline.reflections_matching(&query) {
+            Ok((runs, _damaged)) => runs,
+            Err(Error::Locked | Error::NotInitialised) => return Vec::new(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read earlier runs for a follow-up");
+                return Vec::new();
+            }
+        };
+        let same = |a: &str| {
+            a.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        };
+        let answer = |r: &crate::domain::Reflection, step: &str| {
+            r.answers
+                .iter()
+                .find(|a| a.step_id == step)
+                .map(|a| a.value.trim().to_string())
+        };
+        let mut found: Vec<String> = Vec::new();
+        for (i, r) in runs.iter().enumerate() {
+            if r.plugin_id != plugin || r.exercise_id != exercise {
+                continue;
+            }
+            let Some(planned) = answer(r, from).filter(|a| !a.is_empty()) else {
+                continue;
+            };
+            // Newest first: a follow-up before index i came later than this plan.
+            let followed_up = runs[..i].iter().any(|later| {
+                later.plugin_id == plugin
+                    && later.exercise_id == this
+                    && answer(later, step).is_some_and(|a| same(&a) == same(&planned))
+            });
+            if !followed_up && !found.iter().any(|f| same(f) == same(&planned)) {
+                found.push(planned);
+            }
+            if found.len() == MOST {
+                break;
+            }
+        }
+        found
     }
 
     /// The client's words of `kind`, oldest first; none while the vault is locked.

@@ -161,6 +161,7 @@ mod tests {
             max: 100,
             labels: Vec::new(),
             vocabulary: None,
+            suggest_from: None,
             seconds: 0,
             safety: None,
             scored: None,

@@ -190,6 +190,7 @@ mod tests {
             max: 0,
             labels: Vec::new(),
             vocabulary: None,
+            suggest_from: None,
             seconds: 0,
             safety: None,
             scored: None,

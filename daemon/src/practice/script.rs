@@ -30,6 +30,8 @@ pub struct ScriptStep {
     pub max: i64,
     pub labels: Vec<String>,
     pub vocabulary: Option<String>,
+    /// A follow-up: the exercise and step of this plugin whose recent answers are offered.
+    pub suggest_from: Option<(String, String)>,
     pub seconds: u32,
     /// The answers that raise the safety plan (checked by the loader).
     pub safety: Option<StepSafety>,
@@ -144,6 +146,10 @@ fn script_of(plugin_id: &str, exercise: &Exercise) -> Script {
                 max: step.max.unwrap_or(0),
                 labels: step.labels.clone(),
                 vocabulary: step.vocabulary.as_ref().map(|v| v.get_ref().clone()),
+                suggest_from: step.suggest_from.as_ref().and_then(|f| {
+                    let (exercise, step) = f.get_ref().split_once('.')?;
+                    Some((exercise.to_string(), step.to_string()))
+                }),
                 seconds: step.seconds.unwrap_or(0),
                 scored: None,
                 instruction: step.is_instruction(),

@@ -129,6 +129,7 @@ mod tests {
             max: 10,
             labels: Vec::new(),
             vocabulary: None,
+            suggest_from: None,
             seconds: 0,
             safety: None,
             scored: None,

@@ -330,6 +330,67 @@ async fn diary_card_answering(
         .into_inner()
 }
 
+/// Runs an exercise answering the steps named in `answers`, skipping the others, and saves it.
+async fn run_answering(
+    daemon: &TestDaemon,
+    plugin: &str,
+    exercise: &str,
+    answers: &[(&str, &str)],
+) {
+    let mut client = practice(daemon).await;
+    let mut view = start(&mut client, plugin, exercise).await;
+    while let Some(step) = view.step.clone() {
+        view = match answers.iter().find(|(id, _)| *id == step.id) {
+            Some((_, value)) => answer(&mut client, &view, value).await,
+            None => skip(&mut client, &view).await,
+        };
+    }
+    client
+        .finish(FinishRequest {
+            run_id: view.run_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_review_offers_the_planned_activities_it_has_not_looked_back_on_yet() {
+    let daemon = TestDaemon::start().await;
+    daemon.init().await;
+    for activity in ["Walk to the corner shop", "Call Mum back"] {
+        run_answering(
+            &daemon,
+            "cbt",
+            "activity-planning",
+            &[("activity", activity)],
+        )
+        .await;
+    }
+    run_answering(
+        &daemon,
+        "cbt",
+        "activity-review",
+        &[("activity", "call mum back")],
+    )
+    .await;
+    let mut client = practice(&daemon).await;
+    let view = start(&mut client, "cbt", "activity-review").await;
+    let step = view.step.unwrap();
+    assert_eq!(step.id, "activity");
+    assert_eq!(
+        step.suggestions,
+        ["Walk to the corner shop"],
+        "the reviewed one is not offered again"
+    );
+    daemon.lock().await;
+    let view = start(&mut client, "cbt", "activity-review").await;
+    assert!(
+        view.step.unwrap().suggestions.is_empty(),
+        "nothing readable while locked"
+    );
+}
+
 #[tokio::test]
 async fn a_rating_past_the_exercise_s_safety_line_raises_the_safety_plan() {
     let daemon = TestDaemon::start().await;
