@@ -102,10 +102,17 @@ async fn a_flipped_byte_reads_as_data_loss_and_the_rest_still_reads() {
 }
 
 #[tokio::test]
-async fn a_database_that_cannot_be_opened_is_moved_aside_and_the_user_is_told() {
+async fn a_database_that_cannot_be_opened_is_moved_aside_rebuilt_whole_and_the_user_is_told() {
     let daemon = TestDaemon::start().await;
     daemon.init().await;
-    daemon.add("written before the damage").await;
+    let before = daemon.add("written before the damage").await.id;
+    // A restart folds the journal into sled: the entry is no longer only in the journal.
+    let daemon = daemon.restart().await;
+    daemon.unlock().await;
+    let also_before = daemon
+        .add("written after a restart, before the damage")
+        .await
+        .id;
     let (root, config) = daemon.stop().await;
     let db_dir = config.data_dir.join("db");
     for file in interlude_e2e::files_under(&db_dir) {
@@ -134,5 +141,12 @@ async fn a_database_that_cannot_be_opened_is_moved_aside_and_the_user_is_told() 
     // opens it, and capture works again at once.
     assert_eq!(status.vault(), v1::VaultState::Locked);
     daemon.unlock().await;
+    for id in [before, also_before] {
+        daemon
+            .timeline()
+            .get_reflection(v1::GetReflectionRequest { id })
+            .await
+            .expect("nothing acknowledged before the damage is lost");
+    }
     daemon.add("written after the damage").await;
 }
