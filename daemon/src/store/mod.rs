@@ -213,6 +213,9 @@ impl Handles {
     }
 }
 
+/// A journal smaller than this is left for the next rotation at start-up, whatever the snapshot.
+const MIN_START_ROTATION: u64 = 1024 * 1024;
+
 /// Tuning that tests and the benchmark may change.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -283,11 +286,16 @@ impl Store {
         }
         let mut journal = journal;
         // Without a snapshot (a new store, or one written before snapshots), or after a
-        // rebuild, everything is made durable and snapshotted now, before any new write.
-        let snapshot_bytes = if snapshot_generation.is_none() || rebuilt {
+        // rebuild, everything is made durable and snapshotted now, before any new write. So is
+        // a journal larger than the snapshot: the next start then replays less.
+        let snapshot_bytes = snapshot::len(dir)?;
+        let snapshot_bytes = if snapshot_generation.is_none()
+            || rebuilt
+            || journal.len() > snapshot_bytes.max(MIN_START_ROTATION)
+        {
             rotate(&handles, dir, &mut journal)?
         } else {
-            snapshot::len(dir)?
+            snapshot_bytes
         };
         let handles: Shared = Arc::new(RwLock::new(Arc::new(handles)));
         let committer = Arc::new(Committer::new(
