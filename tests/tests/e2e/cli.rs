@@ -105,6 +105,40 @@ fn reflect_then_timeline_shows_it_in_the_clients_words() {
     );
 }
 
+/// Times written by scripts and other tools (ISO 8601, local, with seconds or an offset) work
+/// wherever `--at`, `--since` and `--until` do.
+#[test]
+fn iso_8601_times_work_for_at_since_and_until() {
+    let daemon = initialised();
+    ok(daemon.cli(&["reflect", "--at", "2026-10-11T21:10:00", "written", "at", "ten", "past"]));
+    ok(daemon.cli(&["reflect", "--at", "2026-10-11T21:30:00+00:00", "with", "an", "offset"]));
+    let listed = json(daemon.cli(&[
+        "--json",
+        "timeline",
+        "--since",
+        "2026-10-11T21:09:59",
+        "--until",
+        "2026-10-11T21:10:01",
+    ]));
+    let texts: Vec<_> = listed["reflections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(texts, ["written at ten past"]);
+    let exact = json(daemon.cli(&[
+        "--json",
+        "timeline",
+        "--since",
+        "2026-10-11T21:29:59Z",
+        "--until",
+        "2026-10-11T21:30:01+00:00",
+    ]));
+    assert_eq!(exact["reflections"][0]["text"], "with an offset");
+    assert_eq!(exact["reflections"][0]["moment"], "2026-10-11T21:30:00Z");
+}
+
 #[test]
 fn edit_keeps_history_and_delete_needs_confirmation() {
     let daemon = initialised();
