@@ -113,6 +113,8 @@ enum Rows {
     Generation,
     /// The crisis check with its classifier (12).
     Crisis,
+    /// The write path (1–3): what to re-run while working on the store.
+    Write,
 }
 
 impl Rows {
@@ -123,6 +125,7 @@ impl Rows {
             Rows::Memory => row == 10,
             Rows::Generation => row == 11,
             Rows::Crisis => row == 12,
+            Rows::Write => row <= 3,
         }
     }
 }
@@ -172,7 +175,7 @@ fn main() -> ExitCode {
 }
 
 const USAGE: &str =
-    "usage: bench [--quick] [--models] [--memory] [--generation] [--crisis] [--dir PATH] [--json PATH]
+    "usage: bench [--quick] [--models] [--memory] [--generation] [--crisis] [--write] [--dir PATH] [--json PATH]
 
   --dir PATH   where the data directories go (a fresh directory is made inside it and removed
                at the end); default: target/bench-data in the workspace. Must be a real disk,
@@ -182,6 +185,7 @@ const USAGE: &str =
   --memory     only the daemon's memory with the models loaded and unloaded (row 10)
   --generation only generation against llama.cpp (row 11)
   --crisis     only the crisis check with its classifier (row 12)
+  --write      only the write path: raw fdatasync, AddReflection, 32 clients (rows 1-3)
   --json PATH  also write the figures as JSON
 
 Build first: cargo build --release --bins && cargo run --release -p interlude-bench";
@@ -201,6 +205,7 @@ fn parse_args() -> Result<Option<Args>> {
             Some("--memory") => args.rows = Rows::Memory,
             Some("--generation") => args.rows = Rows::Generation,
             Some("--crisis") => args.rows = Rows::Crisis,
+            Some("--write") => args.rows = Rows::Write,
             Some("--dir") => args.dir = Some(it.next().context("--dir needs a path")?.into()),
             Some("--json") => args.json = Some(it.next().context("--json needs a path")?.into()),
             Some("-h" | "--help") => {
@@ -243,6 +248,7 @@ fn run(args: &Args) -> Result<()> {
         Rows::Memory => env.mode = "memory with the models only",
         Rows::Generation => env.mode = "generation only",
         Rows::Crisis => env.mode = "crisis check with its classifier only",
+        Rows::Write => env.mode = "write path only (rows 1-3)",
     }
     progress(&format!("interluded: {}", interluded.display()));
     progress(&format!(
@@ -374,6 +380,9 @@ fn store_figures(
         cpu_per_add,
     );
     real.stop();
+    if args.rows == Rows::Write {
+        return Ok(());
+    }
 
     // 4: a real daemon holding `stored` reflections over two years.
     let list = on_worker(

@@ -141,7 +141,9 @@ fn parse_clock(text: &str) -> Result<civil::Time, TimeError> {
     let number = |s: &str| s.parse::<i8>().map_err(|_| wrong());
     let second = second.map_or(Ok(0), number)?;
     let nanos = match fraction {
-        Some(digits) => format!("{digits:0<9}").parse::<i32>().map_err(|_| wrong())?,
+        Some(digits) => format!("{digits:0<9}")
+            .parse::<i32>()
+            .map_err(|_| wrong())?,
         None => 0,
     };
     civil::Time::new(number(hour)?, number(minute)?, second, nanos).map_err(|_| wrong())
@@ -283,9 +285,17 @@ mod tests {
                 Ok(instant(meant)),
                 "--at {typed}"
             );
-            assert_eq!(parse_bound(typed, &now), Ok(instant(meant)), "--since {typed}");
+            assert_eq!(
+                parse_bound(typed, &now),
+                Ok(instant(meant)),
+                "--since {typed}"
+            );
         }
-        for wrong in ["2026-10-11T21:10:61", "2026-10-11T21:1", "2026-10-11T24:00:00"] {
+        for wrong in [
+            "2026-10-11T21:10:61",
+            "2026-10-11T21:1",
+            "2026-10-11T24:00:00",
+        ] {
             let err = parse_moment(wrong, &now).unwrap_err().to_string();
             assert!(err.contains("is not a time of day"), "{wrong}: {err}");
         }

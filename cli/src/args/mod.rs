@@ -25,7 +25,16 @@ use values::{parse_bound, parse_moment};
 /// Capture and read your Interlude journal between therapy sessions.
 ///
 /// `interlude` talks to the `interluded` daemon on this computer; nothing leaves it.
+///
+/// Examples:
+///   interlude init                                   # once: create the vault
+///   interlude reflect "the critic again, after the call"
+///   interlude timeline --since 7d
+///   interlude now                                    # a hard moment: your anchor, one exercise
+///   interlude help-now                               # your safety plan and crisis lines
+///   interlude completions bash; interlude man        # shell completions, the manual page
 #[derive(Debug, Parser)]
+#[command(verbatim_doc_comment)]
 #[command(name = "interlude", version, after_help = crate::error::EXIT_CODES_HELP)]
 pub struct Cli {
     /// The daemon's socket [default: $XDG_RUNTIME_DIR/interlude/interluded.sock]
@@ -53,8 +62,10 @@ pub enum Command {
     /// Change the passphrase, proving the right to with the current one or the recovery key
     Passphrase(UnlockArgs),
     /// Write down a reflection (works while the vault is locked)
+    #[command(after_help = REFLECT_HELP)]
     Reflect(ReflectArgs),
     /// List reflections, newest first
+    #[command(after_help = TIMELINE_HELP)]
     Timeline(TimelineArgs),
     /// Find reflections by meaning and by words, best first
     Search(SearchArgs),
@@ -89,6 +100,85 @@ pub enum Command {
     /// Modality plugins: check one before you sign or install it
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Everything you have written, as JSON or Markdown that reads without Interlude
+    #[command(after_help = EXPORT_HELP)]
+    Export(DataExportArgs),
+    /// Print the completion script for a shell (works without the daemon)
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions {
+        /// The shell to complete in
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per command into a directory
+    #[command(after_help = MAN_HELP)]
+    Man {
+        /// Write interlude.1 and interlude-COMMAND.1 pages here instead of printing interlude.1
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+const REFLECT_HELP: &str = "\
+Examples:
+  interlude reflect \"froze when asked about the deadline\" --emotion anxious:70 --tag work
+  interlude reflect --bring \"I want to talk about the weekend\"   # flagged for the next session
+  interlude reflect --at \"yesterday 21:00\" --kind dream            # no text: opens $EDITOR
+  echo \"from a script\" | interlude reflect --at 2026-10-11T21:10:00";
+
+const TIMELINE_HELP: &str = "\
+Examples:
+  interlude timeline --since 7d
+  interlude timeline --since 2026-10-01 --until 2026-10-11T21:10:00 --kind dream
+  interlude --json timeline --bring                               # for a script";
+
+const EXPORT_HELP: &str = "\
+What is in it: reflections with their earlier versions, sessions, vocabulary, the safety plan,
+check-in schedules and settings, and the plugins in effect. Private reflections are left out
+unless --include-private is given; the export says at its top which it is. The JSON follows
+cli/schema/interlude-export-v1.schema.json (its `format_version` is 1).
+
+Examples:
+  interlude export -o interlude.json
+  interlude export --format markdown --since 2026-09-01 -o autumn.md
+  interlude export --include-private -o everything.json --force   # replaces an existing file";
+
+const COMPLETIONS_HELP: &str = "\
+Examples:
+  interlude completions bash > ~/.local/share/bash-completion/completions/interlude
+  interlude completions zsh > ~/.zfunc/_interlude      # with fpath+=(~/.zfunc) in ~/.zshrc
+  interlude completions fish > ~/.config/fish/completions/interlude.fish";
+
+const MAN_HELP: &str = "\
+Examples:
+  interlude man | man -l -
+  interlude man --dir ~/.local/share/man/man1          # then: man interlude-reflect";
+
+#[derive(Debug, Args)]
+pub struct DataExportArgs {
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: DataFormat,
+    /// Only what happened from this time on (sessions and reflections)
+    #[arg(long, value_name = "WHEN", value_parser = parse_bound)]
+    pub since: Option<Timestamp>,
+    /// Only what happened before this time
+    #[arg(long, value_name = "WHEN", value_parser = parse_bound)]
+    pub until: Option<Timestamp>,
+    /// Write to this file (created 0600) instead of standard output
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace FILE if it exists (otherwise you are asked, or refused without a terminal)
+    #[arg(long)]
+    pub force: bool,
+    /// Include the reflections marked private
+    #[arg(long)]
+    pub include_private: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DataFormat {
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]

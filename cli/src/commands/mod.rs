@@ -1,6 +1,8 @@
 //! One module per command group; each command parses nothing, asks the daemon, prints.
 
 mod checkin;
+mod docs;
+mod export;
 pub mod models;
 pub mod plugin;
 mod plugin_reload;
@@ -91,6 +93,9 @@ pub async fn dispatch(
         Command::Models(ModelsCommand::Reindex) => search::reindex(&ctx().await?).await,
         Command::Models(command) => models::run(command, out, &socket).await,
         Command::Plugin(command) => plugin::run(command, out, given).await,
+        Command::Export(args) => export::export(&ctx().await?, &args).await,
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { dir } => docs::man(dir.as_deref(), out),
         Command::SafetyPlan(command) => {
             let ctx = &ctx().await?;
             match command {

@@ -235,7 +235,7 @@ fn lint(dirs: &[std::path::PathBuf], out: Output) -> Result<(), CliError> {
     Ok(())
 }
 
-fn paths(place: &PluginPlace) -> PluginPaths {
+pub(super) fn paths(place: &PluginPlace) -> PluginPaths {
     PluginPaths::new(interlude_proto::settings::data_dir(place.data_dir.clone()))
 }
 

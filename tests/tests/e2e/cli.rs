@@ -110,8 +110,23 @@ fn reflect_then_timeline_shows_it_in_the_clients_words() {
 #[test]
 fn iso_8601_times_work_for_at_since_and_until() {
     let daemon = initialised();
-    ok(daemon.cli(&["reflect", "--at", "2026-10-11T21:10:00", "written", "at", "ten", "past"]));
-    ok(daemon.cli(&["reflect", "--at", "2026-10-11T21:30:00+00:00", "with", "an", "offset"]));
+    ok(daemon.cli(&[
+        "reflect",
+        "--at",
+        "2026-10-11T21:10:00",
+        "written",
+        "at",
+        "ten",
+        "past",
+    ]));
+    ok(daemon.cli(&[
+        "reflect",
+        "--at",
+        "2026-10-11T21:30:00+00:00",
+        "with",
+        "an",
+        "offset",
+    ]));
     let listed = json(daemon.cli(&[
         "--json",
         "timeline",
@@ -318,6 +333,66 @@ fn with_no_daemon_the_cli_says_how_to_start_one() {
         "{message}"
     );
     assert_eq!(message.lines().count(), 1, "one line: {message}");
+}
+
+/// Completions and manual pages come from the CLI definition and need no daemon. The bash
+/// script is loaded by a real bash; the manual page is rendered by a real groff.
+#[test]
+fn completions_and_manual_pages_are_generated_from_the_command_line_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let nobody = dir.path().join("nobody-home.sock");
+    let run = |args: &[&str]| cli_command(&nobody, dir.path(), args, "");
+    for shell in ["bash", "zsh", "fish"] {
+        let script = ok(run(&["completions", shell]));
+        for word in ["reflect", "timeline", "completions", "help-now"] {
+            assert!(script.contains(word), "{shell} completes {word}");
+        }
+    }
+    let script_path = dir.path().join("interlude.bash");
+    std::fs::write(&script_path, ok(run(&["completions", "bash"]))).unwrap();
+    let loaded = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {} && complete -p interlude",
+            script_path.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&loaded).contains("_interlude") && loaded.status.success(),
+        "bash loads it: {}{}",
+        stdout(&loaded),
+        stderr(&loaded)
+    );
+    let unknown = run(&["completions", "tcsh"]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", stderr(&unknown));
+
+    let page = ok(run(&["man"]));
+    assert!(page.contains(".TH interlude 1"), "{page}");
+    assert!(
+        page.contains("reflect") && page.contains("Examples"),
+        "{page}"
+    );
+    let pages = dir.path().join("man1");
+    ok(run(&["man", "--dir", pages.to_str().unwrap()]));
+    for name in [
+        "interlude.1",
+        "interlude-reflect.1",
+        "interlude-plugin-install.1",
+    ] {
+        assert!(pages.join(name).exists(), "{name} written");
+    }
+    match std::process::Command::new("groff")
+        .args(["-man", "-Tutf8"])
+        .arg(pages.join("interlude-reflect.1"))
+        .output()
+    {
+        Ok(rendered) => {
+            let text = String::from_utf8_lossy(&rendered.stdout);
+            assert!(text.contains("--at"), "groff renders the options: {text}");
+        }
+        Err(_) => eprintln!("SKIPPED: rendering with groff (not installed)"),
+    }
 }
 
 /// A daemon from another release: it answers `Info` with another protocol number.

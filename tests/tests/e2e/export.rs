@@ -1,0 +1,178 @@
+//! `interlude export` through the real CLI and daemon: everything comes out, private entries
+//! only when asked (and the export says which), the JSON follows the schema in the repo, and an
+//! existing file is never replaced without `--force`.
+
+#![allow(clippy::unwrap_used)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Output;
+
+use interlude_e2e::{PASSPHRASE, RealDaemon};
+
+#[track_caller]
+fn ok(output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn with_a_little_of_everything() -> RealDaemon {
+    let daemon = RealDaemon::start();
+    ok(daemon.cli_with_stdin(&["init", "--passphrase-stdin"], &format!("{PASSPHRASE}\n")));
+    let id = serde_json::from_str::<serde_json::Value>(&ok(daemon.cli(&[
+        "--json",
+        "reflect",
+        "--tag",
+        "work",
+        "--emotion",
+        "anxious:70",
+        "first",
+        "words",
+    ])))
+    .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(daemon.cli(&["edit", &id, "better", "words"]));
+    ok(daemon.cli(&["reflect", "--private", "only", "mine"]));
+    ok(daemon.cli(&[
+        "reflect",
+        "--at",
+        "2026-10-11T21:10:00",
+        "--kind",
+        "dream",
+        "a",
+        "house",
+    ]));
+    ok(daemon.cli(&["session", "add", "--insight", "the critic protects me"]));
+    ok(daemon.cli(&["vocab", "add", "part", "the", "critic"]));
+    daemon
+}
+
+fn texts(export: &serde_json::Value) -> Vec<String> {
+    export["reflections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Validated by a real JSON Schema implementation (Python's `jsonschema`, from `.ci/setup`).
+fn assert_follows_the_schema(file: &Path) {
+    let schema =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/schema/interlude-export-v1.schema.json");
+    let script = "import json,sys,jsonschema\n\
+        schema=json.load(open(sys.argv[1]))\n\
+        jsonschema.Draft202012Validator.check_schema(schema)\n\
+        jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2])))";
+    match std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&schema)
+        .arg(file)
+        .output()
+    {
+        Ok(out)
+            if String::from_utf8_lossy(&out.stderr).contains("No module named 'jsonschema'") =>
+        {
+            eprintln!(
+                "SKIPPED: the schema check (python3-jsonschema is not installed; .ci/setup installs it)"
+            )
+        }
+        Ok(out) => assert!(
+            out.status.success(),
+            "the export does not follow its schema: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) => eprintln!("SKIPPED: the schema check (no python3)"),
+    }
+}
+
+#[test]
+fn an_export_holds_everything_but_private_entries_unless_asked_and_follows_its_schema() {
+    let daemon = with_a_little_of_everything();
+    let plain: serde_json::Value = serde_json::from_str(&ok(daemon.cli(&["export"]))).unwrap();
+    assert_eq!(plain["format"], "interlude-export");
+    assert_eq!(plain["format_version"], 1);
+    assert_eq!(plain["includes_private"], false);
+    assert_eq!(
+        texts(&plain),
+        ["a house", "better words"],
+        "oldest first, no private entry"
+    );
+    let edited = &plain["reflections"][1];
+    assert_eq!(edited["history"][0]["text"], "first words");
+    assert_eq!(edited["tags"], serde_json::json!(["work"]));
+    assert_eq!(
+        plain["sessions"][0]["insights"][0],
+        "the critic protects me"
+    );
+    assert_eq!(plain["vocabulary"][0]["word"], "the critic");
+    assert!(plain["check_ins"]["schedules"].as_array().unwrap().len() >= 2);
+    assert!(plain["safety_plan"]["warning_signs"].is_array());
+    assert!(!plain["plugins"].as_array().unwrap().is_empty());
+
+    let file = daemon.tmp_dir().join("everything.json");
+    let said = ok(daemon.cli(&["export", "--include-private", "-o", file.to_str().unwrap()]));
+    assert!(said.contains("private ones included"), "{said}");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let everything: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(everything["includes_private"], true);
+    assert!(texts(&everything).contains(&"only mine".to_string()));
+    assert_follows_the_schema(&file);
+
+    // A window: only the dream.
+    let window: serde_json::Value = serde_json::from_str(&ok(daemon.cli(&[
+        "export",
+        "--since",
+        "2026-10-11T00:00",
+        "--until",
+        "2026-10-12",
+    ])))
+    .unwrap();
+    assert_eq!(texts(&window), ["a house"]);
+}
+
+#[test]
+fn an_existing_file_is_replaced_only_with_force_and_markdown_says_what_it_holds() {
+    let daemon = with_a_little_of_everything();
+    let file = daemon.tmp_dir().join("mine.md");
+    std::fs::write(&file, "keep me").unwrap();
+    let refused = daemon.cli(&[
+        "export",
+        "--format",
+        "markdown",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(refused.status.code(), Some(6));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+    ok(daemon.cli(&[
+        "export",
+        "--format",
+        "markdown",
+        "-o",
+        file.to_str().unwrap(),
+        "--force",
+    ]));
+    let markdown = std::fs::read_to_string(&file).unwrap();
+    assert!(markdown.starts_with("# Interlude export"), "{markdown}");
+    assert!(markdown.contains("Private reflections are not included"));
+    assert!(markdown.contains("> better words") && markdown.contains("> first words"));
+    assert!(!markdown.contains("only mine"));
+    let leftovers: Vec<_> = std::fs::read_dir(daemon.tmp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".partial-"))
+        .collect();
+    assert!(leftovers.is_empty(), "no partial file is left behind");
+}
