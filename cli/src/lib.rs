@@ -17,6 +17,7 @@ mod models;
 mod output;
 mod plan_text;
 mod secret;
+mod service_files;
 pub mod time;
 
 pub use args::Cli;

@@ -103,6 +103,19 @@ pub enum Command {
     /// Everything you have written, as JSON or Markdown that reads without Interlude
     #[command(after_help = EXPORT_HELP)]
     Export(DataExportArgs),
+    /// Take back an export (`interlude export`): reflections, sessions and words keep their ids
+    #[command(after_help = IMPORT_HELP)]
+    Import {
+        /// A JSON file written by `interlude export`
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Check the file and say what it holds, without importing anything
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Run interluded as your own service: a systemd user unit (a launchd agent on macOS)
+    #[command(subcommand, after_help = DAEMON_HELP)]
+    Daemon(DaemonCommand),
     /// Print the completion script for a shell (works without the daemon)
     #[command(after_help = COMPLETIONS_HELP)]
     Completions {
@@ -143,6 +156,23 @@ Examples:
   interlude export --format markdown --since 2026-09-01 -o autumn.md
   interlude export --include-private -o everything.json --force   # replaces an existing file";
 
+const IMPORT_HELP: &str = "\
+Reflections (with their earlier versions), sessions and vocabulary keep their ids, times and
+fields, so an export imported into an empty vault exports again the same. One already here is
+left as it is: importing the same file twice adds nothing. The safety plan comes in only when
+this vault has none. The whole file is checked before anything is written.
+
+Examples:
+  interlude import --dry-run interlude.json
+  interlude import interlude.json";
+
+const DAEMON_HELP: &str = "\
+Examples:
+  interlude daemon install            # ~/.config/systemd/user/interluded.service, enabled and started
+  interlude daemon install --print    # the unit, to read or adapt first
+  interlude daemon status
+  interlude daemon uninstall          # stops it and removes the unit; your data stays";
+
 const COMPLETIONS_HELP: &str = "\
 Examples:
   interlude completions bash > ~/.local/share/bash-completion/completions/interlude
@@ -153,6 +183,20 @@ const MAN_HELP: &str = "\
 Examples:
   interlude man | man -l -
   interlude man --dir ~/.local/share/man/man1          # then: man interlude-reflect";
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Write the service file, then start the daemon now and at every login
+    Install {
+        /// Print the service file instead of installing it
+        #[arg(long)]
+        print: bool,
+    },
+    /// Stop the service and remove its file (your data stays)
+    Uninstall,
+    /// Whether the service file is installed and the service runs
+    Status,
+}
 
 #[derive(Debug, Args)]
 pub struct DataExportArgs {

@@ -121,18 +121,7 @@ async fn collect(ctx: &Ctx, args: &DataExportArgs) -> Result<Export, CliError> {
         }
         page_token = page.next_page_token;
     }
-    let mut sessions = ctx
-        .daemon
-        .sessions()
-        .list_sessions(ListSessionsRequest {
-            since,
-            until,
-            limit: 1000,
-        })
-        .await?
-        .into_inner()
-        .sessions;
-    sessions.reverse();
+    let sessions = all_sessions(ctx, since, until).await?;
     let terms = ctx
         .daemon
         .vocabulary()
@@ -189,6 +178,50 @@ async fn collect(ctx: &Ctx, args: &DataExportArgs) -> Result<Export, CliError> {
         controls,
         plugins,
     })
+}
+
+/// Every session in the window, oldest first. `ListSessions` answers newest first, up to 1,000
+/// (fewer when they are long) and has no page token: each next call ends where the last began
+/// (its oldest time included, so sessions sharing that time are not skipped; ids already seen are
+/// dropped), until a call brings nothing new.
+async fn all_sessions(
+    ctx: &Ctx,
+    since: Option<prost_types::Timestamp>,
+    until: Option<prost_types::Timestamp>,
+) -> Result<Vec<Session>, CliError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut sessions = Vec::new();
+    let mut until = until;
+    loop {
+        let request = ListSessionsRequest {
+            since,
+            until,
+            limit: 1000,
+        };
+        let page = ctx
+            .daemon
+            .sessions()
+            .list_sessions(request)
+            .await?
+            .into_inner()
+            .sessions;
+        let oldest = page.last().and_then(|s| s.held_at);
+        let before = sessions.len();
+        sessions.extend(page.into_iter().filter(|s| seen.insert(s.id.clone())));
+        match oldest {
+            Some(oldest) if sessions.len() > before => {
+                // Exclusive bound one millisecond after the oldest: it is asked for again.
+                let next = oldest.seconds * 1000 + i64::from(oldest.nanos) / 1_000_000 + 1;
+                until = Some(prost_types::Timestamp {
+                    seconds: next.div_euclid(1000),
+                    nanos: (next.rem_euclid(1000) * 1_000_000) as i32,
+                });
+            }
+            _ => break,
+        }
+    }
+    sessions.reverse();
+    Ok(sessions)
 }
 
 fn to_json(export: &Export) -> Value {

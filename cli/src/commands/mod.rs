@@ -3,6 +3,7 @@
 mod checkin;
 mod docs;
 mod export;
+mod import;
 pub mod models;
 pub mod plugin;
 mod plugin_reload;
@@ -11,6 +12,7 @@ mod reflect;
 mod runner;
 pub mod safety;
 mod search;
+mod service;
 mod sessions;
 mod timeline;
 mod vault;
@@ -94,6 +96,8 @@ pub async fn dispatch(
         Command::Models(command) => models::run(command, out, &socket).await,
         Command::Plugin(command) => plugin::run(command, out, given).await,
         Command::Export(args) => export::export(&ctx().await?, &args).await,
+        Command::Import { file, dry_run } => import::import(&ctx().await?, &file, dry_run).await,
+        Command::Daemon(command) => service::run(command, out),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { dir } => docs::man(dir.as_deref(), out),
         Command::SafetyPlan(command) => {

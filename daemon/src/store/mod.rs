@@ -277,6 +277,9 @@ impl Store {
         std::fs::File::open(dir)
             .and_then(|d| d.sync_all())
             .map_err(io_err("sync", dir))?;
+        // Records sled holds before the journal is replayed: a store from before snapshots,
+        // whose journal was emptied without one, or one whose sled wrote on its own.
+        let had_records = handles.trees.iter().any(|tree| !tree.is_empty());
         let replayed = replay.entries.len();
         for ops in replay.entries {
             apply(&handles.trees, &ops)?;
@@ -285,11 +288,13 @@ impl Store {
             tracing::info!(entries = replayed, "replayed the journal");
         }
         let mut journal = journal;
-        // Without a snapshot (a new store, or one written before snapshots), or after a
-        // rebuild, everything is made durable and snapshotted now, before any new write. So is
-        // a journal larger than the snapshot: the next start then replays less.
+        // Records in sled but in no snapshot (a store written before snapshots), or a rebuild:
+        // everything is made durable and snapshotted now, before any new write. So is a journal
+        // larger than the snapshot: the next start then replays less. A new store needs none
+        // (its journal holds everything until the first rotation), and skipping the flush keeps
+        // sled's I/O threads, which wake every second once started, asleep.
         let snapshot_bytes = snapshot::len(dir)?;
-        let snapshot_bytes = if snapshot_generation.is_none()
+        let snapshot_bytes = if (snapshot_generation.is_none() && had_records)
             || rebuilt
             || journal.len() > snapshot_bytes.max(MIN_START_ROTATION)
         {

@@ -395,6 +395,52 @@ fn completions_and_manual_pages_are_generated_from_the_command_line_itself() {
     }
 }
 
+/// `daemon install` writes a systemd user unit that systemd's own checker accepts; without a
+/// reachable user manager (as here) it says what to run. `status` and `uninstall` follow it.
+#[test]
+fn daemon_install_writes_a_hardened_user_unit_and_uninstall_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let nobody = dir.path().join("nobody-home.sock");
+    let run = |args: &[&str]| cli_command(&nobody, dir.path(), args, "");
+    let unit_text = ok(run(&["daemon", "install", "--print"]));
+    assert!(
+        unit_text.contains("ExecStart=") && unit_text.contains("interluded"),
+        "{unit_text}"
+    );
+    assert!(
+        unit_text.contains("ProtectSystem=strict")
+            && unit_text.contains("RestrictAddressFamilies=AF_UNIX")
+    );
+    let printed = dir.path().join("printed/interluded.service");
+    std::fs::create_dir_all(printed.parent().unwrap()).unwrap();
+    std::fs::write(&printed, &unit_text).unwrap();
+    match std::process::Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&printed)
+        .output()
+    {
+        Ok(checked) => {
+            let said = String::from_utf8_lossy(&checked.stderr);
+            assert!(
+                !said.contains("interluded.service:") && !said.contains("Unknown key"),
+                "systemd-analyze finds fault with the unit: {said}"
+            );
+        }
+        Err(_) => eprintln!("SKIPPED: systemd-analyze verify (not installed)"),
+    }
+
+    assert!(ok(run(&["daemon", "status"])).contains("Not installed"));
+    let said = ok(run(&["daemon", "install"]));
+    let unit = dir.path().join(".config/systemd/user/interluded.service");
+    assert!(said.contains(&unit.display().to_string()), "{said}");
+    assert_eq!(std::fs::read_to_string(&unit).unwrap(), unit_text);
+    assert!(ok(run(&["daemon", "status"])).contains("Installed"));
+    let said = ok(run(&["daemon", "uninstall"]));
+    assert!(said.contains("Removed") && !unit.exists(), "{said}");
+    let again = run(&["daemon", "uninstall"]);
+    assert_eq!(again.status.code(), Some(5), "{}", stderr(&again));
+}
+
 /// A daemon from another release: it answers `Info` with another protocol number.
 struct OtherRelease;
 

@@ -176,3 +176,116 @@ fn an_existing_file_is_replaced_only_with_force_and_markdown_says_what_it_holds(
         .collect();
     assert!(leftovers.is_empty(), "no partial file is left behind");
 }
+
+/// Export everything from one vault, import it into a new one, export again: every field of
+/// every record is the same. Importing the same file again adds nothing.
+#[test]
+fn an_export_imported_into_a_new_vault_exports_again_identically() {
+    let first = with_a_little_of_everything();
+    ok(first.cli_with_stdin(
+        &["safety-plan", "edit"],
+        "## Warning signs\n- not sleeping\n\n## People I can ask for help\n- Sam\n",
+    ));
+    let file = first.tmp_dir().join("everything.json");
+    ok(first.cli(&["export", "--include-private", "-o", file.to_str().unwrap()]));
+
+    let second = RealDaemon::start();
+    ok(second.cli_with_stdin(&["init", "--passphrase-stdin"], &format!("{PASSPHRASE}\n")));
+    let said = ok(second.cli(&["import", "--dry-run", file.to_str().unwrap()]));
+    assert!(
+        said.contains("holds 3 reflections, 1 sessions and 1 words"),
+        "{said}"
+    );
+    assert!(
+        second.cli(&["--json", "timeline"]).stdout.len() < 40,
+        "a dry run imports nothing"
+    );
+    let said = ok(second.cli(&["import", file.to_str().unwrap()]));
+    assert!(
+        said.contains("Imported 5 records") && said.contains("safety plan was imported"),
+        "{said}"
+    );
+    let again = second.tmp_dir().join("again.json");
+    ok(second.cli(&["export", "--include-private", "-o", again.to_str().unwrap()]));
+
+    let read = |path: &Path| -> serde_json::Value {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        v.as_object_mut().unwrap().remove("exported_at");
+        v
+    };
+    let (before, after) = (read(&file), read(&again));
+    for key in [
+        "reflections",
+        "sessions",
+        "vocabulary",
+        "safety_plan",
+        "check_ins",
+        "plugins",
+    ] {
+        assert_eq!(before[key], after[key], "{key} came back different");
+    }
+    assert_eq!(before, after);
+
+    let twice = ok(second.cli(&["import", file.to_str().unwrap()]));
+    assert!(
+        twice.contains("Imported 0 records") && twice.contains("5 were already here"),
+        "{twice}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_an_export_is_refused_and_nothing_is_imported() {
+    let daemon = RealDaemon::start();
+    ok(daemon.cli_with_stdin(&["init", "--passphrase-stdin"], &format!("{PASSPHRASE}\n")));
+    let cases = [
+        (
+            "not-json.json",
+            "this is not json".to_string(),
+            "it is not JSON",
+        ),
+        (
+            "other.json",
+            r#"{"format":"jrnl"}"#.to_string(),
+            "interlude-export",
+        ),
+        (
+            "newer.json",
+            r#"{"format":"interlude-export","format_version":2}"#.to_string(),
+            "format_version is 2",
+        ),
+    ];
+    for (name, text, says) in cases {
+        let path = daemon.tmp_dir().join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = daemon.cli(&["import", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(6), "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(says) && stderr.contains("nothing was imported"),
+            "{name}: {stderr}"
+        );
+    }
+    // One bad record among good ones: nothing at all is written.
+    let first = with_a_little_of_everything();
+    let file = first.tmp_dir().join("one-bad.json");
+    ok(first.cli(&["export", "-o", file.to_str().unwrap()]));
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    doc["reflections"][1]["text"] = serde_json::json!("");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let out = daemon.cli(&["import", file.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(daemon.cli(&["--json", "timeline"]))).unwrap();
+    assert_eq!(
+        listed["reflections"],
+        serde_json::json!([]),
+        "nothing was imported"
+    );
+}
