@@ -13,6 +13,7 @@ mod commands;
 mod editor;
 pub mod error;
 mod input;
+mod jrnl;
 mod models;
 mod output;
 mod plan_text;

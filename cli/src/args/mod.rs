@@ -106,9 +106,12 @@ pub enum Command {
     /// Take back an export (`interlude export`): reflections, sessions and words keep their ids
     #[command(after_help = IMPORT_HELP)]
     Import {
-        /// A JSON file written by `interlude export`
+        /// A JSON file written by `interlude export` (or by the tool named with --from)
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        /// Which program wrote FILE
+        #[arg(long, value_enum, default_value = "interlude")]
+        from: ImportSource,
         /// Check the file and say what it holds, without importing anything
         #[arg(long)]
         dry_run: bool,
@@ -162,9 +165,15 @@ fields, so an export imported into an empty vault exports again the same. One al
 left as it is: importing the same file twice adds nothing. The safety plan comes in only when
 this vault has none. The whole file is checked before anything is written.
 
+From jrnl (`jrnl --export json > jrnl.json`): each entry's date and time (local), title and
+body, tags (without the @) and star (marked helpful) come in as a note; an entry's id comes
+from its time and text, so importing the same file again adds nothing; every entry passes the
+crisis check; entries without a date or without text are skipped and listed.
+
 Examples:
   interlude import --dry-run interlude.json
-  interlude import interlude.json";
+  interlude import interlude.json
+  interlude import --from jrnl jrnl.json";
 
 const DAEMON_HELP: &str = "\
 Examples:
@@ -217,6 +226,14 @@ pub struct DataExportArgs {
     /// Include the reflections marked private
     #[arg(long)]
     pub include_private: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportSource {
+    /// `interlude export --format json`
+    Interlude,
+    /// `jrnl --export json`
+    Jrnl,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -15,6 +15,7 @@ use interlude_proto::v1::{
 use serde_json::{Value, json};
 
 use super::Ctx;
+use crate::args::ImportSource;
 use crate::error::CliError;
 use crate::plan_text::{self, Section};
 use crate::time;
@@ -30,9 +31,17 @@ struct Parsed {
     plan: SafetyPlan,
 }
 
-pub async fn import(ctx: &Ctx, file: &Path, dry_run: bool) -> Result<(), CliError> {
+pub async fn import(
+    ctx: &Ctx,
+    file: &Path,
+    from: ImportSource,
+    dry_run: bool,
+) -> Result<(), CliError> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("could not read {}", file.display()))?;
+    if from == ImportSource::Jrnl {
+        return import_jrnl(ctx, file, &text, dry_run).await;
+    }
     let parsed = parse(&text).map_err(|why| {
         CliError::invalid_input(format!(
             "{} is not an Interlude export this version can read: {why}; nothing was imported",
@@ -66,6 +75,46 @@ pub async fn import(ctx: &Ctx, file: &Path, dry_run: bool) -> Result<(), CliErro
             )
         },
         || json!({ "added": added, "already_present": already, "safety_plan": plan }),
+    )
+}
+
+/// A jrnl export: notes only; entries that cannot be read are skipped and listed.
+async fn import_jrnl(ctx: &Ctx, file: &Path, text: &str, dry_run: bool) -> Result<(), CliError> {
+    let zone = jiff::tz::TimeZone::system();
+    let read = crate::jrnl::read(text, &zone).map_err(|why| {
+        CliError::invalid_input(format!(
+            "{} is not a jrnl export this version can read: {why}; nothing was imported",
+            file.display()
+        ))
+    })?;
+    let skipped: Vec<String> = read
+        .skipped
+        .iter()
+        .map(|(n, why)| format!("entry {n}: {why}"))
+        .collect();
+    let found = read.reflections.len();
+    let (mut added, mut already) = (0, 0);
+    if !dry_run {
+        let mut timeline = ctx.daemon.timeline();
+        for request in batches(read.reflections, Vec::new(), Vec::new()) {
+            let done = timeline.import(request).await?.into_inner();
+            added += done.added;
+            already += done.already_present;
+        }
+    }
+    ctx.out.emit(
+        || {
+            let mut said = if dry_run {
+                format!("{} holds {found} jrnl entries that can come in; nothing was imported (--dry-run).", file.display())
+            } else {
+                format!("Imported {added} jrnl entries from {} ({already} were already here).", file.display())
+            };
+            if !skipped.is_empty() {
+                said.push_str(&format!(" Skipped {}: {}.", skipped.len(), skipped.join("; ")));
+            }
+            said
+        },
+        || json!({ "found": found, "added": added, "already_present": already, "skipped": skipped, "dry_run": dry_run }),
     )
 }
 

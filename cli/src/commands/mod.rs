@@ -96,7 +96,11 @@ pub async fn dispatch(
         Command::Models(command) => models::run(command, out, &socket).await,
         Command::Plugin(command) => plugin::run(command, out, given).await,
         Command::Export(args) => export::export(&ctx().await?, &args).await,
-        Command::Import { file, dry_run } => import::import(&ctx().await?, &file, dry_run).await,
+        Command::Import {
+            file,
+            from,
+            dry_run,
+        } => import::import(&ctx().await?, &file, from, dry_run).await,
         Command::Daemon(command) => service::run(command, out),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { dir } => docs::man(dir.as_deref(), out),

@@ -289,3 +289,87 @@ fn a_file_that_is_not_an_export_is_refused_and_nothing_is_imported() {
         "nothing was imported"
     );
 }
+
+/// A jrnl export (`jrnl --export json`) with a byte-order mark, CRLF line ends, emoji and
+/// entries with fields missing: what can come in does, the rest is listed, and importing it
+/// again adds nothing.
+#[test]
+fn a_jrnl_export_comes_in_once_with_its_tags_and_stars_and_bad_entries_listed() {
+    let daemon = RealDaemon::start();
+    ok(daemon.cli_with_stdin(&["init", "--passphrase-stdin"], &format!("{PASSPHRASE}\n")));
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/import/jrnl/nasty.json");
+    let fixture = fixture.to_str().unwrap();
+    let said = ok(daemon.cli(&["import", "--from", "jrnl", "--dry-run", fixture]));
+    assert!(
+        said.contains("holds 3 jrnl entries") && said.contains("Skipped 2"),
+        "{said}"
+    );
+    let said = ok(daemon.cli(&["import", "--from", "jrnl", fixture]));
+    assert!(said.contains("Imported 3 jrnl entries"), "{said}");
+    assert!(
+        said.contains("entry 4: it has no date")
+            && said.contains("entry 5: it has neither title nor body"),
+        "{said}"
+    );
+    let listed: serde_json::Value = serde_json::from_str(&ok(daemon.cli(&[
+        "--json",
+        "timeline",
+        "--since",
+        "2026-10-01",
+    ])))
+    .unwrap();
+    let reflections = listed["reflections"].as_array().unwrap();
+    assert_eq!(reflections.len(), 3);
+    let froze = reflections
+        .iter()
+        .find(|r| r["text"].as_str().unwrap().starts_with("Froze"))
+        .unwrap();
+    assert_eq!(
+        froze["text"],
+        "Froze when asked about the deadline.\n\nThe critic said I'm behind again.\nTried the lake breath 🌊 after."
+    );
+    assert_eq!(froze["tags"], serde_json::json!(["work"]));
+    assert_eq!(froze["helpful"], true);
+    let call = reflections
+        .iter()
+        .find(|r| r["text"] == "Call with my father.")
+        .unwrap();
+    assert_eq!(call["tags"], serde_json::json!(["family", "work"]));
+    let again = ok(daemon.cli(&["import", "--from", "jrnl", fixture]));
+    assert!(
+        again.contains("Imported 0 jrnl entries") && again.contains("3 were already here"),
+        "{again}"
+    );
+}
+
+/// Ten thousand entries: more than one import call, every one in, none twice.
+#[test]
+fn ten_thousand_jrnl_entries_come_in_and_a_second_import_adds_none() {
+    let daemon = RealDaemon::start();
+    ok(daemon.cli_with_stdin(&["init", "--passphrase-stdin"], &format!("{PASSPHRASE}\n")));
+    let entries: Vec<serde_json::Value> = (0..10_000)
+        .map(|i| {
+            serde_json::json!({
+                "title": format!("entry {i}"),
+                "body": "the critic, again",
+                "date": format!("2025-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
+                "time": format!("{:02}:{:02}", i % 24, i % 60),
+                "tags": ["@bulk"],
+                "starred": false,
+            })
+        })
+        .collect();
+    let file = daemon.tmp_dir().join("big.json");
+    std::fs::write(
+        &file,
+        serde_json::json!({ "tags": {}, "entries": entries }).to_string(),
+    )
+    .unwrap();
+    let said = ok(daemon.cli(&["import", "--from", "jrnl", file.to_str().unwrap()]));
+    assert!(said.contains("Imported 10000 jrnl entries"), "{said}");
+    let again = ok(daemon.cli(&["import", "--from", "jrnl", file.to_str().unwrap()]));
+    assert!(
+        again.contains("Imported 0 jrnl entries") && again.contains("10000 were already here"),
+        "{again}"
+    );
+}
