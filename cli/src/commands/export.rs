@@ -330,17 +330,82 @@ fn refuse_to_replace_unasked(path: &Path, force: bool) -> Result<(), CliError> {
     ))
 }
 
-/// Written beside the target (0600), synced, then moved into place: a reader never sees half an
-/// export. Without `replace` an existing file is never overwritten, even one that appeared
-/// meanwhile.
+/// Written beside the target (0600), synced, then given its name: a reader never sees half an
+/// export. On Linux the file has no name until it is complete (`O_TMPFILE`), so an export killed
+/// midway leaves nothing behind; elsewhere, or on a file system without unnamed files, a hidden
+/// `.NAME.partial-PID` is used and removed on failure. Without `replace` an existing file is never
+/// overwritten, even one that appeared meanwhile.
 fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), CliError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let partial = path.with_file_name(format!(
+    #[cfg(target_os = "linux")]
+    match write_unnamed(path, bytes, replace) {
+        Ok(true) => return Ok(()),
+        Ok(false) => {}
+        Err(err) => return Err(write_error(path, err)),
+    }
+    write_named(path, bytes, replace).map_err(|err| write_error(path, err))
+}
+
+fn write_error(path: &Path, err: std::io::Error) -> CliError {
+    if err.kind() == std::io::ErrorKind::AlreadyExists {
+        CliError::new(
+            ExitCode::InvalidInput,
+            format!(
+                "{} appeared meanwhile and was left as it is; pass --force to replace it",
+                path.display()
+            ),
+        )
+    } else {
+        anyhow::Error::new(err)
+            .context(format!("could not write {}", path.display()))
+            .into()
+    }
+}
+
+/// `Ok(false)` when the file system has no unnamed files (then [`write_named`] is used).
+#[cfg(target_os = "linux")]
+fn write_unnamed(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<bool> {
+    use rustix::fs::{AtFlags, CWD, Mode, OFlags};
+    use rustix::io::Errno;
+    use std::os::fd::AsRawFd;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let flags = OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC;
+    let fd = match rustix::fs::open(dir, flags, Mode::from_raw_mode(0o600)) {
+        Ok(fd) => fd,
+        Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL) => return Ok(false),
+        Err(err) => return Err(err.into()),
+    };
+    let mut file = std::fs::File::from(fd);
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    let unnamed = format!("/proc/self/fd/{}", file.as_raw_fd());
+    if !replace {
+        rustix::fs::linkat(CWD, unnamed.as_str(), CWD, path, AtFlags::SYMLINK_FOLLOW)?;
+        return Ok(true);
+    }
+    // A link cannot replace a file: the complete file gets a hidden name, then is renamed over.
+    let staged = partial_name(path);
+    rustix::fs::linkat(CWD, unnamed.as_str(), CWD, &staged, AtFlags::SYMLINK_FOLLOW)?;
+    std::fs::rename(&staged, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&staged);
+    })?;
+    Ok(true)
+}
+
+fn partial_name(path: &Path) -> std::path::PathBuf {
+    path.with_file_name(format!(
         ".{}.partial-{}",
         path.file_name()
             .map_or("export".into(), |n| n.to_string_lossy()),
         std::process::id()
-    ));
+    ))
+}
+
+fn write_named(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let partial = partial_name(path);
     let written = (|| {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
@@ -355,21 +420,8 @@ fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), CliError> 
             std::fs::hard_link(&partial, path).and_then(|()| std::fs::remove_file(&partial))
         }
     })();
-    if let Err(err) = written {
+    if written.is_err() {
         let _ = std::fs::remove_file(&partial);
-        return Err(if err.kind() == std::io::ErrorKind::AlreadyExists {
-            CliError::new(
-                ExitCode::InvalidInput,
-                format!(
-                    "{} appeared meanwhile and was left as it is; pass --force to replace it",
-                    path.display()
-                ),
-            )
-        } else {
-            anyhow::Error::new(err)
-                .context(format!("could not write {}", path.display()))
-                .into()
-        });
     }
-    Ok(())
+    written
 }
