@@ -170,10 +170,15 @@ body, tags (without the @) and star (marked helpful) come in as a note; an entry
 from its time and text, so importing the same file again adds nothing; every entry passes the
 crisis check; entries without a date or without text are skipped and listed.
 
+From Daylio (Settings, Export entries, CSV): the date and time (local), the note's title and
+text, the mood as a tag `mood:MOOD` and the activities as tags; a row without a note says its
+mood and activities. Ids, duplicates, the crisis check and skipped rows as for jrnl.
+
 Examples:
   interlude import --dry-run interlude.json
   interlude import interlude.json
-  interlude import --from jrnl jrnl.json";
+  interlude import --from jrnl jrnl.json
+  interlude import --from daylio daylio_export.csv";
 
 const DAEMON_HELP: &str = "\
 Examples:
@@ -234,6 +239,8 @@ pub enum ImportSource {
     Interlude,
     /// `jrnl --export json`
     Jrnl,
+    /// Daylio's CSV export
+    Daylio,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

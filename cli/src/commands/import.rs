@@ -39,8 +39,17 @@ pub async fn import(
 ) -> Result<(), CliError> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("could not read {}", file.display()))?;
-    if from == ImportSource::Jrnl {
-        return import_jrnl(ctx, file, &text, dry_run).await;
+    let zone = jiff::tz::TimeZone::system();
+    match from {
+        ImportSource::Interlude => {}
+        ImportSource::Jrnl => {
+            let read = crate::importers::jrnl::read(&text, &zone);
+            return import_other(ctx, file, "jrnl", read, dry_run).await;
+        }
+        ImportSource::Daylio => {
+            let read = crate::importers::daylio::read(&text, &zone);
+            return import_other(ctx, file, "Daylio", read, dry_run).await;
+        }
     }
     let parsed = parse(&text).map_err(|why| {
         CliError::invalid_input(format!(
@@ -78,12 +87,17 @@ pub async fn import(
     )
 }
 
-/// A jrnl export: notes only; entries that cannot be read are skipped and listed.
-async fn import_jrnl(ctx: &Ctx, file: &Path, text: &str, dry_run: bool) -> Result<(), CliError> {
-    let zone = jiff::tz::TimeZone::system();
-    let read = crate::jrnl::read(text, &zone).map_err(|why| {
+/// Another journal's export: notes only; entries that cannot be read are skipped and listed.
+async fn import_other(
+    ctx: &Ctx,
+    file: &Path,
+    program: &str,
+    read: Result<crate::importers::Read, String>,
+    dry_run: bool,
+) -> Result<(), CliError> {
+    let read = read.map_err(|why| {
         CliError::invalid_input(format!(
-            "{} is not a jrnl export this version can read: {why}; nothing was imported",
+            "{} is not a {program} export this version can read: {why}; nothing was imported",
             file.display()
         ))
     })?;
@@ -105,9 +119,9 @@ async fn import_jrnl(ctx: &Ctx, file: &Path, text: &str, dry_run: bool) -> Resul
     ctx.out.emit(
         || {
             let mut said = if dry_run {
-                format!("{} holds {found} jrnl entries that can come in; nothing was imported (--dry-run).", file.display())
+                format!("{} holds {found} {program} entries that can come in; nothing was imported (--dry-run).", file.display())
             } else {
-                format!("Imported {added} jrnl entries from {} ({already} were already here).", file.display())
+                format!("Imported {added} {program} entries from {} ({already} were already here).", file.display())
             };
             if !skipped.is_empty() {
                 said.push_str(&format!(" Skipped {}: {}.", skipped.len(), skipped.join("; ")));

@@ -373,3 +373,46 @@ fn ten_thousand_jrnl_entries_come_in_and_a_second_import_adds_none() {
         "{again}"
     );
 }
+
+/// A Daylio CSV export with a byte-order mark, CRLF, 12-hour times, `<br>`, emoji and rows that
+/// cannot be read: what can come in does, with mood and activities as tags, and only once.
+#[test]
+fn a_daylio_export_comes_in_once_with_moods_and_activities_as_tags() {
+    let daemon = RealDaemon::start();
+    ok(daemon.cli_with_stdin(&["init", "--passphrase-stdin"], &format!("{PASSPHRASE}\n")));
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/import/daylio/export.csv");
+    let fixture = fixture.to_str().unwrap();
+    let said = ok(daemon.cli(&["import", "--from", "daylio", fixture]));
+    assert!(
+        said.contains("Imported 3 Daylio entries") && said.contains("Skipped 2"),
+        "{said}"
+    );
+    let listed: serde_json::Value = serde_json::from_str(&ok(daemon.cli(&[
+        "--json",
+        "timeline",
+        "--since",
+        "2026-10-01",
+        "--until",
+        "2026-10-20",
+    ])))
+    .unwrap();
+    let reflections = listed["reflections"].as_array().unwrap();
+    let texts: Vec<&str> = reflections
+        .iter()
+        .map(|r| r["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "Mood: rad. Activities: walk, friends.",
+            "Call with my father went fine.",
+            "Froze\n\nThe critic again, louder.\nThen the lake breath 🌊."
+        ]
+    );
+    assert_eq!(
+        reflections[2]["tags"],
+        serde_json::json!(["mood:meh", "work", "family"])
+    );
+    let again = ok(daemon.cli(&["import", "--from", "daylio", fixture]));
+    assert!(again.contains("Imported 0 Daylio entries"), "{again}");
+}

@@ -14,17 +14,9 @@
 use interlude_proto::v1::{Reflection, ReflectionKind};
 use jiff::{Zoned, civil, tz::TimeZone};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
+use super::Read;
 use crate::time;
-
-/// Entries read from a jrnl export, and how many could not be.
-#[derive(Debug)]
-pub struct Read {
-    pub reflections: Vec<Reflection>,
-    /// `(entry number, why)` for each entry left out.
-    pub skipped: Vec<(usize, String)>,
-}
 
 /// Reads `text` (the whole export) in the time zone `zone`.
 pub fn read(text: &str, zone: &TimeZone) -> Result<Read, String> {
@@ -87,15 +79,10 @@ fn reflection(entry: &Value, zone: &TimeZone) -> Result<Reflection, String> {
                 .collect::<Vec<_>>()
         })
         .unwrap_or_default();
-    let mut tags_unique = Vec::new();
-    for tag in tags {
-        if !tags_unique.contains(&tag) {
-            tags_unique.push(tag);
-        }
-    }
+    let tags_unique = super::unique(tags);
     let when = time::to_proto(moment);
     Ok(Reflection {
-        id: id_for(moment.as_millisecond(), &text),
+        id: super::id_for("jrnl", moment.as_millisecond(), &text),
         moment: Some(when),
         recorded_at: Some(when),
         kind: ReflectionKind::Note.into(),
@@ -104,28 +91,6 @@ fn reflection(entry: &Value, zone: &TimeZone) -> Result<Reflection, String> {
         helpful: entry["starred"].as_bool().unwrap_or(false),
         ..Default::default()
     })
-}
-
-/// A ULID whose time is the moment and whose rest comes from the text: the same entry always
-/// gets the same id.
-fn id_for(millis: i64, text: &str) -> String {
-    let digest = Sha256::digest(format!("jrnl\0{millis}\0{text}").as_bytes());
-    let mut random = [0u8; 10];
-    random.copy_from_slice(&digest[..10]);
-    let mut bits: u128 = (u128::from(millis.max(0) as u64) & ((1 << 48) - 1)) << 80;
-    for (i, byte) in random.iter().enumerate() {
-        bits |= u128::from(*byte) << (8 * (9 - i));
-    }
-    crockford(bits)
-}
-
-/// A ULID's 26 characters (Crockford base 32).
-fn crockford(bits: u128) -> String {
-    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    (0..26)
-        .rev()
-        .map(|i| ALPHABET[((bits >> (5 * i)) & 0x1f) as usize] as char)
-        .collect()
 }
 
 #[cfg(test)]
