@@ -399,8 +399,32 @@ impl OpenError {
     }
 }
 
+/// How long to wait for sled's lock while a store closed in this process finishes its last
+/// write: sled's I/O threads hold the files for a moment after a flush returns. (Another daemon
+/// for the same directory is refused before this, by the instance lock.)
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// sled panics on some kinds of damage, so a panic counts as damage too.
 fn open_sled(path: &Path, options: &StoreOptions) -> Result<sled::Db, OpenError> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match open_sled_once(path, options) {
+            Err(OpenError::Failed(StoreError::Io { source, .. }))
+                if is_lock_held(&source) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_lock_held(err: &std::io::Error) -> bool {
+    err.kind() == std::io::ErrorKind::WouldBlock
+        || err.to_string().contains("could not acquire lock")
+}
+
+fn open_sled_once(path: &Path, options: &StoreOptions) -> Result<sled::Db, OpenError> {
     use std::io::ErrorKind;
     // No periodic flush: the journal makes writes durable and checkpoints flush sled. sled's
     // own flusher would only add an fsync every half second, busy or idle.
