@@ -118,6 +118,8 @@ enum Rows {
     Crisis,
     /// The session-prep packet (13).
     Prep,
+    /// The write path (1–3): what to re-run while working on the store.
+    Write,
 }
 
 impl Rows {
@@ -129,6 +131,7 @@ impl Rows {
             Rows::Generation => row == 11,
             Rows::Crisis => row == 12,
             Rows::Prep => row == 13,
+            Rows::Write => row <= 3,
         }
     }
 }
@@ -178,7 +181,7 @@ fn main() -> ExitCode {
 }
 
 const USAGE: &str =
-    "usage: bench [--quick] [--models] [--memory] [--generation] [--crisis] [--prep] [--dir PATH] [--json PATH]
+    "usage: bench [--quick] [--models] [--memory] [--generation] [--crisis] [--prep] [--write] [--dir PATH] [--json PATH]
 
   --dir PATH   where the data directories go (a fresh directory is made inside it and removed
                at the end); default: target/bench-data in the workspace. Must be a real disk,
@@ -189,6 +192,7 @@ const USAGE: &str =
   --generation only generation against llama.cpp (row 11)
   --crisis     only the crisis check with its classifier (row 12)
   --prep       only the session-prep packet for a week, a month and a year (row 13)
+  --write      only the write path: raw fdatasync, AddReflection, 32 clients (rows 1-3)
   --json PATH  also write the figures as JSON
 
 Build first: cargo build --release --bins && cargo run --release -p interlude-bench";
@@ -209,6 +213,7 @@ fn parse_args() -> Result<Option<Args>> {
             Some("--generation") => args.rows = Rows::Generation,
             Some("--crisis") => args.rows = Rows::Crisis,
             Some("--prep") => args.rows = Rows::Prep,
+            Some("--write") => args.rows = Rows::Write,
             Some("--dir") => args.dir = Some(it.next().context("--dir needs a path")?.into()),
             Some("--json") => args.json = Some(it.next().context("--json needs a path")?.into()),
             Some("-h" | "--help") => {
@@ -252,6 +257,7 @@ fn run(args: &Args) -> Result<()> {
         Rows::Generation => env.mode = "generation only",
         Rows::Crisis => env.mode = "crisis check with its classifier only",
         Rows::Prep => env.mode = "session-prep packet only",
+        Rows::Write => env.mode = "write path only (rows 1-3)",
     }
     progress(&format!("interluded: {}", interluded.display()));
     progress(&format!(
@@ -392,6 +398,9 @@ fn store_figures(
         cpu_per_add,
     );
     real.stop();
+    if args.rows == Rows::Write {
+        return Ok(());
+    }
 
     // 4: a real daemon holding `stored` reflections over two years.
     let list = on_worker(

@@ -117,7 +117,6 @@ impl Daemon {
 }
 
 fn check_listener(socket: &Path) -> Result<(), CliError> {
-    use std::os::unix::fs::MetadataExt;
     let refuse = |why: String| {
         CliError::new(
             ExitCode::PermissionDenied,
@@ -129,23 +128,8 @@ fn check_listener(socket: &Path) -> Result<(), CliError> {
     };
     let me = rustix::process::getuid().as_raw();
     let dir = socket.parent().unwrap_or(Path::new("/"));
-    let meta = std::fs::symlink_metadata(dir)
-        .map_err(|e| refuse(format!("its directory cannot be inspected ({e})")))?;
-    if meta.file_type().is_symlink() {
-        return Err(refuse("its directory is a symbolic link".into()));
-    }
-    if meta.uid() != me {
-        return Err(refuse(format!(
-            "its directory belongs to uid {}",
-            meta.uid()
-        )));
-    }
-    if meta.mode() & 0o077 != 0 {
-        return Err(refuse(format!(
-            "its directory is open to other users (mode {:o})",
-            meta.mode() & 0o777
-        )));
-    }
+    interlude_proto::private_dir::check(dir)
+        .map_err(|e| refuse(format!("its directory is not private: {e}")))?;
     let stream = std::os::unix::net::UnixStream::connect(socket)
         .map_err(|e| refuse(format!("it does not answer ({e})")))?;
     let peer = rustix::net::sockopt::socket_peercred(&stream)

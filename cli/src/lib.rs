@@ -12,11 +12,13 @@ mod client;
 mod commands;
 mod editor;
 pub mod error;
+mod importers;
 mod input;
 mod models;
 mod output;
 mod plan_text;
 mod secret;
+mod service_files;
 pub mod time;
 
 pub use args::Cli;

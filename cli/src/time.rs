@@ -9,7 +9,7 @@ use jiff::{Span, Timestamp, ToSpan, Zoned, civil, fmt::strtime, tz::TimeZone};
 /// The forms `--at` accepts, for error messages and help.
 pub const MOMENT_FORMS: &str = "now, 21:00, today 21:00, yesterday 21:00, today, yesterday, \
 2026-11-20, 2026-11-20 21:00, 2h ago, 30m ago, 3d ago, 2w ago, \
-or RFC 3339 such as 2026-11-20T21:00:00+01:00";
+or ISO 8601 such as 2026-11-20T21:00:00 (local) or 2026-11-20T21:00:00+01:00";
 
 /// The extra forms `--since` and `--until` accept.
 pub const DURATION_FORMS: &str = "a bare duration such as 30m, 12h, 7d or 2w (that long ago)";
@@ -107,21 +107,46 @@ fn looks_like_date(text: &str) -> bool {
             .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit())
 }
 
-/// `H:MM` or `HH:MM`, 00:00 to 23:59.
+/// `H:MM` or `HH:MM`, 00:00 to 23:59, optionally with seconds (`:SS`) and a fraction (`.250`),
+/// as ISO 8601 writes them.
 fn parse_clock(text: &str) -> Result<civil::Time, TimeError> {
     let wrong = || {
         TimeError(format!(
-            "\"{text}\" is not a time of day; use HH:MM from 00:00 to 23:59"
+            "\"{text}\" is not a time of day; use HH:MM (or HH:MM:SS) from 00:00 to 23:59"
         ))
     };
-    let (hour, minute) = text.split_once(':').ok_or_else(wrong)?;
     let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !all_digits(hour) || hour.len() > 2 || minute.len() != 2 || !all_digits(minute) {
+    let (clock, fraction) = match text.split_once(['.', ',']) {
+        Some((clock, fraction)) if all_digits(fraction) && fraction.len() <= 9 => {
+            (clock, Some(fraction))
+        }
+        Some(_) => return Err(wrong()),
+        None => (text, None),
+    };
+    let mut parts = clock.split(':');
+    let (hour, minute, second) = (parts.next(), parts.next(), parts.next());
+    let (Some(hour), Some(minute)) = (hour, minute) else {
+        return Err(wrong());
+    };
+    let two = |s: &str| s.len() == 2 && all_digits(s);
+    if parts.next().is_some()
+        || !all_digits(hour)
+        || hour.len() > 2
+        || !two(minute)
+        || second.is_some_and(|s| !two(s))
+        || (fraction.is_some() && second.is_none())
+    {
         return Err(wrong());
     }
-    let hour: i8 = hour.parse().map_err(|_| wrong())?;
-    let minute: i8 = minute.parse().map_err(|_| wrong())?;
-    civil::Time::new(hour, minute, 0, 0).map_err(|_| wrong())
+    let number = |s: &str| s.parse::<i8>().map_err(|_| wrong());
+    let second = second.map_or(Ok(0), number)?;
+    let nanos = match fraction {
+        Some(digits) => format!("{digits:0<9}")
+            .parse::<i32>()
+            .map_err(|_| wrong())?,
+        None => 0,
+    };
+    civil::Time::new(number(hour)?, number(minute)?, second, nanos).map_err(|_| wrong())
 }
 
 fn in_zone(datetime: civil::DateTime, now: &Zoned) -> Result<Timestamp, TimeError> {
@@ -235,6 +260,45 @@ mod tests {
             parse_moment("2026-06-01T08:30:00Z", &now).unwrap(),
             instant("2026-06-01T08:30:00Z")
         );
+    }
+
+    /// What scripts and other tools write (ISO 8601): local without an offset, with or without
+    /// seconds (and a fraction), with `T` or a space; with an offset or `Z` it is exact.
+    #[test]
+    fn iso_8601_local_times_with_or_without_seconds_or_an_offset_are_read() {
+        let now = at("2026-11-20T10:15");
+        let cases = [
+            ("2026-10-11T21:10:00", "2026-10-11T19:10:00Z"),
+            ("2026-10-11T21:10", "2026-10-11T19:10:00Z"),
+            ("2026-10-11 21:10:30", "2026-10-11T19:10:30Z"),
+            ("2026-10-11T21:10:30.250", "2026-10-11T19:10:30.25Z"),
+            ("2026-11-11T21:10:00", "2026-11-11T20:10:00Z"),
+            ("2026-10-11T21:10:00+01:00", "2026-10-11T20:10:00Z"),
+            ("2026-10-11T21:10+01:00", "2026-10-11T20:10:00Z"),
+            ("2026-10-11T21:10:00Z", "2026-10-11T21:10:00Z"),
+            ("2026-10-11t21:10:00z", "2026-10-11T21:10:00Z"),
+            ("21:10:05", "2026-11-20T20:10:05Z"),
+        ];
+        for (typed, meant) in cases {
+            assert_eq!(
+                parse_moment(typed, &now),
+                Ok(instant(meant)),
+                "--at {typed}"
+            );
+            assert_eq!(
+                parse_bound(typed, &now),
+                Ok(instant(meant)),
+                "--since {typed}"
+            );
+        }
+        for wrong in [
+            "2026-10-11T21:10:61",
+            "2026-10-11T21:1",
+            "2026-10-11T24:00:00",
+        ] {
+            let err = parse_moment(wrong, &now).unwrap_err().to_string();
+            assert!(err.contains("is not a time of day"), "{wrong}: {err}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::future::Future;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,6 +67,8 @@ pub enum StartError {
         "{path} is a symbolic link; Interlude only uses real directories: point the config at the directory itself"
     )]
     SymlinkedDir { path: PathBuf },
+    #[error(transparent)]
+    NotPrivate(interlude_proto::private_dir::NotPrivate),
     #[error("could not {action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -529,7 +531,9 @@ enum DirRole {
     Socket,
 }
 
-/// Creates `dir` as 0700 if missing; refuses one that others can reach or that is not ours.
+/// Creates `dir` as 0700 if missing; refuses one that others can reach or that is not ours, and
+/// one under a directory someone else could swap it out of (see
+/// [`interlude_proto::private_dir`]).
 fn ensure_private_dir(dir: &Path, role: DirRole) -> Result<(), StartError> {
     let io = |action| {
         move |source| StartError::Io {
@@ -538,49 +542,30 @@ fn ensure_private_dir(dir: &Path, role: DirRole) -> Result<(), StartError> {
             source,
         }
     };
-    // lstat: a symlink's own metadata, never its target's (checked below and refused).
-    match std::fs::symlink_metadata(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(io("create"))?;
-            // `mode` is filtered by the umask and not applied to parents; set it explicitly.
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(io("set permissions on"))
+    // lstat: a symlink's own metadata, never its target's (refused by the check below).
+    if let Err(e) = std::fs::symlink_metadata(dir) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            return Err(io("inspect")(e));
         }
-        Err(source) => Err(StartError::Io {
-            action: "inspect",
-            path: dir.to_path_buf(),
-            source,
-        }),
-        Ok(meta) if meta.file_type().is_symlink() => Err(StartError::SymlinkedDir {
-            path: dir.to_path_buf(),
-        }),
-        Ok(meta) => {
-            if meta.uid() != current_uid() {
-                return Err(StartError::NotOwned {
-                    path: dir.to_path_buf(),
-                    owner: meta.uid(),
-                });
-            }
-            let mode = meta.mode() & 0o777;
-            if mode & 0o077 != 0 {
-                return Err(match role {
-                    DirRole::Data => StartError::DataDirTooOpen {
-                        path: dir.to_path_buf(),
-                        mode,
-                    },
-                    DirRole::Socket => StartError::SocketDirTooOpen {
-                        path: dir.to_path_buf(),
-                        mode,
-                    },
-                });
-            }
-            Ok(())
-        }
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io("create"))?;
+        // `mode` is filtered by the umask and not applied to parents; set it explicitly.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(io("set permissions on"))?;
     }
+    use interlude_proto::private_dir::{NotPrivate, check};
+    check(dir).map_err(|not_private| match not_private {
+        NotPrivate::Symlink { path } => StartError::SymlinkedDir { path },
+        NotPrivate::NotOwned { path, owner } => StartError::NotOwned { path, owner },
+        NotPrivate::OpenToOthers { path, mode } => match role {
+            DirRole::Data => StartError::DataDirTooOpen { path, mode },
+            DirRole::Socket => StartError::SocketDirTooOpen { path, mode },
+        },
+        other => StartError::NotPrivate(other),
+    })
 }
 
 /// One daemon per data directory: an exclusive lock held for the daemon's life.

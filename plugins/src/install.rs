@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::builtin;
 use super::bundle::{self, BundleError, TrustedComment};
 use super::files::{TempDir, create_private_dir, sync_dir, unique_suffix};
 use super::format::{PluginFile, Version, is_valid_id};
@@ -39,6 +40,18 @@ pub enum InstallError {
         "refused: {id} {version} is already installed with different content; a changed plugin needs a higher version; nothing was installed"
     )]
     ChangedWithoutNewVersion { id: String, version: Version },
+    #[error(
+        "refused: {id} was installed from a bundle signed by key {pinned}, and this one is signed by key {offered}; a plugin keeps the key it was first installed with, so another key cannot replace it, even one you trust. If you mean to switch, remove it first (`interlude plugin remove {id}`); nothing was installed"
+    )]
+    SignerChanged {
+        id: String,
+        pinned: String,
+        offered: String,
+    },
+    #[error(
+        "refused: {id} is a built-in plugin and this bundle ({id} {version}) would replace it; run again with --replace-built-in if you mean it (`interlude plugin remove {id}` brings the built-in back); nothing was installed"
+    )]
+    ReplacesBuiltIn { id: String, version: Version },
     #[error(
         "refused: the signature says {signed} but the bundle holds {inside}; nothing was installed"
     )]
@@ -100,12 +113,22 @@ pub struct Installed {
     pub dir: PathBuf,
 }
 
+/// What the person installing agreed to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Consent {
+    /// A bundle may take the place of the built-in plugin with the same id.
+    pub replace_built_in: bool,
+}
+
 /// Verifies and installs `bundle` (the bytes of the file) signed by `signature` (the text of
-/// its `.minisig`).
+/// its `.minisig`). An installed plugin is pinned to the key that signed it: a bundle for the
+/// same id signed by another key is refused until the plugin is removed. A bundle that would
+/// take a built-in's place needs `consent.replace_built_in`.
 pub fn install(
     paths: &PluginPaths,
     bundle: &[u8],
     signature_text: &str,
+    consent: Consent,
 ) -> Result<Installed, InstallError> {
     if bundle.len() as u64 > bundle::MAX_BUNDLE_BYTES {
         return Err(BundleError::TooLarge.into());
@@ -117,6 +140,21 @@ pub fn install(
 
     let plugin_dir = paths.plugin_dir();
     let target = plugin_dir.join(&signed.id);
+    if let Some(pinned) = signer(&target)
+        && pinned != key_id
+    {
+        return Err(InstallError::SignerChanged {
+            id: signed.id,
+            pinned,
+            offered: key_id,
+        });
+    }
+    if !target.exists() && builtin::find(&signed.id).is_some() && !consent.replace_built_in {
+        return Err(InstallError::ReplacesBuiltIn {
+            id: signed.id,
+            version: signed.version,
+        });
+    }
     let installed = installed_version(&target);
     if let Some(installed) = installed
         && signed.version < installed

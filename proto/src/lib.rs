@@ -1,12 +1,13 @@
 //! The Interlude protocol: generated gRPC types, the protocol number, the default paths, the
-//! settings read without the daemon, the crisis tiers and lines, and the connect helper shared
-//! by the daemon, the CLI and the tests.
+//! settings read without the daemon, the crisis tiers and lines, the private-directory check, and
+//! the connect helper shared by the daemon, the CLI and the tests.
 
 pub mod crisis;
 pub mod crisis_lines;
 pub mod lines;
 pub mod models;
 pub mod paths;
+pub mod private_dir;
 pub mod settings;
 
 /// Generated code for package `interlude.v1` (prost output: not ours to restyle).

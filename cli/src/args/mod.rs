@@ -29,7 +29,16 @@ use values::{parse_bound, parse_moment};
 /// Capture and read your Interlude journal between therapy sessions.
 ///
 /// `interlude` talks to the `interluded` daemon on this computer; nothing leaves it.
+///
+/// Examples:
+///   interlude init                                   # once: create the vault
+///   interlude reflect "the critic again, after the call"
+///   interlude timeline --since 7d
+///   interlude now                                    # a hard moment: your anchor, one exercise
+///   interlude help-now                               # your safety plan and crisis lines
+///   interlude completions bash; interlude man        # shell completions, the manual page
 #[derive(Debug, Parser)]
+#[command(verbatim_doc_comment)]
 #[command(name = "interlude", version, after_help = crate::error::EXIT_CODES_HELP)]
 pub struct Cli {
     /// The daemon's socket [default: $XDG_RUNTIME_DIR/interlude/interluded.sock]
@@ -57,8 +66,10 @@ pub enum Command {
     /// Change the passphrase, proving the right to with the current one or the recovery key
     Passphrase(UnlockArgs),
     /// Write down a reflection (works while the vault is locked)
+    #[command(after_help = REFLECT_HELP)]
     Reflect(ReflectArgs),
     /// List reflections, newest first
+    #[command(after_help = TIMELINE_HELP)]
     Timeline(TimelineArgs),
     /// Find reflections by meaning and by words, best first
     Search(SearchArgs),
@@ -99,6 +110,153 @@ pub enum Command {
     /// Modality plugins: check one before you sign or install it
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Everything you have written, as JSON or Markdown that reads without Interlude
+    #[command(after_help = EXPORT_HELP)]
+    Export(DataExportArgs),
+    /// Take back an export (`interlude export`): reflections, sessions and words keep their ids
+    #[command(after_help = IMPORT_HELP)]
+    Import {
+        /// A JSON file written by `interlude export` (or by the tool named with --from)
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Which program wrote FILE
+        #[arg(long, value_enum, default_value = "interlude")]
+        from: ImportSource,
+        /// Check the file and say what it holds, without importing anything
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Run interluded as your own service: a systemd user unit (a launchd agent on macOS)
+    #[command(subcommand, after_help = DAEMON_HELP)]
+    Daemon(DaemonCommand),
+    /// Print the completion script for a shell (works without the daemon)
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions {
+        /// The shell to complete in
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per command into a directory
+    #[command(after_help = MAN_HELP)]
+    Man {
+        /// Write interlude.1 and interlude-COMMAND.1 pages here instead of printing interlude.1
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+const REFLECT_HELP: &str = "\
+Examples:
+  interlude reflect \"froze when asked about the deadline\" --emotion anxious:70 --tag work
+  interlude reflect --bring \"I want to talk about the weekend\"   # flagged for the next session
+  interlude reflect --at \"yesterday 21:00\" --kind dream            # no text: opens $EDITOR
+  echo \"from a script\" | interlude reflect --at 2026-10-11T21:10:00";
+
+const TIMELINE_HELP: &str = "\
+Examples:
+  interlude timeline --since 7d
+  interlude timeline --since 2026-10-01 --until 2026-10-11T21:10:00 --kind dream
+  interlude --json timeline --bring                               # for a script";
+
+const EXPORT_HELP: &str = "\
+What is in it: reflections with their earlier versions, sessions, vocabulary, the safety plan,
+check-in schedules and settings, and the plugins in effect. Private reflections are left out
+unless --include-private is given; the export says at its top which it is. The JSON follows
+cli/schema/interlude-export-v1.schema.json (its `format_version` is 1).
+
+Examples:
+  interlude export -o interlude.json
+  interlude export --format markdown --since 2026-09-01 -o autumn.md
+  interlude export --include-private -o everything.json --force   # replaces an existing file";
+
+const IMPORT_HELP: &str = "\
+Reflections (with their earlier versions), sessions and vocabulary keep their ids, times and
+fields, so an export imported into an empty vault exports again the same. One already here is
+left as it is: importing the same file twice adds nothing. The safety plan comes in only when
+this vault has none. The whole file is checked before anything is written.
+
+From jrnl (`jrnl --export json > jrnl.json`): each entry's date and time (local), title and
+body, tags (without the @) and star (marked helpful) come in as a note; an entry's id comes
+from its time and text, so importing the same file again adds nothing; every entry passes the
+crisis check; entries without a date or without text are skipped and listed.
+
+From Daylio (Settings, Export entries, CSV): the date and time (local), the note's title and
+text, the mood as a tag `mood:MOOD` and the activities as tags; a row without a note says its
+mood and activities. Ids, duplicates, the crisis check and skipped rows as for jrnl.
+
+Examples:
+  interlude import --dry-run interlude.json
+  interlude import interlude.json
+  interlude import --from jrnl jrnl.json
+  interlude import --from daylio daylio_export.csv";
+
+const DAEMON_HELP: &str = "\
+Examples:
+  interlude daemon install            # ~/.config/systemd/user/interluded.service, enabled and started
+  interlude daemon install --print    # the unit, to read or adapt first
+  interlude daemon status
+  interlude daemon uninstall          # stops it and removes the unit; your data stays";
+
+const COMPLETIONS_HELP: &str = "\
+Examples:
+  interlude completions bash > ~/.local/share/bash-completion/completions/interlude
+  interlude completions zsh > ~/.zfunc/_interlude      # with fpath+=(~/.zfunc) in ~/.zshrc
+  interlude completions fish > ~/.config/fish/completions/interlude.fish";
+
+const MAN_HELP: &str = "\
+Examples:
+  interlude man | man -l -
+  interlude man --dir ~/.local/share/man/man1          # then: man interlude-reflect";
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Write the service file, then start the daemon now and at every login
+    Install {
+        /// Print the service file instead of installing it
+        #[arg(long)]
+        print: bool,
+    },
+    /// Stop the service and remove its file (your data stays)
+    Uninstall,
+    /// Whether the service file is installed and the service runs
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub struct DataExportArgs {
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: DataFormat,
+    /// Only what happened from this time on (sessions and reflections)
+    #[arg(long, value_name = "WHEN", value_parser = parse_bound)]
+    pub since: Option<Timestamp>,
+    /// Only what happened before this time
+    #[arg(long, value_name = "WHEN", value_parser = parse_bound)]
+    pub until: Option<Timestamp>,
+    /// Write to this file (created 0600) instead of standard output
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace FILE if it exists (otherwise you are asked, or refused without a terminal)
+    #[arg(long)]
+    pub force: bool,
+    /// Include the reflections marked private
+    #[arg(long)]
+    pub include_private: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportSource {
+    /// `interlude export --format json`
+    Interlude,
+    /// `jrnl --export json`
+    Jrnl,
+    /// Daylio's CSV export
+    Daylio,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DataFormat {
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]

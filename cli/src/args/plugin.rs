@@ -95,7 +95,7 @@ pub enum PluginCommand {
         #[command(flatten)]
         place: PluginPlace,
     },
-    /// Stop trusting a key (installed plugins it signed stay installed)
+    /// Stop trusting a key (plugins it signed stay installed and in effect; updates to them are refused)
     Untrust {
         #[arg(value_name = "KEYID")]
         key_id: String,
@@ -103,6 +103,11 @@ pub enum PluginCommand {
         place: PluginPlace,
     },
     /// Verify a signed bundle against the trusted keys and install it
+    ///
+    /// A plugin keeps the key that signed its first install: a later bundle for the same id
+    /// signed by another key is refused, even a trusted one, until the plugin is removed. A
+    /// bundle with a built-in plugin's id replaces it only with --replace-built-in (or a yes on
+    /// the terminal).
     #[command(after_help = RELOAD_HELP)]
     Install {
         #[arg(value_name = "BUNDLE")]
@@ -110,6 +115,9 @@ pub enum PluginCommand {
         /// The signature [default: BUNDLE.minisig]
         #[arg(long, value_name = "SIG")]
         sig: Option<PathBuf>,
+        /// Let the bundle take the place of the built-in plugin with its id (asked on a terminal)
+        #[arg(long)]
+        replace_built_in: bool,
         #[command(flatten)]
         place: PluginPlace,
     },

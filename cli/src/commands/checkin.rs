@@ -254,7 +254,7 @@ fn origin(schedule: &Schedule) -> String {
 }
 
 /// `day-after-session  on   24 h after each session  (built in)\n  What …`
-fn schedule_text(s: &Schedule) -> String {
+pub(super) fn schedule_text(s: &Schedule) -> String {
     format!(
         "{}  {}  {}  ({})\n  {}",
         s.id,
@@ -265,7 +265,7 @@ fn schedule_text(s: &Schedule) -> String {
     )
 }
 
-fn schedule_json(s: &Schedule) -> Value {
+pub(super) fn schedule_json(s: &Schedule) -> Value {
     json!({
         "id": s.id,
         "enabled": s.enabled,
@@ -275,7 +275,7 @@ fn schedule_json(s: &Schedule) -> Value {
     })
 }
 
-fn controls_text(c: &Controls) -> String {
+pub(super) fn controls_text(c: &Controls) -> String {
     let quiet = if c.quiet_start == c.quiet_end {
         "Quiet hours: none".to_owned()
     } else {
@@ -291,7 +291,7 @@ fn controls_text(c: &Controls) -> String {
     lines.join("\n")
 }
 
-fn controls_json(c: &Controls) -> Value {
+pub(super) fn controls_json(c: &Controls) -> Value {
     json!({
         "quiet_start": c.quiet_start,
         "quiet_end": c.quiet_end,

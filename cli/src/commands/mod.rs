@@ -1,6 +1,9 @@
 //! One module per command group; each command parses nothing, asks the daemon, prints.
 
 mod checkin;
+mod docs;
+mod export;
+mod import;
 pub mod models;
 pub mod plugin;
 mod plugin_reload;
@@ -11,6 +14,7 @@ mod reflect;
 mod runner;
 pub mod safety;
 mod search;
+mod service;
 mod sessions;
 mod timeline;
 mod vault;
@@ -96,6 +100,15 @@ pub async fn dispatch(
         Command::Models(ModelsCommand::Reindex) => search::reindex(&ctx().await?).await,
         Command::Models(command) => models::run(command, out, &socket).await,
         Command::Plugin(command) => plugin::run(command, out, given).await,
+        Command::Export(args) => export::export(&ctx().await?, &args).await,
+        Command::Import {
+            file,
+            from,
+            dry_run,
+        } => import::import(&ctx().await?, &file, from, dry_run).await,
+        Command::Daemon(command) => service::run(command, out),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { dir } => docs::man(dir.as_deref(), out),
         Command::SafetyPlan(command) => {
             let ctx = &ctx().await?;
             match command {

@@ -3,6 +3,7 @@
 //! reload them (`plugin_reload`). Keys and signatures are minisign's, so `minisign -V` checks ours
 //! and ours checks minisign's.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -56,9 +57,12 @@ pub async fn run(
             place,
         } => trust(&pubkey, name, &place, out),
         PluginCommand::Untrust { key_id, place } => untrust(&key_id, &place, out),
-        PluginCommand::Install { bundle, sig, place } => {
-            install_bundle(&bundle, sig, &place, out, socket).await
-        }
+        PluginCommand::Install {
+            bundle,
+            sig,
+            replace_built_in,
+            place,
+        } => install_bundle(&bundle, sig, replace_built_in, &place, out, socket).await,
         PluginCommand::Remove { id, place } => remove(&id, &place, out, socket).await,
         PluginCommand::List { place } => list(&place, out),
         PluginCommand::Enable { id, place } => set_enabled(&id, true, &place, out, socket).await,
@@ -231,7 +235,7 @@ fn lint(dirs: &[std::path::PathBuf], out: Output) -> Result<(), CliError> {
     Ok(())
 }
 
-fn paths(place: &PluginPlace) -> PluginPaths {
+pub(super) fn paths(place: &PluginPlace) -> PluginPaths {
     PluginPaths::new(interlude_proto::settings::data_dir(place.data_dir.clone()))
 }
 
@@ -325,7 +329,7 @@ fn untrust(key_id: &str, place: &PluginPlace, out: Output) -> Result<(), CliErro
     let store = TrustStore::new(paths(place).trusted_keys());
     let key = store.remove(key_id).map_err(trust_error)?;
     out.emit(
-        || format!("No longer trusting key {} ({}). Plugins it signed stay installed; `interlude plugin remove ID` removes one.", key.key_id, key.name),
+        || format!("No longer trusting key {} ({}). Plugins it signed stay installed and in effect, and no update to them installs; `interlude plugin remove ID` removes one.", key.key_id, key.name),
         || json!({ "key_id": key.key_id, "name": key.name }),
     )
 }
@@ -333,6 +337,7 @@ fn untrust(key_id: &str, place: &PluginPlace, out: Output) -> Result<(), CliErro
 async fn install_bundle(
     bundle_path: &Path,
     sig: Option<PathBuf>,
+    replace_built_in: bool,
     place: &PluginPlace,
     out: Output,
     socket: Option<&Path>,
@@ -341,7 +346,28 @@ async fn install_bundle(
     let sig_path = sig.unwrap_or_else(|| with_suffix(bundle_path, ".minisig"));
     let signature_text = String::from_utf8_lossy(&read(&sig_path)?).into_owned();
     let paths = paths(place);
-    let installed = install::install(&paths, &data, &signature_text).map_err(install_error)?;
+    let consent = install::Consent { replace_built_in };
+    let installed = match install::install(&paths, &data, &signature_text, consent) {
+        // Asked on a terminal; without one the refusal names the flag.
+        Err(InstallError::ReplacesBuiltIn { id, version }) if std::io::stdin().is_terminal() => {
+            let question = format!(
+                "{id} is a built-in plugin; replace it with this bundle's {id} {version}? \
+                 (`interlude plugin remove {id}` brings the built-in back)"
+            );
+            if !super::confirm(&question)? {
+                return Err(CliError::new(
+                    ExitCode::PermissionDenied,
+                    format!("not installed: the built-in {id} stays in effect"),
+                ));
+            }
+            let consent = install::Consent {
+                replace_built_in: true,
+            };
+            install::install(&paths, &data, &signature_text, consent)
+        }
+        other => other,
+    }
+    .map_err(install_error)?;
     let reload = plugin_reload::ask(socket, paths.data_dir()).await;
     let what = match &installed.outcome {
         Outcome::New => "Installed".to_string(),
@@ -447,12 +473,19 @@ fn list(place: &PluginPlace, out: Output) -> Result<(), CliError> {
                 format!("{} ({key_id})", k.name)
             })
     };
-    let origin = |origin: &Origin| match origin {
+    let signer_trusted =
+        |dir: &Path| install::signer(dir).map(|key_id| keys.iter().any(|k| k.key_id == key_id));
+    let origin = |id: &str, origin: &Origin| match origin {
         Origin::BuiltIn => "built-in".to_string(),
         Origin::Installed { dir, overrides } => {
-            let signer = install::signer(dir)
+            let mut signer = install::signer(dir)
                 .map(|k| format!(", signed by {}", signer_name(&k)))
                 .unwrap_or_default();
+            if signer_trusted(dir) == Some(false) {
+                signer.push_str(&format!(
+                    ": it stays in effect, and no update to it installs until you trust the key again or remove it with `interlude plugin remove {id}`"
+                ));
+            }
             let over = if *overrides {
                 ", overrides the built-in"
             } else {
@@ -466,7 +499,7 @@ fn list(place: &PluginPlace, out: Output) -> Result<(), CliError> {
             let mut text = String::from("Plugins in effect:\n");
             for entry in &catalog.plugins {
                 let meta = &entry.plugin.meta;
-                text.push_str(&format!("  {:<16} {:<8} {} ({})\n", entry.id(), meta.version.get_ref(), meta.name, origin(&entry.origin)));
+                text.push_str(&format!("  {:<16} {:<8} {} ({})\n", entry.id(), meta.version.get_ref(), meta.name, origin(entry.id(), &entry.origin)));
             }
             if !catalog.disabled.is_empty() {
                 text.push_str(&format!("Turned off: {}\n", catalog.disabled.join(", ")));
@@ -492,6 +525,7 @@ fn list(place: &PluginPlace, out: Output) -> Result<(), CliError> {
                 "origin": match &e.origin { Origin::BuiltIn => "built-in", Origin::Installed { .. } => "installed" },
                 "overrides_built_in": matches!(e.origin, Origin::Installed { overrides: true, .. }),
                 "signed_by": match &e.origin { Origin::Installed { dir, .. } => install::signer(dir), Origin::BuiltIn => None },
+                "signer_trusted": match &e.origin { Origin::Installed { dir, .. } => signer_trusted(dir), Origin::BuiltIn => None },
             })).collect::<Vec<_>>(),
             "disabled": catalog.disabled,
             "problems": catalog.problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -526,6 +560,9 @@ fn install_error(error: InstallError) -> CliError {
     match error {
         // The untrusted-key message already says what to do.
         InstallError::Signature(signature::SignatureError::UntrustedKey { .. }) => {
+            CliError::new(ExitCode::PermissionDenied, error)
+        }
+        InstallError::SignerChanged { .. } | InstallError::ReplacesBuiltIn { .. } => {
             CliError::new(ExitCode::PermissionDenied, error)
         }
         InstallError::Signature(_) => CliError::new(ExitCode::PermissionDenied, error)

@@ -196,6 +196,8 @@ pub fn to_json(reflection: &Reflection) -> Value {
             .collect::<Vec<_>>(),
         "crisis": reflection.crisis,
         "helpful": reflection.helpful,
+        "prompt_id": reflection.prompt_id,
+        "prompt": reflection.prompt,
         "history": reflection.history.iter().map(revision_json).collect::<Vec<_>>(),
     })
 }

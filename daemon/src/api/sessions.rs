@@ -82,6 +82,15 @@ impl Sessions for SessionsService {
     }
 }
 
+pub(super) fn session_from(s: v1::Session) -> domain::Session {
+    domain::Session {
+        id: s.id,
+        held_at: millis_from(s.held_at).unwrap_or_default(),
+        insights: s.insights,
+        note: s.note,
+    }
+}
+
 fn session_to(s: domain::Session) -> v1::Session {
     v1::Session {
         id: s.id,

@@ -8,7 +8,7 @@ use super::acknowledge::Acknowledge;
 use super::{kind_from, kind_to, millis_from, timestamp};
 use crate::domain::{self, NewReflection, Order, ReflectionEdit, ReflectionQuery};
 use crate::search::{Search, SearchQuery};
-use crate::timeline::Timeline;
+use crate::timeline::{ImportBatch, Timeline};
 
 pub struct TimelineService {
     pub timeline: Timeline,
@@ -183,6 +183,35 @@ impl TimelineApi for TimelineService {
             .await?;
         Ok(Response::new(v1::DeleteReflectionResponse {}))
     }
+
+    async fn import(
+        &self,
+        request: Request<v1::ImportRequest>,
+    ) -> Result<Response<v1::ImportResponse>, Status> {
+        let r = request.into_inner();
+        let batch = ImportBatch {
+            reflections: r
+                .reflections
+                .into_iter()
+                .map(reflection_from)
+                .collect::<Result<_, _>>()?,
+            sessions: r
+                .sessions
+                .into_iter()
+                .map(super::sessions::session_from)
+                .collect(),
+            terms: r
+                .terms
+                .into_iter()
+                .map(super::vocabulary::term_from)
+                .collect::<Result<_, _>>()?,
+        };
+        let done = self.timeline.import(batch).await?;
+        Ok(Response::new(v1::ImportResponse {
+            added: done.added as u32,
+            already_present: done.already_present as u32,
+        }))
+    }
 }
 
 pub fn emotion_from(e: v1::Emotion) -> domain::Emotion {
@@ -197,6 +226,51 @@ fn emotion_to(e: domain::Emotion) -> v1::Emotion {
         name: e.name,
         intensity: e.intensity,
     }
+}
+
+/// An exported reflection as it was stored: every field kept.
+fn reflection_from(r: v1::Reflection) -> Result<domain::Reflection, Status> {
+    let time = |ts: Option<prost_types::Timestamp>, what: &str| {
+        millis_from(ts)
+            .ok_or_else(|| Status::invalid_argument(format!("reflection {} has no {what}", r.id)))
+    };
+    Ok(domain::Reflection {
+        moment: time(r.moment, "moment")?,
+        recorded_at: time(r.recorded_at, "recorded_at")?,
+        edited_at: millis_from(r.edited_at),
+        kind: kind_from(r.kind)?.unwrap_or(domain::Kind::Note),
+        emotions: r.emotions.into_iter().map(emotion_from).collect(),
+        answers: r
+            .answers
+            .into_iter()
+            .map(|a| domain::Answer {
+                step_id: a.step_id,
+                value: a.value,
+            })
+            .collect(),
+        history: r
+            .history
+            .into_iter()
+            .map(|h| domain::Revision {
+                replaced_at: millis_from(h.replaced_at).unwrap_or_default(),
+                text: h.text,
+                emotions: h.emotions.into_iter().map(emotion_from).collect(),
+                tags: h.tags,
+            })
+            .collect(),
+        id: r.id,
+        text: r.text,
+        tags: r.tags,
+        term_ids: r.term_ids,
+        bring_to_session: r.bring_to_session,
+        private: r.private,
+        plugin_id: r.plugin_id,
+        exercise_id: r.exercise_id,
+        crisis: r.crisis,
+        prompt_id: r.prompt_id,
+        prompt: r.prompt,
+        helpful: r.helpful,
+    })
 }
 
 fn reflection_to(r: domain::Reflection) -> v1::Reflection {

@@ -86,6 +86,17 @@ fn term_kind_from(kind: i32) -> Result<Option<TermKind>, Status> {
     )
 }
 
+pub(super) fn term_from(t: v1::Term) -> Result<domain::Term, Status> {
+    let kind = term_kind_from(t.kind)?
+        .ok_or_else(|| Status::invalid_argument(format!("term {} has no kind", t.id)))?;
+    Ok(domain::Term {
+        id: t.id,
+        kind,
+        word: t.word,
+        note: t.note,
+    })
+}
+
 fn term_to(t: domain::Term) -> v1::Term {
     let kind = match t.kind {
         TermKind::Part => v1::TermKind::Part,

@@ -36,14 +36,22 @@ async fn follow_changes(
         change = changes.recv() => change,
         () = &mut stop => None,
     } {
+        // Without the model nothing can be embedded: not queueing spares every write a read,
+        // a decryption and a failed embedding on another thread. Whatever has no vector is
+        // queued at the next unlock or `models reindex`, once the model is there.
+        let embeddable = search.inner.models.installed();
         match change {
             Changed::Reflection(key) => {
-                search.enqueue([Job::Reflection(key)]);
+                if embeddable {
+                    search.enqueue([Job::Reflection(key)]);
+                }
             }
             Changed::Session(key) => {
                 // The edit removed the old insights' vectors from the store already.
                 search.update_index(|index| index.remove_prefix(&key));
-                search.enqueue([Job::Session(key)]);
+                if embeddable {
+                    search.enqueue([Job::Session(key)]);
+                }
             }
             Changed::ReflectionDeleted(key) | Changed::SessionDeleted(key) => {
                 search.update_index(|index| index.remove_prefix(&key));

@@ -4,7 +4,7 @@
 //! it appends its ops and those of everyone who queued meanwhile to the journal, makes them
 //! durable with one `fdatasync`, applies them to sled, answers the others, and hands the lead to
 //! the next in line. One writer alone never waits for another thread to wake up; 32 writers
-//! share one sync. Compactions and checkpoints take the same journal lock, so no write slips
+//! share one sync. Compactions and rotations take the same journal lock, so no write slips
 //! between a copy and its swap.
 //!
 //! The lead is a value ([`Lead`]) whose `Drop` passes it on. A writer whose caller goes away
@@ -13,12 +13,13 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::oneshot;
 
 use super::journal::Journal;
-use super::{Op, Shared, StoreError, StoreOptions, apply, checkpoint, compact, current};
+use super::{Op, Shared, StoreError, StoreOptions, apply, compact, current, flush, rotate};
 
 /// Commits taken into one sync at most; bounds the latency of the first in line.
 const MAX_GROUP: usize = 512;
@@ -29,6 +30,8 @@ pub struct Committer {
     options: StoreOptions,
     /// `None` once the store is closed.
     journal: Mutex<Option<Journal>>,
+    /// The snapshot's size: the journal may grow as large before a rotation rewrites it.
+    snapshot_bytes: AtomicU64,
     line: Mutex<Line>,
 }
 
@@ -71,12 +74,14 @@ impl Committer {
         dir: PathBuf,
         options: StoreOptions,
         journal: Journal,
+        snapshot_bytes: u64,
     ) -> Committer {
         Committer {
             handles,
             dir,
             options,
             journal: Mutex::new(Some(journal)),
+            snapshot_bytes: AtomicU64::new(snapshot_bytes),
             line: Mutex::default(),
         }
     }
@@ -122,19 +127,18 @@ impl Committer {
         run_blocking(move || {
             let mut journal = lock(&this.journal);
             let journal = journal.as_mut().ok_or(StoreError::Closed)?;
-            compact::run(&this.handles, &this.dir, &this.options, journal)
+            let snapshot_bytes = compact::run(&this.handles, &this.dir, &this.options, journal)?;
+            this.snapshot_bytes.store(snapshot_bytes, Ordering::Relaxed);
+            Ok(())
         })
         .await
     }
 
-    /// Folds the journal into sled and refuses later commits.
+    /// Makes sled durable and refuses later commits. The journal is kept: it is emptied only
+    /// by a rotation, once a snapshot holds what it holds.
     pub fn close(&self) -> Result<(), StoreError> {
         match lock(&self.journal).take() {
-            Some(mut journal) => checkpoint(
-                &current(&self.handles).db,
-                &self.dir.join("db"),
-                &mut journal,
-            ),
+            Some(_journal) => flush(&current(&self.handles), &self.dir.join("db")),
             None => Ok(()),
         }
     }
@@ -155,7 +159,7 @@ impl Committer {
                         .chain(followers.iter().map(|f| f.ops.as_slice()))
                         .collect();
                     let results = self.write_group(journal, &group);
-                    self.checkpoint_if_large(journal);
+                    self.rotate_if_large(journal);
                     results
                 }
                 None => (0..=followers.len())
@@ -218,12 +222,20 @@ impl Committer {
             .collect()
     }
 
-    fn checkpoint_if_large(&self, journal: &mut Journal) {
-        if journal.len() > self.options.checkpoint_bytes
-            && let Err(err) = checkpoint(&current(&self.handles).db, &self.dir.join("db"), journal)
-        {
-            // The journal still holds everything; the next checkpoint tries again.
-            tracing::error!(error = %err, "checkpoint failed");
+    /// Rotates once the journal is larger than both the configured size and the snapshot, so
+    /// rewriting the snapshot costs at most as much again as the writes themselves.
+    fn rotate_if_large(&self, journal: &mut Journal) {
+        let limit = self
+            .options
+            .checkpoint_bytes
+            .max(self.snapshot_bytes.load(Ordering::Relaxed));
+        if journal.len() <= limit {
+            return;
+        }
+        match rotate(&current(&self.handles), &self.dir, journal) {
+            Ok(len) => self.snapshot_bytes.store(len, Ordering::Relaxed),
+            // The journal still holds everything; the next commit tries again.
+            Err(err) => tracing::error!(error = %err, "rotation failed"),
         }
     }
 }

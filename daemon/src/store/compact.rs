@@ -5,7 +5,9 @@
 //! replaces `db` by two renames, and the old files are overwritten with zeros before they are
 //! removed. At every moment there is one complete database: if `db` is missing at start-up,
 //! `db.compact` was finished and is taken; otherwise a `db.compact` is an unfinished copy and is
-//! dropped. A leftover `db.old` is shredded at start-up.
+//! dropped. A leftover `db.old` is shredded at start-up. The copy is then snapshotted (see
+//! [`super::snapshot`]), which replaces the old snapshot and empties the journal, both of which
+//! may hold the removed values.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::journal::Journal;
 use super::{
-    Handles, Shared, StoreError, StoreOptions, Tree, checkpoint, current, fsync_tree, io_err,
+    Handles, Shared, StoreError, StoreOptions, Tree, current, fsync_tree, io_err, rotate,
     write_zeros,
 };
 
@@ -25,10 +27,9 @@ pub(super) fn run(
     dir: &Path,
     options: &StoreOptions,
     journal: &mut Journal,
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
     let (live, staging, old) = (dir.join("db"), dir.join("db.compact"), dir.join("db.old"));
     let previous = current(shared);
-    checkpoint(&previous.db, &live, journal)?;
     if staging.exists() {
         std::fs::remove_dir_all(&staging).map_err(io_err("remove", &staging))?;
     }
@@ -37,7 +38,12 @@ pub(super) fn run(
     std::fs::rename(&staging, &live).map_err(io_err("move into place", &staging))?;
     sync_dir(dir)?;
     let fresh = Handles::open(&live, options).map_err(|e| e.into_store_error(&live))?;
-    *shared.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
+    let fresh = Arc::new(fresh);
+    *shared.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
+    // The copy holds everything the journal does: a new snapshot of it replaces the old one
+    // (overwritten with zeros) and the journal is emptied (overwritten too).
+    let snapshot_bytes = rotate(&fresh, dir, journal)?;
+    drop(fresh);
     if wait_for_readers(previous) {
         shred_dir(&old)?;
     } else {
@@ -45,7 +51,7 @@ pub(super) fn run(
             "the old database is still being read; it will be shredded at the next start"
         );
     }
-    Ok(())
+    Ok(snapshot_bytes)
 }
 
 /// Run before opening: completes or discards what a crash interrupted.

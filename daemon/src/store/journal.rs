@@ -156,7 +156,7 @@ impl Journal {
     }
 }
 
-fn encode_entry(buf: &mut Vec<u8>, seq: u64, ops: &[Op]) {
+pub(super) fn encode_entry(buf: &mut Vec<u8>, seq: u64, ops: &[Op]) {
     let start = buf.len();
     buf.extend_from_slice(&[0; 8]);
     buf.extend_from_slice(&seq.to_le_bytes());
@@ -232,7 +232,7 @@ fn copy_aside(path: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
 }
 
 /// Returns the decoded entries, the length of the valid prefix and the last sequence number.
-fn decode_all(bytes: &[u8]) -> (Vec<Vec<Op>>, u64, u64) {
+pub(super) fn decode_all(bytes: &[u8]) -> (Vec<Vec<Op>>, u64, u64) {
     let mut entries = Vec::new();
     let mut pos = 0;
     let mut last_seq = 0;

@@ -9,6 +9,7 @@ mod committer;
 mod compact;
 mod journal;
 mod migrate;
+mod snapshot;
 
 use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
@@ -121,7 +122,12 @@ pub enum Notice {
     DamagedDatabaseMovedAside {
         moved_to: PathBuf,
         reason: String,
+        /// Records restored from the snapshot.
+        restored: usize,
+        /// Journal entries replayed after them.
         replayed: usize,
+        /// Where a damaged snapshot was kept (only its readable part was restored).
+        snapshot_damaged: Option<PathBuf>,
     },
     DamagedJournalKeptAside {
         kept_at: PathBuf,
@@ -136,14 +142,28 @@ impl std::fmt::Display for Notice {
             Notice::DamagedDatabaseMovedAside {
                 moved_to,
                 reason,
+                restored,
                 replayed,
-            } => write!(
-                f,
-                "the database could not be opened ({reason}); it was moved to {} and a new one was started with \
-                 the {replayed} most recent writes from the journal. Keep that folder: stop the daemon and move it \
-                 back as `db` after repairing the disk, or keep it for a later restore.",
-                moved_to.display()
-            ),
+                snapshot_damaged,
+            } => {
+                write!(
+                    f,
+                    "the database could not be used ({reason}); it was moved to {} and rebuilt from the snapshot \
+                     ({restored} records) and the journal ({replayed} later writes).",
+                    moved_to.display()
+                )?;
+                match snapshot_damaged {
+                    None => write!(
+                        f,
+                        " Nothing acknowledged was lost; the old folder can be deleted once you have checked your timeline."
+                    ),
+                    Some(kept_at) => write!(
+                        f,
+                        " The snapshot itself was damaged, so records may be missing: keep {} and the old folder for a later repair.",
+                        kept_at.display()
+                    ),
+                }
+            }
             Notice::DamagedJournalKeptAside {
                 kept_at,
                 replayed,
@@ -198,6 +218,9 @@ impl Handles {
     }
 }
 
+/// A journal smaller than this is left for the next rotation at start-up, whatever the snapshot.
+const MIN_START_ROTATION: u64 = 1024 * 1024;
+
 /// Tuning that tests and the benchmark may change.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -231,6 +254,7 @@ impl Store {
             );
         }
         compact::finish_interrupted(dir)?;
+        snapshot::finish_interrupted(dir)?;
         let mut notices = Vec::new();
         if let Some(aside) = &replay.kept_aside {
             tracing::error!(
@@ -244,40 +268,52 @@ impl Store {
                 later_entries: aside.later_entries,
             });
         }
-        let handles = match Handles::open(&db_path, options) {
-            Ok(handles) => handles,
+        let snapshot_generation = snapshot::generation(dir)?;
+        let (handles, rebuilt) = match open_trusted(&db_path, options, snapshot_generation) {
+            Ok(handles) => (handles, false),
             Err(OpenError::Failed(err)) => return Err(err),
             Err(OpenError::Damaged(reason)) => {
-                let moved_to = move_aside(&db_path)?;
-                tracing::error!(moved_to = %moved_to.display(), %reason, "database damaged; moved aside");
-                notices.push(Notice::DamagedDatabaseMovedAside {
-                    moved_to,
-                    reason,
-                    replayed: replay.entries.len(),
-                });
-                Handles::open(&db_path, options).map_err(|e| e.into_store_error(&db_path))?
+                let (handles, notice) = rebuild(dir, options, reason, replay.entries.len())?;
+                notices.push(notice);
+                (handles, true)
             }
         };
-        // A new `db` (or one renamed aside) is durable only once its directory entry is: before
-        // the checkpoint below empties the journal that could rebuild it.
+        // A new `db` (or one renamed aside) is durable only once its directory entry is.
         std::fs::File::open(dir)
             .and_then(|d| d.sync_all())
             .map_err(io_err("sync", dir))?;
+        // Records sled holds before the journal is replayed: a store from before snapshots,
+        // whose journal was emptied without one, or one whose sled wrote on its own.
+        let had_records = handles.trees.iter().any(|tree| !tree.is_empty());
         let replayed = replay.entries.len();
         for ops in replay.entries {
             apply(&handles.trees, &ops)?;
         }
-        let mut journal = journal;
         if replayed > 0 {
             tracing::info!(entries = replayed, "replayed the journal");
-            checkpoint(&handles.db, &db_path, &mut journal)?;
         }
+        let mut journal = journal;
+        // Records in sled but in no snapshot (a store written before snapshots), or a rebuild:
+        // everything is made durable and snapshotted now, before any new write. So is a journal
+        // larger than the snapshot: the next start then replays less. A new store needs none
+        // (its journal holds everything until the first rotation), and skipping the flush keeps
+        // sled's I/O threads, which wake every second once started, asleep.
+        let snapshot_bytes = snapshot::len(dir)?;
+        let snapshot_bytes = if (snapshot_generation.is_none() && had_records)
+            || rebuilt
+            || journal.len() > snapshot_bytes.max(MIN_START_ROTATION)
+        {
+            rotate(&handles, dir, &mut journal)?
+        } else {
+            snapshot_bytes
+        };
         let handles: Shared = Arc::new(RwLock::new(Arc::new(handles)));
         let committer = Arc::new(Committer::new(
             handles.clone(),
             dir.to_path_buf(),
             options.clone(),
             journal,
+            snapshot_bytes,
         ));
         let store = Store {
             inner: Arc::new(Inner { handles, committer }),
@@ -368,8 +404,32 @@ impl OpenError {
     }
 }
 
+/// How long to wait for sled's lock while a store closed in this process finishes its last
+/// write: sled's I/O threads hold the files for a moment after a flush returns. (Another daemon
+/// for the same directory is refused before this, by the instance lock.)
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// sled panics on some kinds of damage, so a panic counts as damage too.
 fn open_sled(path: &Path, options: &StoreOptions) -> Result<sled::Db, OpenError> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match open_sled_once(path, options) {
+            Err(OpenError::Failed(StoreError::Io { source, .. }))
+                if is_lock_held(&source) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_lock_held(err: &std::io::Error) -> bool {
+    err.kind() == std::io::ErrorKind::WouldBlock
+        || err.to_string().contains("could not acquire lock")
+}
+
+fn open_sled_once(path: &Path, options: &StoreOptions) -> Result<sled::Db, OpenError> {
     use std::io::ErrorKind;
     // No periodic flush: the journal makes writes durable and checkpoints flush sled. sled's
     // own flusher would only add an fsync every half second, busy or idle.
@@ -423,12 +483,77 @@ fn apply(trees: &[sled::Tree], ops: &[Op]) -> Result<(), sled::Error> {
     Ok(())
 }
 
-/// Makes everything sled holds durable (its flush alone is not: `sync_file_range`), then empties
-/// the journal, whose entries sled now holds.
-fn checkpoint(db: &sled::Db, db_path: &Path, journal: &mut Journal) -> Result<(), StoreError> {
-    db.flush()?;
-    fsync_tree(db_path).map_err(io_err("sync", db_path))?;
-    journal.truncate().map_err(StoreError::NotDurable)
+/// Makes everything sled holds durable (its flush alone is not: `sync_file_range`).
+fn flush(handles: &Handles, db_path: &Path) -> Result<(), StoreError> {
+    handles.db.flush()?;
+    fsync_tree(db_path).map_err(io_err("sync", db_path))
+}
+
+/// Makes sled durable under a new generation, writes the snapshot of it, and only then empties
+/// the journal, whose entries both now hold. Returns the snapshot's size.
+fn rotate(handles: &Handles, dir: &Path, journal: &mut Journal) -> Result<u64, StoreError> {
+    let generation = snapshot::sled_generation(handles)? + 1;
+    snapshot::set_sled_generation(handles, generation)?;
+    flush(handles, &dir.join("db"))?;
+    let len = snapshot::write(dir, handles, generation)?;
+    journal.truncate().map_err(StoreError::NotDurable)?;
+    Ok(len)
+}
+
+/// Opens sled if it opens and is at least as new as the snapshot; a sled older than the
+/// snapshot lost writes it had flushed and counts as damaged.
+fn open_trusted(
+    db_path: &Path,
+    options: &StoreOptions,
+    snapshot_generation: Option<u64>,
+) -> Result<Handles, OpenError> {
+    let handles = Handles::open(db_path, options)?;
+    let held =
+        snapshot::sled_generation(&handles).map_err(|e| OpenError::Damaged(e.to_string()))?;
+    match snapshot_generation {
+        Some(expected) if held < expected => Err(OpenError::Damaged(format!(
+            "it is older than its snapshot (generation {held}, snapshot {expected})"
+        ))),
+        _ => Ok(handles),
+    }
+}
+
+/// Moves the damaged database aside and starts a new one from the snapshot; the journal is
+/// replayed on top by the caller.
+fn rebuild(
+    dir: &Path,
+    options: &StoreOptions,
+    reason: String,
+    replayed: usize,
+) -> Result<(Handles, Notice), StoreError> {
+    let db_path = dir.join("db");
+    let moved_to = move_aside(&db_path)?;
+    tracing::error!(moved_to = %moved_to.display(), %reason, "database damaged; moved aside");
+    let handles = Handles::open(&db_path, options).map_err(|e| e.into_store_error(&db_path))?;
+    let mut restored = 0;
+    let mut snapshot_damaged = None;
+    if let Some(snapshot) = snapshot::read(dir)? {
+        for ops in &snapshot.entries {
+            apply(&handles.trees, ops)?;
+            restored += ops.len();
+        }
+        snapshot::set_sled_generation(&handles, snapshot.generation)?;
+        if snapshot.damaged_bytes > 0 {
+            let kept_at = snapshot::keep_aside(dir)?;
+            tracing::error!(kept_at = %kept_at.display(), bytes = snapshot.damaged_bytes, "the snapshot is damaged; its readable part was restored");
+            snapshot_damaged = Some(kept_at);
+        }
+    }
+    Ok((
+        handles,
+        Notice::DamagedDatabaseMovedAside {
+            moved_to,
+            reason,
+            restored,
+            replayed,
+            snapshot_damaged,
+        },
+    ))
 }
 
 /// Writes `len` zero bytes at the file's current position.
@@ -468,6 +593,130 @@ mod tests {
             assert_eq!(Tree::from_id(id as u8), Some(*tree));
         }
         assert_eq!(Tree::from_id(Tree::ALL.len() as u8), None);
+    }
+
+    fn put(n: u32) -> Op {
+        Op::Put {
+            tree: Tree::Sessions,
+            key: n.to_be_bytes().to_vec(),
+            value: vec![n as u8; 200],
+        }
+    }
+
+    /// Rotates (snapshot, journal emptied) after every commit.
+    fn rotating() -> StoreOptions {
+        StoreOptions {
+            checkpoint_bytes: 1,
+            ..StoreOptions::default()
+        }
+    }
+
+    fn commit_all(store: &Store, range: std::ops::Range<u32>) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        for n in range {
+            runtime.block_on(store.commit(vec![put(n)])).unwrap();
+        }
+    }
+
+    fn assert_all_present(store: &Store, range: std::ops::Range<u32>) {
+        for n in range {
+            assert_eq!(
+                store.get(Tree::Sessions, &n.to_be_bytes()).unwrap(),
+                Some(vec![n as u8; 200]),
+                "record {n} was acknowledged and is missing"
+            );
+        }
+    }
+
+    fn ruin(db: &Path) {
+        for entry in std::fs::read_dir(db).unwrap().flatten() {
+            if entry.file_type().unwrap().is_file() {
+                let len = entry.metadata().unwrap().len() as usize;
+                std::fs::write(entry.path(), vec![0xA5; len.max(64)]).unwrap();
+            }
+        }
+    }
+
+    /// sled 0.34.7 sometimes refuses its own files after a SIGKILL. Records it held when the
+    /// journal was emptied must come back from the snapshot.
+    #[test]
+    fn records_in_a_database_sled_refuses_are_rebuilt_from_the_snapshot_and_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(dir.path(), &rotating()).unwrap();
+        commit_all(&store, 0..40);
+        store.close().unwrap();
+        drop(store);
+        // Some writes only in the journal, on top of the rotated ones.
+        let (store, _) = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        commit_all(&store, 40..50);
+        drop(store);
+        ruin(&dir.path().join("db"));
+        let (store, notices) = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        assert_all_present(&store, 0..50);
+        assert_eq!(store.len(Tree::Sessions), 50);
+        let told = notices.iter().map(|n| n.to_string()).collect::<String>();
+        assert!(told.contains("rebuilt from the snapshot"), "{told}");
+        store.close().unwrap();
+        drop(store);
+        let (store, notices) = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        assert!(notices.is_empty(), "the rebuilt store opens cleanly");
+        assert_all_present(&store, 0..50);
+        store.close().unwrap();
+    }
+
+    /// A sled that opens but lost writes it had flushed (older than the snapshot) is rebuilt too.
+    #[test]
+    fn a_database_older_than_its_snapshot_is_rebuilt_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(dir.path(), &rotating()).unwrap();
+        commit_all(&store, 0..5);
+        store.close().unwrap();
+        drop(store);
+        let stale = dir.path().join("stale-copy");
+        copy_dir(&dir.path().join("db"), &stale);
+        let (store, _) = Store::open(dir.path(), &rotating()).unwrap();
+        commit_all(&store, 5..30);
+        store.close().unwrap();
+        drop(store);
+        std::fs::remove_dir_all(dir.path().join("db")).unwrap();
+        std::fs::rename(&stale, dir.path().join("db")).unwrap();
+        let (store, notices) = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        assert_all_present(&store, 0..30);
+        assert!(!notices.is_empty(), "the user is told");
+        store.close().unwrap();
+    }
+
+    /// A crash between moving the old snapshot aside and moving the new one into place.
+    #[test]
+    fn a_snapshot_replacement_interrupted_between_its_renames_is_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(dir.path(), &rotating()).unwrap();
+        commit_all(&store, 0..20);
+        store.close().unwrap();
+        drop(store);
+        let snapshot = dir.path().join("snapshot");
+        std::fs::copy(&snapshot, dir.path().join("snapshot.tmp")).unwrap();
+        std::fs::rename(&snapshot, dir.path().join("snapshot.old")).unwrap();
+        ruin(&dir.path().join("db"));
+        let (store, _) = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        assert_all_present(&store, 0..20);
+        assert!(snapshot.exists());
+        assert!(!dir.path().join("snapshot.tmp").exists());
+        assert!(!dir.path().join("snapshot.old").exists());
+        store.close().unwrap();
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &to.join(entry.file_name()));
+            } else {
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
+        }
     }
 
     #[test]

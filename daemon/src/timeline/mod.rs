@@ -6,9 +6,11 @@ mod reflections;
 pub use reflections::Added;
 mod sessions;
 pub use sessions::{MAX_SESSIONS_PAGE, SessionEdit, SessionList};
+mod import;
 pub mod prep;
 pub mod vectors;
 mod vocabulary;
+pub use import::{ImportBatch, Imported};
 
 use std::sync::Arc;
 

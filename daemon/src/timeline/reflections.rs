@@ -358,7 +358,11 @@ impl Timeline {
 
 impl Timeline {
     /// Runs the crisis check over the text and every structured answer, before anything is saved.
-    async fn crisis_in(&self, text: &str, answers: &[domain::Answer]) -> Option<Finding> {
+    pub(super) async fn crisis_in(
+        &self,
+        text: &str,
+        answers: &[domain::Answer],
+    ) -> Option<Finding> {
         let texts: Vec<&str> = std::iter::once(text)
             .chain(answers.iter().map(|a| a.value.as_str()))
             .collect();

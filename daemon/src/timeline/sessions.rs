@@ -157,7 +157,7 @@ impl Timeline {
         Ok(())
     }
 
-    fn check_session(&self, insights: &[String], note: &str) -> Result<()> {
+    pub(super) fn check_session(&self, insights: &[String], note: &str) -> Result<()> {
         if insights.len() > MAX_INSIGHTS {
             return Err(invalid(format!(
                 "{} insights is more than the {MAX_INSIGHTS} allowed",

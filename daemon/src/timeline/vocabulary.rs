@@ -118,7 +118,7 @@ impl Timeline {
         Ok(terms)
     }
 
-    fn check_term(&self, word: &str, note: &str) -> Result<()> {
+    pub(super) fn check_term(&self, word: &str, note: &str) -> Result<()> {
         if word.is_empty() {
             return Err(invalid(
                 "the word is empty; give the part, anchor, trigger, value or person a name",

@@ -102,10 +102,17 @@ async fn a_flipped_byte_reads_as_data_loss_and_the_rest_still_reads() {
 }
 
 #[tokio::test]
-async fn a_database_that_cannot_be_opened_is_moved_aside_and_the_user_is_told() {
+async fn a_database_that_cannot_be_opened_is_moved_aside_rebuilt_whole_and_the_user_is_told() {
     let daemon = TestDaemon::start().await;
     daemon.init().await;
-    daemon.add("written before the damage").await;
+    let before = daemon.add("written before the damage").await.id;
+    // A restart folds the journal into sled: the entry is no longer only in the journal.
+    let daemon = daemon.restart().await;
+    daemon.unlock().await;
+    let also_before = daemon
+        .add("written after a restart, before the damage")
+        .await
+        .id;
     let (root, config) = daemon.stop().await;
     let db_dir = config.data_dir.join("db");
     for file in interlude_e2e::files_under(&db_dir) {
@@ -134,5 +141,61 @@ async fn a_database_that_cannot_be_opened_is_moved_aside_and_the_user_is_told() 
     // opens it, and capture works again at once.
     assert_eq!(status.vault(), v1::VaultState::Locked);
     daemon.unlock().await;
+    for id in [before, also_before] {
+        daemon
+            .timeline()
+            .get_reflection(v1::GetReflectionRequest { id })
+            .await
+            .expect("nothing acknowledged before the damage is lost");
+    }
     daemon.add("written after the damage").await;
+}
+
+/// One damaged session is skipped and named; the others list, and check-ins still load from
+/// them.
+#[tokio::test]
+async fn a_damaged_session_is_skipped_and_reported_and_check_ins_still_load() {
+    let daemon = TestDaemon::start().await;
+    daemon.init().await;
+    let add = |note: &'static str| {
+        let mut sessions = daemon.sessions();
+        async move {
+            sessions
+                .add_session(v1::AddSessionRequest {
+                    note: note.into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .id
+        }
+    };
+    let hit = add("this session gets a bit flipped").await;
+    let fine = add("this session is fine").await;
+    let key = ulid_key(&hit);
+    let daemon = tamper(daemon, move |store| {
+        let mut value = store.get(Tree::Sessions, &key).unwrap().unwrap();
+        let middle = value.len() / 2;
+        value[middle] ^= 0x01;
+        put(store, Tree::Sessions, key, value);
+    })
+    .await;
+    let listed = daemon
+        .sessions()
+        .list_sessions(v1::ListSessionsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let ids: Vec<_> = listed.sessions.iter().map(|s| s.id.clone()).collect();
+    assert_eq!(ids, [fine]);
+    assert_eq!(listed.damaged_ids, [hit]);
+    let pending = daemon
+        .checkins()
+        .list_pending(v1::ListPendingRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(pending.scheduling, "check-ins loaded despite the damage");
+    assert!(pending.next_at.is_some());
 }

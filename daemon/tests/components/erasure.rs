@@ -76,11 +76,11 @@ async fn a_deleted_reflection_leaves_no_trace_on_disk() {
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with("db."))
+        .filter(|name| name.starts_with("db.") || name.starts_with("snapshot."))
         .collect();
     assert!(
         leftovers.is_empty(),
-        "no old database is left behind: {leftovers:?}"
+        "no old database or snapshot is left behind: {leftovers:?}"
     );
 }
 

@@ -257,6 +257,33 @@ async fn a_data_dir_open_to_other_users_stops_the_daemon_with_the_fix() {
     );
 }
 
+/// Whoever can rename entries in a directory above the data directory can swap it for their own:
+/// every directory on the way is checked, not just the last one.
+#[tokio::test]
+async fn a_data_dir_under_a_directory_others_can_write_stops_the_daemon_naming_that_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let shared = root.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut config = test_config(root.path());
+    config.data_dir = shared.join("data");
+    std::fs::create_dir(&config.data_dir).unwrap();
+    std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let err = interlude_daemon::Daemon::start(config.clone())
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains(&shared.display().to_string())
+            && err.contains("can be written by other users")
+            && err.contains("chmod go-w"),
+        "{err}"
+    );
+    assert!(!config.socket_path().exists(), "nothing listens");
+    assert_eq!(std::fs::read_dir(&config.data_dir).unwrap().count(), 0);
+}
+
 #[tokio::test]
 async fn a_page_token_that_was_never_given_out_is_refused() {
     let (daemon, _) = unlocked_with_one_entry().await;

@@ -105,6 +105,55 @@ fn reflect_then_timeline_shows_it_in_the_clients_words() {
     );
 }
 
+/// Times written by scripts and other tools (ISO 8601, local, with seconds or an offset) work
+/// wherever `--at`, `--since` and `--until` do.
+#[test]
+fn iso_8601_times_work_for_at_since_and_until() {
+    let daemon = initialised();
+    ok(daemon.cli(&[
+        "reflect",
+        "--at",
+        "2026-10-11T21:10:00",
+        "written",
+        "at",
+        "ten",
+        "past",
+    ]));
+    ok(daemon.cli(&[
+        "reflect",
+        "--at",
+        "2026-10-11T21:30:00+00:00",
+        "with",
+        "an",
+        "offset",
+    ]));
+    let listed = json(daemon.cli(&[
+        "--json",
+        "timeline",
+        "--since",
+        "2026-10-11T21:09:59",
+        "--until",
+        "2026-10-11T21:10:01",
+    ]));
+    let texts: Vec<_> = listed["reflections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(texts, ["written at ten past"]);
+    let exact = json(daemon.cli(&[
+        "--json",
+        "timeline",
+        "--since",
+        "2026-10-11T21:29:59Z",
+        "--until",
+        "2026-10-11T21:30:01+00:00",
+    ]));
+    assert_eq!(exact["reflections"][0]["text"], "with an offset");
+    assert_eq!(exact["reflections"][0]["moment"], "2026-10-11T21:30:00Z");
+}
+
 #[test]
 fn edit_keeps_history_and_delete_needs_confirmation() {
     let daemon = initialised();
@@ -284,6 +333,112 @@ fn with_no_daemon_the_cli_says_how_to_start_one() {
         "{message}"
     );
     assert_eq!(message.lines().count(), 1, "one line: {message}");
+}
+
+/// Completions and manual pages come from the CLI definition and need no daemon. The bash
+/// script is loaded by a real bash; the manual page is rendered by a real groff.
+#[test]
+fn completions_and_manual_pages_are_generated_from_the_command_line_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let nobody = dir.path().join("nobody-home.sock");
+    let run = |args: &[&str]| cli_command(&nobody, dir.path(), args, "");
+    for shell in ["bash", "zsh", "fish"] {
+        let script = ok(run(&["completions", shell]));
+        for word in ["reflect", "timeline", "completions", "help-now"] {
+            assert!(script.contains(word), "{shell} completes {word}");
+        }
+    }
+    let script_path = dir.path().join("interlude.bash");
+    std::fs::write(&script_path, ok(run(&["completions", "bash"]))).unwrap();
+    let loaded = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {} && complete -p interlude",
+            script_path.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&loaded).contains("_interlude") && loaded.status.success(),
+        "bash loads it: {}{}",
+        stdout(&loaded),
+        stderr(&loaded)
+    );
+    let unknown = run(&["completions", "tcsh"]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", stderr(&unknown));
+
+    let page = ok(run(&["man"]));
+    assert!(page.contains(".TH interlude 1"), "{page}");
+    assert!(
+        page.contains("reflect") && page.contains("Examples"),
+        "{page}"
+    );
+    let pages = dir.path().join("man1");
+    ok(run(&["man", "--dir", pages.to_str().unwrap()]));
+    for name in [
+        "interlude.1",
+        "interlude-reflect.1",
+        "interlude-plugin-install.1",
+    ] {
+        assert!(pages.join(name).exists(), "{name} written");
+    }
+    match std::process::Command::new("groff")
+        .args(["-man", "-Tutf8"])
+        .arg(pages.join("interlude-reflect.1"))
+        .output()
+    {
+        Ok(rendered) => {
+            let text = String::from_utf8_lossy(&rendered.stdout);
+            assert!(text.contains("--at"), "groff renders the options: {text}");
+        }
+        Err(_) => eprintln!("SKIPPED: rendering with groff (not installed)"),
+    }
+}
+
+/// `daemon install` writes a systemd user unit that systemd's own checker accepts; without a
+/// reachable user manager (as here) it says what to run. `status` and `uninstall` follow it.
+#[test]
+fn daemon_install_writes_a_hardened_user_unit_and_uninstall_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let nobody = dir.path().join("nobody-home.sock");
+    let run = |args: &[&str]| cli_command(&nobody, dir.path(), args, "");
+    let unit_text = ok(run(&["daemon", "install", "--print"]));
+    assert!(
+        unit_text.contains("ExecStart=") && unit_text.contains("interluded"),
+        "{unit_text}"
+    );
+    assert!(
+        unit_text.contains("ProtectSystem=strict")
+            && unit_text.contains("RestrictAddressFamilies=AF_UNIX")
+    );
+    let printed = dir.path().join("printed/interluded.service");
+    std::fs::create_dir_all(printed.parent().unwrap()).unwrap();
+    std::fs::write(&printed, &unit_text).unwrap();
+    match std::process::Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&printed)
+        .output()
+    {
+        Ok(checked) => {
+            let said = String::from_utf8_lossy(&checked.stderr);
+            assert!(
+                !said.contains("interluded.service:") && !said.contains("Unknown key"),
+                "systemd-analyze finds fault with the unit: {said}"
+            );
+        }
+        Err(_) => eprintln!("SKIPPED: systemd-analyze verify (not installed)"),
+    }
+
+    assert!(ok(run(&["daemon", "status"])).contains("Not installed"));
+    let said = ok(run(&["daemon", "install"]));
+    let unit = dir.path().join(".config/systemd/user/interluded.service");
+    assert!(said.contains(&unit.display().to_string()), "{said}");
+    assert_eq!(std::fs::read_to_string(&unit).unwrap(), unit_text);
+    assert!(ok(run(&["daemon", "status"])).contains("Installed"));
+    let said = ok(run(&["daemon", "uninstall"]));
+    assert!(said.contains("Removed") && !unit.exists(), "{said}");
+    let again = run(&["daemon", "uninstall"]);
+    assert_eq!(again.status.code(), Some(5), "{}", stderr(&again));
 }
 
 /// A daemon from another release: it answers `Info` with another protocol number.

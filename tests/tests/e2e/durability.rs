@@ -165,8 +165,12 @@ async fn kill_repeatedly(rounds: usize) {
         "nothing is damaged: {:?}",
         page.damaged_ids
     );
+    // How often sled refused its files (or was older than its snapshot) and was rebuilt.
+    let log = std::fs::read_to_string(daemon.log_path()).unwrap_or_default();
+    let rebuilt = log.matches("database damaged; moved aside").count();
+    let sigkills = rounds + rounds.div_ceil(3);
     eprintln!(
-        "{rounds} kill rounds: {} acknowledged reflections all present and intact, {} acknowledged deletions all gone",
+        "{rounds} kill rounds, {sigkills} SIGKILLs: {} acknowledged reflections all present and intact, {} acknowledged deletions all gone; the database was rebuilt from the snapshot and journal {rebuilt} times",
         ledger.kept.len(),
         ledger.deleted.len()
     );

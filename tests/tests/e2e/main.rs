@@ -10,6 +10,7 @@ mod cli_safety;
 mod disk_full;
 mod durability;
 mod editor;
+mod export;
 mod fixture;
 mod hardening;
 mod lifecycle;

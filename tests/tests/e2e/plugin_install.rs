@@ -303,8 +303,8 @@ fn malicious_and_mistaken_bundles_are_refused_and_nothing_is_written() {
         (
             "wrong-id",
             good.clone(),
-            "interlude-plugin id=cbt version=1.0.0",
-            "the signature says cbt 1.0.0 but the bundle holds tiny 1.0.0",
+            "interlude-plugin id=other-tiny version=1.0.0",
+            "the signature says other-tiny 1.0.0 but the bundle holds tiny 1.0.0",
         ),
         (
             "id-is-a-path",
@@ -631,7 +631,12 @@ fn install_list_override_disable_and_remove_round_trip() {
         "therapist.key",
         "--no-password",
     ]));
-    ok(home.install("cbt-1.0.1.tar.gz"));
+    ok(home.cli(&[
+        "plugin",
+        "install",
+        "cbt-1.0.1.tar.gz",
+        "--replace-built-in",
+    ]));
     let list = home.list();
     let cbt_entry = &list["plugins"][1];
     assert_eq!(
@@ -914,5 +919,88 @@ async fn a_change_the_running_daemon_does_not_take_still_stands_and_the_message_
             .await
             .iter()
             .any(|e| e.starts_with("cbt/"))
+    );
+}
+
+/// A plugin id is pinned to the key that signed its first install: a bundle for the same id
+/// signed by another key the user also trusts does not replace it.
+#[test]
+fn a_plugin_keeps_the_key_it_was_first_installed_with() {
+    let home = Home::new();
+    let (other_public, other_secret) = signature::generate(None).unwrap();
+    std::fs::write(home.work().join("other.pub"), &other_public).unwrap();
+    ok(home.cli(&["plugin", "trust", "other.pub", "--name", "Someone else"]));
+    ok(home.install(&home.signed("tiny-1.tar.gz", &tiny_bundle("1.0.0"), TINY_1)));
+    let upgrade = home.signed_with(
+        "tiny-2.tar.gz",
+        &tiny_bundle("1.1.0"),
+        "interlude-plugin id=tiny version=1.1.0",
+        &other_secret,
+    );
+    refused_without_trace(
+        &home,
+        &upgrade,
+        7,
+        "tiny was installed from a bundle signed by key",
+    );
+    // Removing it on purpose lifts the pin.
+    ok(home.cli(&["plugin", "remove", "tiny"]));
+    assert!(ok(home.install(&upgrade)).contains("Installed tiny 1.1.0"));
+}
+
+/// A bundle with a built-in's id replaces what the client has been using: only when asked.
+#[test]
+fn a_bundle_with_a_built_in_id_installs_only_when_asked_to_replace_the_built_in() {
+    let home = Home::new();
+    let cbt = home.work().join("cbt");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/cbt"),
+        &cbt,
+    );
+    let text = std::fs::read_to_string(cbt.join("plugin.toml")).unwrap();
+    std::fs::write(
+        cbt.join("plugin.toml"),
+        text.replace("version = \"1.0.0\"", "version = \"1.0.1\""),
+    )
+    .unwrap();
+    ok(home.cli(&[
+        "plugin",
+        "pack",
+        "cbt",
+        "--key",
+        "therapist.key",
+        "--no-password",
+    ]));
+    // Not on a terminal, so nobody can be asked: refused, with the flag named.
+    refused_without_trace(&home, "cbt-1.0.1.tar.gz", 7, "--replace-built-in");
+    assert_eq!(home.list()["plugins"][1]["origin"], "built-in");
+    ok(home.cli(&[
+        "plugin",
+        "install",
+        "cbt-1.0.1.tar.gz",
+        "--replace-built-in",
+    ]));
+    assert_eq!(home.list()["plugins"][1]["overrides_built_in"], true);
+}
+
+/// Untrusting a key leaves the plugins it signed in effect; the list says so and what to do.
+#[test]
+fn a_plugin_whose_key_is_no_longer_trusted_stays_in_effect_and_the_list_says_so() {
+    let home = Home::new();
+    ok(home.install(&home.signed("tiny-1.tar.gz", &tiny_bundle("1.0.0"), TINY_1)));
+    let key_id = home.list()["trusted_keys"][0]["key_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(home.list()["plugins"][4]["signer_trusted"], true);
+    ok(home.cli(&["plugin", "untrust", &key_id]));
+    let list = home.list();
+    assert_eq!(list["plugins"][4]["id"], "tiny");
+    assert_eq!(list["plugins"][4]["signer_trusted"], false);
+    let text = ok(home.cli(&["plugin", "list"]));
+    assert!(
+        text.contains("no longer trusted): it stays in effect")
+            && text.contains("interlude plugin remove tiny"),
+        "{text}"
     );
 }

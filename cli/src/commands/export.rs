@@ -1,0 +1,427 @@
+//! `interlude export`: everything the client has written, as JSON (versioned, described by
+//! `cli/schema/interlude-export-v1.schema.json`) or as Markdown, both readable without
+//! Interlude. Private reflections stay in the daemon unless asked for, and the export says at
+//! its top which it is. A file is never replaced without `--force` or a yes on the terminal.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use interlude_plugins::Origin;
+use interlude_proto::v1::{
+    Controls, GetControlsRequest, GetPlanRequest, ListReflectionsRequest, ListSchedulesRequest,
+    ListSessionsRequest, ListTermsRequest, Order, Reflection, SafetyPlan, Schedule, Session, Term,
+};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::Ctx;
+use super::checkin::{controls_json, controls_text, schedule_json, schedule_text};
+use crate::args::{DataExportArgs, DataFormat, PluginPlace};
+use crate::error::{CliError, ExitCode};
+use crate::output::{reflection, safety, session, term};
+use crate::time;
+
+/// Bumped on every change a reader of the JSON would notice.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Everything in one export.
+struct Export {
+    exported_at: Timestamp,
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+    includes_private: bool,
+    reflections: Vec<Reflection>,
+    sessions: Vec<Session>,
+    terms: Vec<Term>,
+    plan: SafetyPlan,
+    schedules: Vec<Schedule>,
+    controls: Controls,
+    /// id, version, where it comes from.
+    plugins: Vec<(String, String, String)>,
+}
+
+pub async fn export(ctx: &Ctx, args: &DataExportArgs) -> Result<(), CliError> {
+    if let Some(path) = &args.output {
+        refuse_to_replace_unasked(path, args.force)?;
+    }
+    let export = collect(ctx, args).await?;
+    let text = match args.format {
+        DataFormat::Json => serde_json::to_string_pretty(&to_json(&export))
+            .context("could not write the export as JSON")?,
+        DataFormat::Markdown => to_markdown(&export),
+    };
+    match &args.output {
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.write_all(b"\n"))
+                .context("could not write to standard output")?;
+            Ok(())
+        }
+        Some(path) => {
+            write_file(path, text.as_bytes(), args.force)?;
+            ctx.out.emit(
+                || {
+                    format!(
+                        "Exported {} reflections, {} sessions and {} words to {}{}.",
+                        export.reflections.len(),
+                        export.sessions.len(),
+                        export.terms.len(),
+                        path.display(),
+                        if export.includes_private {
+                            ", private ones included"
+                        } else {
+                            " (private ones left out)"
+                        }
+                    )
+                },
+                || {
+                    json!({
+                        "file": path.display().to_string(),
+                        "reflections": export.reflections.len(),
+                        "sessions": export.sessions.len(),
+                        "terms": export.terms.len(),
+                        "includes_private": export.includes_private,
+                    })
+                },
+            )
+        }
+    }
+}
+
+async fn collect(ctx: &Ctx, args: &DataExportArgs) -> Result<Export, CliError> {
+    let (since, until) = (
+        args.since.map(time::to_proto),
+        args.until.map(time::to_proto),
+    );
+    let mut reflections = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let request = ListReflectionsRequest {
+            since,
+            until,
+            // Private entries never leave the daemon unless asked for.
+            private: (!args.include_private).then_some(false),
+            limit: 1000,
+            page_token,
+            order: Order::OldestFirst.into(),
+            ..Default::default()
+        };
+        let page = ctx
+            .daemon
+            .timeline()
+            .list_reflections(request)
+            .await?
+            .into_inner();
+        reflections.extend(page.reflections);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    let sessions = all_sessions(ctx, since, until).await?;
+    let terms = ctx
+        .daemon
+        .vocabulary()
+        .list_terms(ListTermsRequest::default())
+        .await?
+        .into_inner()
+        .terms;
+    let plan = ctx
+        .daemon
+        .safety()
+        .get_plan(GetPlanRequest {})
+        .await?
+        .into_inner();
+    let schedules = ctx
+        .daemon
+        .checkins()
+        .list_schedules(ListSchedulesRequest {})
+        .await?
+        .into_inner()
+        .schedules;
+    let controls = ctx
+        .daemon
+        .checkins()
+        .get_controls(GetControlsRequest {})
+        .await?
+        .into_inner();
+    let catalog =
+        interlude_plugins::catalog_in(&super::plugin::paths(&PluginPlace { data_dir: None }));
+    let plugins = catalog
+        .plugins
+        .iter()
+        .map(|entry| {
+            let origin = match entry.origin {
+                Origin::BuiltIn => "built-in",
+                Origin::Installed { .. } => "installed",
+            };
+            (
+                entry.id().to_owned(),
+                entry.plugin.meta.version.get_ref().clone(),
+                origin.to_owned(),
+            )
+        })
+        .collect();
+    Ok(Export {
+        exported_at: Timestamp::now(),
+        since: args.since,
+        until: args.until,
+        includes_private: args.include_private,
+        reflections,
+        sessions,
+        terms,
+        plan,
+        schedules,
+        controls,
+        plugins,
+    })
+}
+
+/// Every session in the window, oldest first. `ListSessions` answers newest first, up to 1,000
+/// (fewer when they are long) and has no page token: each next call ends where the last began
+/// (its oldest time included, so sessions sharing that time are not skipped; ids already seen are
+/// dropped), until a call brings nothing new.
+async fn all_sessions(
+    ctx: &Ctx,
+    since: Option<prost_types::Timestamp>,
+    until: Option<prost_types::Timestamp>,
+) -> Result<Vec<Session>, CliError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut sessions = Vec::new();
+    let mut until = until;
+    loop {
+        let request = ListSessionsRequest {
+            since,
+            until,
+            limit: 1000,
+        };
+        let page = ctx
+            .daemon
+            .sessions()
+            .list_sessions(request)
+            .await?
+            .into_inner()
+            .sessions;
+        let oldest = page.last().and_then(|s| s.held_at);
+        let before = sessions.len();
+        sessions.extend(page.into_iter().filter(|s| seen.insert(s.id.clone())));
+        match oldest {
+            Some(oldest) if sessions.len() > before => {
+                // Exclusive bound one millisecond after the oldest: it is asked for again.
+                let next = oldest.seconds * 1000 + i64::from(oldest.nanos) / 1_000_000 + 1;
+                until = Some(prost_types::Timestamp {
+                    seconds: next.div_euclid(1000),
+                    nanos: (next.rem_euclid(1000) * 1_000_000) as i32,
+                });
+            }
+            _ => break,
+        }
+    }
+    sessions.reverse();
+    Ok(sessions)
+}
+
+fn to_json(export: &Export) -> Value {
+    json!({
+        "format": "interlude-export",
+        "format_version": FORMAT_VERSION,
+        "exported_at": export.exported_at.to_string(),
+        "includes_private": export.includes_private,
+        "since": export.since.map(|t| t.to_string()),
+        "until": export.until.map(|t| t.to_string()),
+        "reflections": export.reflections.iter().map(reflection::to_json).collect::<Vec<_>>(),
+        "sessions": export.sessions.iter().map(session::to_json).collect::<Vec<_>>(),
+        "vocabulary": export.terms.iter().map(term::to_json).collect::<Vec<_>>(),
+        "safety_plan": safety::plan_json(&export.plan),
+        "check_ins": {
+            "schedules": export.schedules.iter().map(schedule_json).collect::<Vec<_>>(),
+            "controls": controls_json(&export.controls),
+        },
+        "plugins": export.plugins.iter()
+            .map(|(id, version, origin)| json!({ "id": id, "version": version, "origin": origin }))
+            .collect::<Vec<_>>(),
+    })
+}
+
+fn to_markdown(export: &Export) -> String {
+    let mut md = String::from("# Interlude export\n\n");
+    md.push_str(&format!(
+        "Exported {} (format version {FORMAT_VERSION}). **Private reflections are {}.**\n",
+        export.exported_at,
+        if export.includes_private {
+            "included"
+        } else {
+            "not included"
+        }
+    ));
+    if export.since.is_some() || export.until.is_some() {
+        let show = |t: Option<Timestamp>| t.map_or("…".to_owned(), |t| t.to_string());
+        md.push_str(&format!(
+            "Window: {} to {}.\n",
+            show(export.since),
+            show(export.until)
+        ));
+    }
+    md.push_str(&format!(
+        "\n## Reflections ({})\n",
+        export.reflections.len()
+    ));
+    for r in &export.reflections {
+        md.push_str(&format!(
+            "\n### {}\n\n{}\n",
+            reflection::header(r),
+            quoted(&r.text)
+        ));
+        for earlier in &r.history {
+            md.push_str(&format!(
+                "\nEarlier version (replaced {}):\n\n{}\n",
+                time::local(earlier.replaced_at.as_ref()),
+                quoted(&earlier.text)
+            ));
+        }
+    }
+    md.push_str(&format!("\n## Sessions ({})\n\n", export.sessions.len()));
+    for s in &export.sessions {
+        md.push_str(&format!("{}\n\n", session::full(s)));
+    }
+    md.push_str(&format!("## Vocabulary ({})\n\n", export.terms.len()));
+    md.push_str(&format!("{}\n\n", term::list(&export.terms)));
+    md.push_str("## Safety plan\n\n");
+    md.push_str(&format!("{}\n\n", safety::steps(&export.plan)));
+    md.push_str("## Check-ins\n\n");
+    for s in &export.schedules {
+        md.push_str(&format!("{}\n\n", schedule_text(s)));
+    }
+    md.push_str(&format!("{}\n\n", controls_text(&export.controls)));
+    md.push_str("## Plugins\n\n");
+    for (id, version, origin) in &export.plugins {
+        md.push_str(&format!("- {id} {version} ({origin})\n"));
+    }
+    md
+}
+
+/// The client's text as a Markdown block quote, so nothing in it becomes a heading or a list.
+fn quoted(text: &str) -> String {
+    text.lines()
+        .map(|line| format!("> {line}").trim_end().to_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// An existing file is replaced only with `--force` or a yes on the terminal; asked before any
+/// work is done.
+fn refuse_to_replace_unasked(path: &Path, force: bool) -> Result<(), CliError> {
+    if force || std::fs::symlink_metadata(path).is_err() {
+        return Ok(());
+    }
+    let question = format!("{} exists. Replace it?", path.display());
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) && super::confirm(&question)? {
+        return Ok(());
+    }
+    Err(CliError::new(
+        ExitCode::InvalidInput,
+        format!(
+            "{} exists and was left as it is; pass --force to replace it, or choose another file",
+            path.display()
+        ),
+    ))
+}
+
+/// Written beside the target (0600), synced, then given its name: a reader never sees half an
+/// export. On Linux the file has no name until it is complete (`O_TMPFILE`), so an export killed
+/// midway leaves nothing behind; elsewhere, or on a file system without unnamed files, a hidden
+/// `.NAME.partial-PID` is used and removed on failure. Without `replace` an existing file is never
+/// overwritten, even one that appeared meanwhile.
+fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), CliError> {
+    #[cfg(target_os = "linux")]
+    match write_unnamed(path, bytes, replace) {
+        Ok(true) => return Ok(()),
+        Ok(false) => {}
+        Err(err) => return Err(write_error(path, err)),
+    }
+    write_named(path, bytes, replace).map_err(|err| write_error(path, err))
+}
+
+fn write_error(path: &Path, err: std::io::Error) -> CliError {
+    if err.kind() == std::io::ErrorKind::AlreadyExists {
+        CliError::new(
+            ExitCode::InvalidInput,
+            format!(
+                "{} appeared meanwhile and was left as it is; pass --force to replace it",
+                path.display()
+            ),
+        )
+    } else {
+        anyhow::Error::new(err)
+            .context(format!("could not write {}", path.display()))
+            .into()
+    }
+}
+
+/// `Ok(false)` when the file system has no unnamed files (then [`write_named`] is used).
+#[cfg(target_os = "linux")]
+fn write_unnamed(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<bool> {
+    use rustix::fs::{AtFlags, CWD, Mode, OFlags};
+    use rustix::io::Errno;
+    use std::os::fd::AsRawFd;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let flags = OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC;
+    let fd = match rustix::fs::open(dir, flags, Mode::from_raw_mode(0o600)) {
+        Ok(fd) => fd,
+        Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL) => return Ok(false),
+        Err(err) => return Err(err.into()),
+    };
+    let mut file = std::fs::File::from(fd);
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    let unnamed = format!("/proc/self/fd/{}", file.as_raw_fd());
+    if !replace {
+        rustix::fs::linkat(CWD, unnamed.as_str(), CWD, path, AtFlags::SYMLINK_FOLLOW)?;
+        return Ok(true);
+    }
+    // A link cannot replace a file: the complete file gets a hidden name, then is renamed over.
+    let staged = partial_name(path);
+    rustix::fs::linkat(CWD, unnamed.as_str(), CWD, &staged, AtFlags::SYMLINK_FOLLOW)?;
+    std::fs::rename(&staged, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&staged);
+    })?;
+    Ok(true)
+}
+
+fn partial_name(path: &Path) -> std::path::PathBuf {
+    path.with_file_name(format!(
+        ".{}.partial-{}",
+        path.file_name()
+            .map_or("export".into(), |n| n.to_string_lossy()),
+        std::process::id()
+    ))
+}
+
+fn write_named(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let partial = partial_name(path);
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&partial)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        if replace {
+            std::fs::rename(&partial, path)
+        } else {
+            std::fs::hard_link(&partial, path).and_then(|()| std::fs::remove_file(&partial))
+        }
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
+}
