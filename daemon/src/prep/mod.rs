@@ -135,20 +135,9 @@ impl Prep {
 
         let (flagged, readable): (Vec<&Reflection>, Vec<&Reflection>) =
             in_window.iter().partition(|r| r.crisis);
-        let mut flagged: Vec<_> = flagged.into_iter().map(themes::quote).collect();
-        flagged.sort_by_key(|q| q.moment);
-        let mut brought: Vec<_> = readable
-            .iter()
-            .filter(|r| r.bring_to_session)
-            .map(|r| themes::quote(r))
-            .collect();
-        brought.sort_by_key(|q| q.moment);
-        let mut helpful: Vec<_> = readable
-            .iter()
-            .filter(|r| r.helpful)
-            .map(|r| themes::quote(r))
-            .collect();
-        helpful.sort_by_key(|q| q.moment);
+        let flagged = quotes_of(&flagged, |_| true);
+        let brought = quotes_of(&readable, |r| r.bring_to_session);
+        let helpful = quotes_of(&readable, |r| r.helpful);
 
         let earlier_from = window.since - WINDOWS_BACK * length;
         let earlier: Vec<&Reflection> = before
@@ -173,70 +162,34 @@ impl Prep {
         };
         let embedder = !vectors.is_empty() || readable.is_empty();
 
-        let mut themes = Vec::new();
-        let mut fading = Vec::new();
-        if embedder {
+        let (themes, fading) = if embedder {
             let background: Vec<&str> = before
                 .iter()
                 .filter(|r| !r.crisis)
                 .map(|r| r.text.as_str())
                 .collect();
-            let built = self.themes(&readable, &vectors, &background, &terms).await;
-            let earlier_vectors: Vec<&[f32]> = earlier
-                .iter()
-                .filter_map(|r| vectors.get(&r.id))
-                .map(Vec::as_slice)
-                .collect();
-            for (mut theme, centre) in built {
-                theme.earlier_entries = themes::earlier_like(&centre, &earlier_vectors);
-                if theme.earlier_entries > 0 {
-                    theme.recurrence = Recurrence::Returning;
-                }
-                let entries: Vec<&Reflection> = readable
-                    .iter()
-                    .copied()
-                    .filter(|r| theme.entry_ids.contains(&r.id))
-                    .collect();
-                theme.looping = themes::looping(&entries, |at| rhythm::day_of(&self.zone, at));
-                let marked = entries
-                    .iter()
-                    .filter(|r| r.bring_to_session || r.helpful)
-                    .count();
-                let intensity = themes::intensity_sum(&entries);
-                themes.push((theme, centre, (marked, intensity)));
+            let window_themes = self
+                .ranked_themes(&readable, &earlier, &vectors, &background, &terms)
+                .await;
+            let fading = self
+                .fading(
+                    &previous,
+                    &readable,
+                    &window_themes,
+                    &vectors,
+                    &background,
+                    &terms,
+                )
+                .await;
+            let mut themes: Vec<_> = window_themes.into_iter().map(|(t, _)| t).collect();
+            themes.truncate(themes::MAX_THEMES);
+            for (i, theme) in themes.iter_mut().enumerate() {
+                theme.id = format!("theme-{}", i + 1);
             }
-            let largest = themes
-                .iter()
-                .map(|(t, _, _)| t.entry_ids.len())
-                .max()
-                .unwrap_or(1);
-            for (theme, _, (marked, intensity)) in &mut themes {
-                theme.score = themes::score(theme, largest, *marked, *intensity);
-            }
-            themes.sort_by(|a, b| b.0.score.total_cmp(&a.0.score));
-            // Fading: the previous window's themes that nothing in this one resembles.
-            let current: Vec<Vec<f32>> = themes.iter().map(|(_, c, _)| c.clone()).collect();
-            for (theme, centre) in self.themes(&previous, &vectors, &background, &terms).await {
-                let back = current
-                    .iter()
-                    .any(|c| dot(c, &centre) >= themes::EARLIER_SIMILARITY)
-                    || readable
-                        .iter()
-                        .filter_map(|r| vectors.get(&r.id))
-                        .any(|v| dot(v, &centre) >= themes::EARLIER_SIMILARITY);
-                if !back && theme.entry_ids.len() >= 3 {
-                    fading.push(Fading {
-                        label: theme.label,
-                        entries: theme.entry_ids.len(),
-                    });
-                }
-            }
-        }
-        let mut themes: Vec<_> = themes.into_iter().map(|(t, _, _)| t).collect();
-        themes.truncate(themes::MAX_THEMES);
-        for (i, theme) in themes.iter_mut().enumerate() {
-            theme.id = format!("theme-{}", i + 1);
-        }
+            (themes, fading)
+        } else {
+            (Vec::new(), Vec::new())
+        };
 
         let exemplar_texts = sections::exemplars(&catalog);
         let exemplar_vectors = if embedder && !exemplar_texts.is_empty() {
@@ -263,6 +216,80 @@ impl Prep {
             notices,
             window,
         })
+    }
+
+    /// The window's themes with their centres, best first: recurrence against the `earlier`
+    /// entries, looping, and the stated ranking.
+    async fn ranked_themes(
+        &self,
+        readable: &[&Reflection],
+        earlier: &[&Reflection],
+        vectors: &HashMap<String, Vec<f32>>,
+        background: &[&str],
+        terms: &[crate::domain::Term],
+    ) -> Vec<(packet::Theme, Vec<f32>)> {
+        let earlier_vectors: Vec<&[f32]> = earlier
+            .iter()
+            .filter_map(|r| vectors.get(&r.id))
+            .map(Vec::as_slice)
+            .collect();
+        let mut found = Vec::new();
+        for (mut theme, centre) in self.themes(readable, vectors, background, terms).await {
+            theme.earlier_entries = themes::earlier_like(&centre, &earlier_vectors);
+            if theme.earlier_entries > 0 {
+                theme.recurrence = Recurrence::Returning;
+            }
+            let entries: Vec<&Reflection> = readable
+                .iter()
+                .copied()
+                .filter(|r| theme.entry_ids.contains(&r.id))
+                .collect();
+            theme.looping = themes::looping(&entries, |at| rhythm::day_of(&self.zone, at));
+            let marked = entries
+                .iter()
+                .filter(|r| r.bring_to_session || r.helpful)
+                .count();
+            found.push((theme, centre, marked, themes::intensity_sum(&entries)));
+        }
+        let largest = found
+            .iter()
+            .map(|(t, ..)| t.entry_ids.len())
+            .max()
+            .unwrap_or(1);
+        for (theme, _, marked, intensity) in &mut found {
+            theme.score = themes::score(theme, largest, *marked, *intensity);
+        }
+        found.sort_by(|a, b| b.0.score.total_cmp(&a.0.score));
+        found.into_iter().map(|(t, c, ..)| (t, c)).collect()
+    }
+
+    /// The previous window's themes (of at least three entries) that nothing in this one
+    /// resembles.
+    async fn fading(
+        &self,
+        previous: &[&Reflection],
+        readable: &[&Reflection],
+        current: &[(packet::Theme, Vec<f32>)],
+        vectors: &HashMap<String, Vec<f32>>,
+        background: &[&str],
+        terms: &[crate::domain::Term],
+    ) -> Vec<Fading> {
+        let near = |centre: &[f32], v: &[f32]| dot(v, centre) >= themes::EARLIER_SIMILARITY;
+        let mut fading = Vec::new();
+        for (theme, centre) in self.themes(previous, vectors, background, terms).await {
+            let back = current.iter().any(|(_, c)| near(&centre, c))
+                || readable
+                    .iter()
+                    .filter_map(|r| vectors.get(&r.id))
+                    .any(|v| near(&centre, v));
+            if !back && theme.entry_ids.len() >= 3 {
+                fading.push(Fading {
+                    label: theme.label,
+                    entries: theme.entry_ids.len(),
+                });
+            }
+        }
+        fading
     }
 
     /// Themes of some entries, with their centres, unranked.
@@ -381,4 +408,15 @@ impl Prep {
         self.save(&packet).await?;
         Ok(packet)
     }
+}
+
+/// The entries `keep` picks, as quotes, oldest first.
+fn quotes_of(entries: &[&Reflection], keep: impl Fn(&Reflection) -> bool) -> Vec<packet::Quote> {
+    let mut quotes: Vec<_> = entries
+        .iter()
+        .filter(|r| keep(r))
+        .map(|r| themes::quote(r))
+        .collect();
+    quotes.sort_by_key(|q| q.moment);
+    quotes
 }
