@@ -184,11 +184,16 @@ From Daylio (Settings, Export entries, CSV): the date and time (local), the note
 text, the mood as a tag `mood:MOOD` and the activities as tags; a row without a note says its
 mood and activities. Ids, duplicates, the crisis check and skipped rows as for jrnl.
 
+From Day One (File, Export, JSON: the zip, or one journal's .json from it): each journal's
+entries with their time (creationDate), text (photo references left out), tags and star
+(marked helpful). Ids, duplicates, the crisis check and skipped entries as for jrnl.
+
 Examples:
   interlude import --dry-run interlude.json
   interlude import interlude.json
   interlude import --from jrnl jrnl.json
-  interlude import --from daylio daylio_export.csv";
+  interlude import --from daylio daylio_export.csv
+  interlude import --from dayone --dry-run Export-Journal.zip";
 
 const DAEMON_HELP: &str = "\
 Examples:
@@ -251,6 +256,8 @@ pub enum ImportSource {
     Jrnl,
     /// Daylio's CSV export
     Daylio,
+    /// Day One's JSON export (the zip, or a journal's .json)
+    Dayone,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

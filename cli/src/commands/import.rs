@@ -37,6 +37,12 @@ pub async fn import(
     from: ImportSource,
     dry_run: bool,
 ) -> Result<(), CliError> {
+    if from == ImportSource::Dayone {
+        let bytes =
+            std::fs::read(file).with_context(|| format!("could not read {}", file.display()))?;
+        let read = crate::importers::dayone::read(&bytes);
+        return import_other(ctx, file, "Day One", read, dry_run).await;
+    }
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("could not read {}", file.display()))?;
     let zone = jiff::tz::TimeZone::system();
@@ -50,6 +56,7 @@ pub async fn import(
             let read = crate::importers::daylio::read(&text, &zone);
             return import_other(ctx, file, "Daylio", read, dry_run).await;
         }
+        ImportSource::Dayone => unreachable!("read as bytes above"),
     }
     let parsed = parse(&text).map_err(|why| {
         CliError::invalid_input(format!(

@@ -1,8 +1,9 @@
 //! Reading what other journals export as Interlude reflections: one module per program
-//! ([`jrnl`], [`daylio`]), and what they share: ids that come from an entry's moment and text,
+//! ([`jrnl`], [`daylio`], [`dayone`]), and what they share: ids that come from an entry's moment and text,
 //! so that importing the same file again finds every entry already there.
 
 pub mod daylio;
+pub mod dayone;
 pub mod jrnl;
 
 use sha2::{Digest, Sha256};

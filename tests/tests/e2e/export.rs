@@ -416,3 +416,62 @@ fn a_daylio_export_comes_in_once_with_moods_and_activities_as_tags() {
     let again = ok(daemon.cli(&["import", "--from", "daylio", fixture]));
     assert!(again.contains("Imported 0 Daylio entries"), "{again}");
 }
+
+/// A Day One export zip as Python's zipfile writes it (two journals, a photo, 10,000 entries
+/// with photo references, escapes, emoji and a missing date): every readable entry in, none
+/// twice.
+#[test]
+fn a_day_one_export_zip_comes_in_once() {
+    let daemon = RealDaemon::start();
+    ok(daemon.cli_with_stdin(&["init", "--passphrase-stdin"], &format!("{PASSPHRASE}\n")));
+    let dir = daemon.tmp_dir();
+    let script = r#"
+import json, sys, zipfile
+entries = [{"uuid": f"U{i}", "creationDate": f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
+            "timeZone": "Europe/London", "text": f"entry {i} \\- the critic 🌊\n![](dayone-moment://P{i})",
+            "tags": ["Bulk"], "starred": i % 2 == 0} for i in range(9_999)]
+entries.append({"uuid": "bad", "text": "no date"})
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("Journal.json", json.dumps({"metadata": {"version": "1.0"}, "entries": entries[:5000]}))
+    z.writestr("Dreams.json", json.dumps({"metadata": {"version": "1.0"}, "entries": entries[5000:]}))
+    z.writestr("photos/P1.jpeg", b"\xff\xd8 not really a photo")
+"#;
+    let zip = dir.join("Export-Journal.zip");
+    let made = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&zip)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let zip = zip.to_str().unwrap();
+    let said = ok(daemon.cli(&["import", "--from", "dayone", "--dry-run", zip]));
+    assert!(
+        said.contains("holds 9999 Day One entries") && said.contains("Skipped 1"),
+        "{said}"
+    );
+    let said = ok(daemon.cli(&["import", "--from", "dayone", zip]));
+    assert!(said.contains("Imported 9999 Day One entries"), "{said}");
+    let one: serde_json::Value = serde_json::from_str(&ok(daemon.cli(&[
+        "--json",
+        "timeline",
+        "--since",
+        "2025-01-01T00:00:00Z",
+        "--until",
+        "2025-01-01T00:01:00Z",
+    ])))
+    .unwrap();
+    let first = &one["reflections"][0];
+    assert_eq!(first["text"], "entry 0 - the critic 🌊");
+    assert_eq!(first["tags"], serde_json::json!(["bulk"]));
+    assert_eq!(first["helpful"], true);
+    let again = ok(daemon.cli(&["import", "--from", "dayone", zip]));
+    assert!(
+        again.contains("Imported 0 Day One entries") && again.contains("9999 were already here"),
+        "{again}"
+    );
+}
