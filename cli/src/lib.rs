@@ -4,7 +4,7 @@
 //! module: the clap types ([`args`]), the connection and protocol check (`client`), errors and
 //! exit codes ([`error`]), times people type ([`time`]), printing (`output`), passphrases
 //! (`secret`), where reflection text comes from (`input`, `editor`), the safety plan as Markdown
-//! (`plan_text`), installing the models (`models`) and one module per command group (`commands`):
+//! (`plan_text`), progress bars (`progress`), installing the models (`models`) and one module per command group (`commands`):
 //! `commands::dispatch` is the one dispatch, and each command says whether it needs the daemon.
 
 pub mod args;
@@ -17,6 +17,7 @@ mod input;
 mod models;
 mod output;
 mod plan_text;
+mod progress;
 mod secret;
 mod service_files;
 pub mod time;

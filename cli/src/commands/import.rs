@@ -75,13 +75,13 @@ pub async fn import(
             || json!({ "reflections": counts.0, "sessions": counts.1, "terms": counts.2, "dry_run": true }),
         );
     }
-    let (mut added, mut already) = (0, 0);
-    let mut timeline = ctx.daemon.timeline();
-    for request in batches(parsed.reflections, parsed.sessions, parsed.terms) {
-        let done = timeline.import(request).await?.into_inner();
-        added += done.added;
-        already += done.already_present;
-    }
+    let total = (counts.0 + counts.1 + counts.2) as u64;
+    let (added, already) = send(
+        ctx,
+        batches(parsed.reflections, parsed.sessions, parsed.terms),
+        total,
+    )
+    .await?;
     let plan = import_plan(ctx, parsed.plan).await?;
     ctx.out.emit(
         || {
@@ -114,15 +114,12 @@ async fn import_other(
         .map(|(n, why)| format!("entry {n}: {why}"))
         .collect();
     let found = read.reflections.len();
-    let (mut added, mut already) = (0, 0);
-    if !dry_run {
-        let mut timeline = ctx.daemon.timeline();
-        for request in batches(read.reflections, Vec::new(), Vec::new()) {
-            let done = timeline.import(request).await?.into_inner();
-            added += done.added;
-            already += done.already_present;
-        }
-    }
+    let (added, already) = if dry_run {
+        (0, 0)
+    } else {
+        let requests = batches(read.reflections, Vec::new(), Vec::new());
+        send(ctx, requests, found as u64).await?
+    };
     ctx.out.emit(
         || {
             let mut said = if dry_run {
@@ -137,6 +134,28 @@ async fn import_other(
         },
         || json!({ "found": found, "added": added, "already_present": already, "skipped": skipped, "dry_run": dry_run }),
     )
+}
+
+/// Sends the batches one after another, with a bar for people at a terminal; returns how many
+/// records were added and how many were already here.
+async fn send(ctx: &Ctx, requests: Vec<ImportRequest>, total: u64) -> Result<(u32, u32), CliError> {
+    let mut timeline = ctx.daemon.timeline();
+    let progress = crate::progress::bar(total, "Importing", ctx.out.is_json());
+    let (mut added, mut already) = (0, 0);
+    for request in requests {
+        let sent =
+            (request.reflections.len() + request.sessions.len() + request.terms.len()) as u64;
+        let done = timeline.import(request).await?.into_inner();
+        added += done.added;
+        already += done.already_present;
+        if let Some(bar) = &progress {
+            bar.inc(sent);
+        }
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    Ok((added, already))
 }
 
 /// The plan comes in only when the vault has none, so nothing the client wrote is replaced.

@@ -159,15 +159,25 @@ async fn build(ctx: &Ctx, args: &PrepArgs) -> Result<(), CliError> {
         until: ts(args.window.until),
         no_digest: args.no_digest,
     };
+    let spinner = crate::progress::spinner("Reading the window's entries…", ctx.out.is_json());
     let mut stream = ctx.daemon.prep().build(request).await?.into_inner();
     let live = std::io::stderr().is_terminal() && !ctx.out.is_json();
     let mut draft = None;
     while let Some(event) = stream.message().await? {
         match event.event {
-            Some(Event::Sentence(s)) if live => eprintln!("  {}", s.text),
+            Some(Event::Sentence(s)) if live => match &spinner {
+                Some(spinner) => {
+                    spinner.set_message("Writing the digest…");
+                    spinner.println(format!("  {}", s.text));
+                }
+                None => eprintln!("  {}", s.text),
+            },
             Some(Event::Draft(d)) => draft = Some(d),
             _ => {}
         }
+    }
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
     }
     let draft =
         draft.ok_or_else(|| CliError::from(anyhow::anyhow!("the daemon ended without a draft")))?;
