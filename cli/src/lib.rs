@@ -8,6 +8,7 @@
 //! `commands::dispatch` is the one dispatch, and each command says whether it needs the daemon.
 
 pub mod args;
+mod autostart;
 mod client;
 mod commands;
 mod editor;

@@ -15,6 +15,7 @@ mod runner;
 pub mod safety;
 mod search;
 mod service;
+pub use service::interluded;
 mod sessions;
 mod timeline;
 mod vault;
@@ -38,10 +39,11 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Connects to the daemon at `socket` and checks that it speaks our protocol.
-    async fn connect(socket: &Path, out: Output) -> Result<Ctx, CliError> {
+    /// Connects to the daemon at `socket` and checks that it speaks our protocol; starts it
+    /// first when `may_start` and it is not running (the default socket only).
+    async fn connect(socket: &Path, out: Output, may_start: bool) -> Result<Ctx, CliError> {
         Ok(Ctx {
-            daemon: Daemon::connect(socket).await?,
+            daemon: crate::autostart::connect(socket, may_start).await?,
             out,
         })
     }
@@ -58,7 +60,7 @@ pub async fn dispatch(
     // `plugin` places the daemon it asks by its data directory unless given a socket.
     let given = socket;
     let socket = given.clone().unwrap_or_else(interlude_proto::paths::socket);
-    let ctx = || Ctx::connect(&socket, out);
+    let ctx = || Ctx::connect(&socket, out, given.is_none());
     match command {
         Command::Init(args) => vault::init(&ctx().await?, &args).await,
         Command::Unlock(args) => vault::unlock(&ctx().await?, &args).await,

@@ -67,7 +67,7 @@ impl Place {
 }
 
 /// `interluded` beside this `interlude`, else on the PATH.
-fn interluded() -> Result<PathBuf, CliError> {
+pub fn interluded() -> Result<PathBuf, CliError> {
     let beside = std::env::current_exe()
         .ok()
         .map(|exe| exe.with_file_name("interluded"))

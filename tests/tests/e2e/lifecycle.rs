@@ -227,3 +227,73 @@ fn sigterm_the_moment_the_socket_appears_still_stops_cleanly() {
         assert!(!daemon.socket().exists(), "the socket is removed");
     }
 }
+
+/// With no daemon at the default socket, the CLI starts `interluded` itself: two commands at
+/// once start one daemon between them (a lock), say so once, and both get their answer. A
+/// socket given on purpose is never started for.
+#[test]
+fn the_cli_starts_the_daemon_once_when_none_is_running() {
+    use std::os::unix::fs::DirBuilderExt;
+    let home = tempfile::tempdir().unwrap();
+    let run = home.path().join("run");
+    std::fs::DirBuilder::new().mode(0o700).create(&run).unwrap();
+    let cli = |args: &[&str]| {
+        std::process::Command::new(interlude_e2e::bin("interlude"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("TMPDIR", home.path())
+            .env("XDG_RUNTIME_DIR", &run)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let given = cli(&[
+        "--socket",
+        run.join("elsewhere.sock").to_str().unwrap(),
+        "status",
+    ])
+    .wait_with_output()
+    .unwrap();
+    assert_eq!(
+        given.status.code(),
+        Some(3),
+        "a given socket is not started for"
+    );
+    let (a, b) = (cli(&["status"]), cli(&["status"]));
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let said: Vec<String> = [&a, &b]
+        .iter()
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .collect();
+    assert!(a.status.success() && b.status.success(), "{said:?}");
+    let started: Vec<&String> = said
+        .iter()
+        .filter(|s| s.contains("started the daemon"))
+        .collect();
+    assert_eq!(started.len(), 1, "one start between them: {said:?}");
+    let pid: u32 = started[0]
+        .split("pid ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    let again = cli(&["status"]).wait_with_output().unwrap();
+    assert!(again.status.success());
+    assert!(
+        !String::from_utf8_lossy(&again.stderr).contains("started"),
+        "already running"
+    );
+    interlude_e2e::send_signal(pid, "TERM");
+    let gone = std::time::Instant::now();
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(
+            gone.elapsed() < std::time::Duration::from_secs(30),
+            "the started daemon stops on SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
