@@ -16,6 +16,7 @@ mod hardening;
 mod lifecycle;
 mod models;
 mod notifications;
+mod packaging;
 mod plugin_install;
 mod plugins;
 mod practice;
