@@ -13,6 +13,8 @@ mod client;
 mod commands;
 mod editor;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod importers;
 mod input;
 mod models;

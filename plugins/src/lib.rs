@@ -11,6 +11,8 @@ pub mod catalog;
 pub mod cues;
 mod files;
 pub mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod install;
 mod load;
 pub mod paths;

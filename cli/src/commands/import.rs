@@ -209,6 +209,11 @@ fn batches(
     requests
 }
 
+/// Whether `text` reads as an export, as `import` reads it (for the fuzz targets).
+pub fn check(text: &str) -> Result<(), String> {
+    parse(text).map(|_| ())
+}
+
 fn parse(text: &str) -> Result<Parsed, String> {
     let doc: Value = serde_json::from_str(text).map_err(|e| format!("it is not JSON ({e})"))?;
     if doc["format"] != "interlude-export" {

@@ -15,6 +15,7 @@ mod runner;
 pub mod safety;
 mod search;
 mod service;
+pub use import::check as parse_export;
 pub use service::interluded;
 mod sessions;
 mod timeline;
