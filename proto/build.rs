@@ -14,6 +14,7 @@ const PROTOS: &[&str] = &[
     "proto/interlude/v1/models.proto",
     "proto/interlude/v1/plugins.proto",
     "proto/interlude/v1/prep.proto",
+    "proto/interlude/v1/tokens.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

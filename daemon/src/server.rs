@@ -17,15 +17,15 @@ use interlude_proto::v1::prep_server::PrepServer;
 use interlude_proto::v1::safety_server::SafetyServer;
 use interlude_proto::v1::sessions_server::SessionsServer;
 use interlude_proto::v1::timeline_server::TimelineServer;
+use interlude_proto::v1::tokens_server::TokensServer;
 use interlude_proto::v1::vocabulary_server::VocabularyServer;
 use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
 use tonic::service::Routes;
 use tonic::transport::Server;
-use tonic::transport::server::UdsConnectInfo;
-use tonic::{Request, Status};
 
 use crate::api;
+use crate::auth::{GateLayer, Tokens};
 use crate::checkins::{self, CheckIns};
 use crate::config::Config;
 use crate::domain::Limits;
@@ -116,6 +116,7 @@ struct Services {
     vault: Arc<Vault>,
     stop: StopSwitch,
     stopping: Stopping,
+    gate: GateLayer,
 }
 
 /// The parts of the background tasks (idle lock, model warm-up, vault events, check-ins,
@@ -197,6 +198,7 @@ impl Daemon {
             vault,
             stop,
             stopping,
+            gate,
         } = services;
         let background = background.spawn(&stopping);
         let signal = async {
@@ -204,7 +206,7 @@ impl Daemon {
             stop.stop();
         };
         let server = Server::builder()
-            .layer(tonic::service::InterceptorLayer::new(same_user_only))
+            .layer(gate)
             .add_routes(routes)
             .serve_with_incoming_shutdown(UnixListenerStream::new(listener), signal);
         let drain_bound = async {
@@ -310,6 +312,7 @@ impl Services {
             events: events.clone(),
             search: search.clone(),
         };
+        let tokens = Tokens::new(store.clone());
         let mut routes = Routes::builder();
         routes
             .add_service(health)
@@ -371,6 +374,9 @@ impl Services {
             })))
             .add_service(bounded(VocabularyServer::new(api::VocabularyService {
                 timeline,
+            })))
+            .add_service(bounded(TokensServer::new(api::TokensService {
+                tokens: tokens.clone(),
             })));
         Ok(Services {
             routes: routes.routes(),
@@ -387,6 +393,7 @@ impl Services {
             vault,
             stop,
             stopping,
+            gate: GateLayer::new(tokens, current_uid()),
         })
     }
 }
@@ -490,33 +497,13 @@ bounded!(
     PluginsServer,
     PrepServer,
     ModelsServer,
-    VocabularyServer
+    VocabularyServer,
+    TokensServer
 );
 
 /// Starts a daemon and serves until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
     Daemon::start(config).await?.serve(shutdown).await
-}
-
-/// Localhost is not a trust boundary: only the user the daemon runs as may call it.
-fn same_user_only(request: Request<()>) -> Result<Request<()>, Status> {
-    let caller = request
-        .extensions()
-        .get::<UdsConnectInfo>()
-        .and_then(|info| info.peer_cred)
-        .map(|cred| cred.uid());
-    match caller {
-        Some(uid) if uid == current_uid() => Ok(request),
-        Some(uid) => {
-            tracing::warn!(uid, "refused a caller from another user");
-            Err(Status::permission_denied(
-                "this Interlude daemon belongs to another user",
-            ))
-        }
-        None => Err(Status::permission_denied(
-            "could not tell who is calling; only local callers of the same user are served",
-        )),
-    }
 }
 
 fn current_uid() -> u32 {

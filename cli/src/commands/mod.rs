@@ -13,6 +13,7 @@ pub mod safety;
 mod search;
 mod sessions;
 mod timeline;
+mod token;
 mod vault;
 mod vocab;
 
@@ -22,7 +23,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde_json::json;
 
-use crate::args::{Command, ModelsCommand, SafetyPlanCommand, SessionCommand, VocabCommand};
+use crate::args::{
+    Command, ModelsCommand, SafetyPlanCommand, SessionCommand, TokenCommand, VocabCommand,
+};
 use crate::client::Daemon;
 use crate::error::CliError;
 use crate::output::Output;
@@ -96,6 +99,14 @@ pub async fn dispatch(
         Command::Models(ModelsCommand::Reindex) => search::reindex(&ctx().await?).await,
         Command::Models(command) => models::run(command, out, &socket).await,
         Command::Plugin(command) => plugin::run(command, out, given).await,
+        Command::Token(command) => {
+            let ctx = ctx().await?;
+            match command {
+                TokenCommand::Create(args) => token::create(&ctx, args).await,
+                TokenCommand::List => token::list(&ctx).await,
+                TokenCommand::Revoke { name } => token::revoke(&ctx, &name).await,
+            }
+        }
         Command::SafetyPlan(command) => {
             let ctx = &ctx().await?;
             match command {

@@ -11,6 +11,7 @@ mod prep;
 mod safety;
 mod sessions;
 mod timeline;
+mod tokens;
 mod vocabulary;
 
 pub use acknowledge::Acknowledge;
@@ -23,6 +24,7 @@ pub use prep::PrepService;
 pub use safety::SafetyService;
 pub use sessions::SessionsService;
 pub use timeline::TimelineService;
+pub use tokens::TokensService;
 pub use vocabulary::VocabularyService;
 
 use interlude_proto::v1;

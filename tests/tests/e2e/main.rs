@@ -25,4 +25,5 @@ mod safety;
 mod shutdown;
 mod signatures;
 mod timeline;
+mod tokens;
 mod vault;
