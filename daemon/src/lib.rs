@@ -2,6 +2,7 @@
 //! through [`run`] (or [`Daemon::start`] + [`Daemon::serve`] to learn the socket first).
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod checkins;
 pub mod config;

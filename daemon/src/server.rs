@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use interlude_proto::v1::audit_server::AuditServer;
 use interlude_proto::v1::check_ins_server::CheckInsServer;
 use interlude_proto::v1::daemon_server::DaemonServer;
 use interlude_proto::v1::models_server::ModelsServer;
@@ -117,6 +118,7 @@ struct Services {
     stop: StopSwitch,
     stopping: Stopping,
     gate: GateLayer,
+    audit_writer: crate::audit::Writer,
 }
 
 /// The parts of the background tasks (idle lock, model warm-up, vault events, check-ins,
@@ -199,7 +201,10 @@ impl Daemon {
             stop,
             stopping,
             gate,
+            audit_writer,
         } = services;
+        let (served_tx, served_rx) = tokio::sync::oneshot::channel();
+        let audit_writer = tokio::spawn(audit_writer.run(served_rx));
         let background = background.spawn(&stopping);
         let signal = async {
             shutdown.await;
@@ -222,6 +227,14 @@ impl Daemon {
         };
         // The server may also have stopped on its own (an error): stop the rest too.
         stop.stop();
+        // The server has answered its last call: the writer writes what queued and ends.
+        let _ = served_tx.send(());
+        if tokio::time::timeout(BACKGROUND_DRAIN, audit_writer)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the audit writer did not finish in time");
+        }
         for task in background {
             let abort = task.abort_handle();
             if tokio::time::timeout(BACKGROUND_DRAIN, task).await.is_err() {
@@ -377,7 +390,12 @@ impl Services {
             })))
             .add_service(bounded(TokensServer::new(api::TokensService {
                 tokens: tokens.clone(),
+            })))
+            .add_service(bounded(AuditServer::new(api::AuditService {
+                store: store.clone(),
+                vault: vault.clone(),
             })));
+        let (audit, audit_writer) = crate::audit::start(store.clone(), vault.clone());
         Ok(Services {
             routes: routes.routes(),
             background: Background {
@@ -393,7 +411,12 @@ impl Services {
             vault,
             stop,
             stopping,
-            gate: GateLayer::new(tokens, current_uid()),
+            gate: if config.audit_trail {
+                GateLayer::new(tokens, current_uid()).audited(audit)
+            } else {
+                GateLayer::new(tokens, current_uid())
+            },
+            audit_writer,
         })
     }
 }
@@ -498,7 +521,8 @@ bounded!(
     PrepServer,
     ModelsServer,
     VocabularyServer,
-    TokensServer
+    TokensServer,
+    AuditServer
 );
 
 /// Starts a daemon and serves until `shutdown` resolves.

@@ -99,9 +99,27 @@ pub enum Command {
     /// Modality plugins: check one before you sign or install it
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Who touched your material and when (ids, never content); `audit verify` checks the chain
+    Audit(AuditArgs),
     /// Access tokens for other frontends (a tray app, a web page): make, list, revoke
     #[command(subcommand)]
     Token(TokenCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
+
+    /// Only entries from this moment on (e.g. "7d", "yesterday", "2026-12-01")
+    #[arg(long, value_name = "WHEN", value_parser = parse_bound, global = true)]
+    pub since: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AuditCommand {
+    /// Check that no entry was changed or removed; names the first that was (exit 9)
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]

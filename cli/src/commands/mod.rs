@@ -1,5 +1,6 @@
 //! One module per command group; each command parses nothing, asks the daemon, prints.
 
+mod audit;
 mod checkin;
 pub mod models;
 pub mod plugin;
@@ -99,6 +100,7 @@ pub async fn dispatch(
         Command::Models(ModelsCommand::Reindex) => search::reindex(&ctx().await?).await,
         Command::Models(command) => models::run(command, out, &socket).await,
         Command::Plugin(command) => plugin::run(command, out, given).await,
+        Command::Audit(args) => audit::run(&ctx().await?, &args).await,
         Command::Token(command) => {
             let ctx = ctx().await?;
             match command {

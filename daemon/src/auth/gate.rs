@@ -12,6 +12,7 @@ use tonic::transport::server::UdsConnectInfo;
 
 use super::scopes::{self, Needs};
 use super::tokens::{Rejected, Tokens};
+use crate::audit::{self, Audit, Touched};
 use crate::domain::{Millis, now_millis};
 
 /// Who made a call, put in the request's extensions for the services (and the audit log).
@@ -61,7 +62,8 @@ pub fn decide(
                     return Ok(Caller::Owner { uid });
                 }
             }
-            Some(_) => {
+            Some(uid) => {
+                tracing::warn!(uid, "refused a caller from another user");
                 return Err(refused(Status::permission_denied(
                     "this Interlude daemon belongs to another user",
                 )));
@@ -114,6 +116,17 @@ pub fn decide(
     Ok(Caller::Token { name: record.name })
 }
 
+/// A handler's error travels in the headers (tonic answers errors trailers-only); without one the
+/// call succeeded (for a stream: it was opened).
+fn outcome<R>(response: &http::Response<R>) -> tonic::Code {
+    response
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+        .map_or(tonic::Code::Ok, tonic::Code::from_i32)
+}
+
 fn bearer(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme
@@ -130,15 +143,12 @@ fn refused(mut status: Status) -> Status {
     status
 }
 
-/// Told the path and the status of every refused call.
-type OnRefusal = std::sync::Arc<dyn Fn(&str, &Status) + Send + Sync>;
-
 /// The gate as a tower layer in front of every service.
 #[derive(Clone)]
 pub struct GateLayer {
     tokens: Tokens,
     owner_uid: u32,
-    on_refusal: Option<OnRefusal>,
+    audit: Option<Audit>,
 }
 
 impl GateLayer {
@@ -146,15 +156,32 @@ impl GateLayer {
         GateLayer {
             tokens,
             owner_uid,
-            on_refusal: None,
+            audit: None,
         }
     }
 
-    /// Called with the path and the status of every refused call (the audit log).
-    pub fn on_refusal(mut self, f: impl Fn(&str, &Status) + Send + Sync + 'static) -> GateLayer {
-        self.on_refusal = Some(std::sync::Arc::new(f));
+    /// Records every call that touches the client's material, and every refusal.
+    pub fn audited(mut self, audit: Audit) -> GateLayer {
+        self.audit = Some(audit);
         self
     }
+}
+
+/// Calls that touch none of the client's material and would only fill the trail.
+fn unaudited(path: &str) -> bool {
+    matches!(
+        path,
+        "/interlude.v1.Daemon/Info"
+            | "/interlude.v1.Daemon/Status"
+            | "/interlude.v1.CheckIns/Watch"
+    ) || path.starts_with("/grpc.")
+}
+
+/// `Timeline/AddReflection` from `/interlude.v1.Timeline/AddReflection`.
+fn action(path: &str) -> String {
+    path.trim_start_matches('/')
+        .trim_start_matches("interlude.v1.")
+        .to_owned()
 }
 
 impl<S> tower::Layer<S> for GateLayer {
@@ -211,13 +238,40 @@ where
             now_millis(),
         ) {
             Ok(caller) => {
-                request.extensions_mut().insert(caller);
-                Box::pin(self.inner.call(request))
+                request.extensions_mut().insert(caller.clone());
+                let answer = self.inner.call(request);
+                let Some(audit) = self.layer.audit.clone().filter(|_| !unaudited(&path)) else {
+                    return Box::pin(answer);
+                };
+                Box::pin(async move {
+                    let response = answer.await?;
+                    let record = response
+                        .extensions()
+                        .get::<Touched>()
+                        .map(|t| t.0.clone())
+                        .unwrap_or_default();
+                    audit.record(audit::entry(
+                        caller.to_string(),
+                        action(&path),
+                        record,
+                        outcome(&response),
+                    ));
+                    Ok(response)
+                })
             }
             Err(status) => {
                 tracing::warn!(path = %path, code = ?status.code(), "refused a call at the gate");
-                if let Some(f) = &self.layer.on_refusal {
-                    f(&path, &status);
+                if let Some(audit) = &self.layer.audit {
+                    let caller = match transport {
+                        Transport::Socket { uid: Some(uid) } => format!("uid {uid}"),
+                        _ => "a caller without a valid token".to_owned(),
+                    };
+                    audit.record(audit::entry(
+                        caller,
+                        format!("refused {}", action(&path)),
+                        String::new(),
+                        status.code(),
+                    ));
                 }
                 Box::pin(std::future::ready(Ok(status.into_http())))
             }

@@ -145,6 +145,7 @@ pub const TABLE: &[(&str, Needs)] = &[
     ("/interlude.v1.Tokens/Create", S(Admin)),
     ("/interlude.v1.Tokens/List", S(Admin)),
     ("/interlude.v1.Tokens/Revoke", S(Admin)),
+    ("/interlude.v1.Audit/List", S(Admin)),
     ("/grpc.health.v1.Health/Check", AnyToken),
     ("/grpc.health.v1.Health/Watch", AnyToken),
     (
