@@ -201,10 +201,34 @@ impl Config {
                 }
             })?;
         }
+        self.web_address()?;
+        for origin in &self.api.web_origins {
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                return Err(ConfigError::Invalid {
+                    field: "api.web_origins",
+                    message: format!(
+                        "`{origin}` is not an origin; write it as a browser does, e.g. http://localhost:5173"
+                    ),
+                });
+            }
+        }
         crate::vault::check_kdf(self.kdf()).map_err(|e| ConfigError::Invalid {
             field: "kdf_memory_kib / kdf_iterations",
             message: e.to_string(),
         })
+    }
+
+    /// The loopback gRPC-Web listener's address, if it is on; anything but loopback is refused.
+    pub fn web_address(&self) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        self.api
+            .web
+            .as_deref()
+            .map(crate::web::parse_address)
+            .transpose()
+            .map_err(|message| ConfigError::Invalid {
+                field: "api.web",
+                message,
+            })
     }
 
     pub fn socket_path(&self) -> PathBuf {

@@ -21,6 +21,7 @@ pub mod store;
 pub mod summary;
 pub mod timeline;
 pub mod vault;
+pub mod web;
 
 /// The models are a crate of their own (`models/`); the daemon's modules name them `crate::models`.
 pub use interlude_models as models;

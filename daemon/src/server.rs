@@ -104,6 +104,9 @@ const BACKGROUND_DRAIN: Duration = Duration::from_secs(30);
 pub struct Daemon {
     socket: PathBuf,
     listener: UnixListener,
+    /// The loopback gRPC-Web listener, when the config turns it on.
+    web: Option<(tokio::net::TcpListener, std::net::SocketAddr)>,
+    web_origins: Vec<String>,
     services: Services,
     _instance_lock: File,
 }
@@ -156,11 +159,18 @@ impl Daemon {
                     during: "store opening",
                     source,
                 })??;
-        let built = match Services::build(&config, &socket, store.clone(), store_notices).await {
-            Ok(services) => bind_private(&socket).map(|listener| (services, listener)),
+        let built = match bind_web(&config).await {
+            Ok(web) => {
+                let address = web.as_ref().map(|(_, a)| *a);
+                match Services::build(&config, &socket, store.clone(), store_notices, address).await
+                {
+                    Ok(services) => bind_private(&socket).map(|listener| (services, listener, web)),
+                    Err(err) => Err(err),
+                }
+            }
             Err(err) => Err(err),
         };
-        let (services, listener) = match built {
+        let (services, listener, web) = match built {
             Ok(built) => built,
             Err(err) => {
                 // Nothing was served: fold the journal in now rather than at the next start.
@@ -171,9 +181,14 @@ impl Daemon {
             }
         };
         tracing::info!(socket = %socket.display(), data_dir = %data_dir.display(), "ready");
+        if let Some((_, address)) = &web {
+            tracing::info!(address = %address, "serving gRPC-Web and the web app on loopback");
+        }
         Ok(Daemon {
             socket,
             listener,
+            web,
+            web_origins: config.api.web_origins.clone(),
             services,
             _instance_lock: instance_lock,
         })
@@ -190,6 +205,8 @@ impl Daemon {
         let Daemon {
             socket,
             listener,
+            web,
+            web_origins,
             services,
             _instance_lock,
         } = self;
@@ -210,10 +227,36 @@ impl Daemon {
             shutdown.await;
             stop.stop();
         };
-        let server = Server::builder()
+        let web_server = web.map(|(listener, address)| {
+            let stopped = stopping.wait();
+            Server::builder()
+                .accept_http1(true)
+                .layer(crate::web::GuardLayer::new(address, &web_origins))
+                .layer(tonic_web::GrpcWebLayer::new())
+                .layer(gate.clone())
+                .add_routes(routes.clone())
+                .serve_with_incoming_shutdown(
+                    tokio_stream::wrappers::TcpListenerStream::new(listener),
+                    stopped,
+                )
+        });
+        let web_server = async move {
+            match web_server {
+                Some(server) => server.await,
+                None => Ok(()),
+            }
+        };
+        let socket_server = Server::builder()
             .layer(gate)
             .add_routes(routes)
             .serve_with_incoming_shutdown(UnixListenerStream::new(listener), signal);
+        let server = async move {
+            let (socket_served, web_served) = tokio::join!(socket_server, web_server);
+            if let Err(err) = web_served {
+                tracing::error!(error = %err, "the web listener stopped with an error");
+            }
+            socket_served
+        };
         let drain_bound = async {
             stopping.wait().await;
             tokio::time::sleep(DRAIN).await;
@@ -266,6 +309,7 @@ impl Services {
         socket: &Path,
         store: Store,
         store_notices: Vec<crate::store::Notice>,
+        web: Option<std::net::SocketAddr>,
     ) -> Result<Services, StartError> {
         let data_dir = &config.data_dir;
         let vault = Arc::new(Vault::new(
@@ -337,6 +381,7 @@ impl Services {
                 data_dir: data_dir.clone(),
                 socket: socket.to_path_buf(),
                 notices: store_notices.iter().map(ToString::to_string).collect(),
+                web,
                 safety: safety.clone(),
             })))
             .add_service(bounded(TimelineServer::new(api::TimelineService {
@@ -646,6 +691,27 @@ fn remove_stale_socket(data_dir: &Path, socket: &Path) -> Result<(), StartError>
         path: socket.to_path_buf(),
         source,
     })
+}
+
+/// Binds the loopback gRPC-Web listener when the config asks for one (checked to be loopback).
+async fn bind_web(
+    config: &Config,
+) -> Result<Option<(tokio::net::TcpListener, std::net::SocketAddr)>, StartError> {
+    let Some(address) = config.web_address()? else {
+        return Ok(None);
+    };
+    let io = |action| {
+        move |source| StartError::Io {
+            action,
+            path: PathBuf::from(address.to_string()),
+            source,
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(io("listen for the web app on"))?;
+    let bound = listener.local_addr().map_err(io("read the address of"))?;
+    Ok(Some((listener, bound)))
 }
 
 /// Binds, sets mode 0600, and only then listens, so there is no moment at which another user

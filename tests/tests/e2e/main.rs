@@ -28,3 +28,4 @@ mod signatures;
 mod timeline;
 mod tokens;
 mod vault;
+mod web;
