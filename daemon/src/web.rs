@@ -1,4 +1,4 @@
-//! The loopback gRPC-Web listener's guard, in front of gRPC-Web and the token gate: only
+//! The loopback gRPC-Web listener's guard (and the door to the web app's files), in front of gRPC-Web and the token gate: only
 //! loopback `Host`s (a page on another name that resolves to 127.0.0.1, DNS rebinding, is
 //! refused), only the listener's own origin and the origins the config lists (CORS preflights
 //! answered for those, refused for others). Tokens are the gate's business: on this transport it
@@ -88,12 +88,13 @@ pub struct Guard<S> {
 
 type Boxed<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
-impl<S, B, R> tower::Service<http::Request<B>> for Guard<S>
+type R = tonic::body::Body;
+
+impl<S, B> tower::Service<http::Request<B>> for Guard<S>
 where
     S: tower::Service<http::Request<B>, Response = http::Response<R>>,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
-    R: Default + Send + 'static,
 {
     type Response = http::Response<R>;
     type Error = S::Error;
@@ -122,6 +123,11 @@ where
             return refuse(
                 "this page's origin is not allowed: add it to `web_origins` under [api] in the config",
             );
+        }
+        if request.method() == Method::GET || request.method() == Method::HEAD {
+            return Box::pin(std::future::ready(Ok(crate::web_app::file(
+                request.uri().path(),
+            ))));
         }
         if request.method() == Method::OPTIONS {
             let mut response = http::Response::new(R::default());
@@ -164,9 +170,7 @@ fn cors<R>(response: &mut http::Response<R>, origin: Option<&str>) {
 }
 
 /// A 403 that a gRPC-Web client also reads as PERMISSION_DENIED.
-fn refuse<R: Default + Send + 'static, E: Send + 'static>(
-    message: &'static str,
-) -> Boxed<http::Response<R>, E> {
+fn refuse<E: Send + 'static>(message: &'static str) -> Boxed<http::Response<R>, E> {
     let mut response: http::Response<R> = tonic::Status::permission_denied(message).into_http();
     *response.status_mut() = StatusCode::FORBIDDEN;
     Box::pin(std::future::ready(Ok(response)))

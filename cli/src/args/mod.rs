@@ -101,9 +101,18 @@ pub enum Command {
     Plugin(PluginCommand),
     /// Who touched your material and when (ids, never content); `audit verify` checks the chain
     Audit(AuditArgs),
+    /// Open the web app in your browser with a token for that tab (valid 12 hours)
+    Web(WebArgs),
     /// Access tokens for other frontends (a tray app, a web page): make, list, revoke
     #[command(subcommand)]
     Token(TokenCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WebArgs {
+    /// Print the link instead of opening a browser
+    #[arg(long)]
+    pub no_browser: bool,
 }
 
 #[derive(Debug, Clone, Args)]

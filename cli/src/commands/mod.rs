@@ -17,6 +17,7 @@ mod timeline;
 mod token;
 mod vault;
 mod vocab;
+mod web;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -100,6 +101,7 @@ pub async fn dispatch(
         Command::Models(ModelsCommand::Reindex) => search::reindex(&ctx().await?).await,
         Command::Models(command) => models::run(command, out, &socket).await,
         Command::Plugin(command) => plugin::run(command, out, given).await,
+        Command::Web(args) => web::open(&ctx().await?, &args).await,
         Command::Audit(args) => audit::run(&ctx().await?, &args).await,
         Command::Token(command) => {
             let ctx = ctx().await?;

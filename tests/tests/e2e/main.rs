@@ -29,3 +29,4 @@ mod timeline;
 mod tokens;
 mod vault;
 mod web;
+mod web_app;
