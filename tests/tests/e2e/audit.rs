@@ -75,7 +75,19 @@ fn trail(daemon: &RealDaemon) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_trail_names_callers_calls_and_ids_and_never_content() {
     let (daemon, id) = touched().await;
-    let text = trail(&daemon);
+    let session: serde_json::Value =
+        serde_json::from_str(&ok(daemon.cli(&["--json", "session", "add"]))).unwrap();
+    let session = session["id"].as_str().unwrap().to_owned();
+    let text = loop {
+        let text = trail(&daemon);
+        if text.contains("Sessions/AddSession") {
+            break text;
+        }
+    };
+    assert!(
+        text.contains(&format!("Sessions/AddSession {session}  Ok")),
+        "{text}"
+    );
     let uid = rustix_uid();
     assert!(
         text.contains(&format!("uid {uid}  Timeline/AddReflection {id}  Ok")),
