@@ -14,6 +14,8 @@ const PROTOS: &[&str] = &[
     "proto/interlude/v1/models.proto",
     "proto/interlude/v1/plugins.proto",
     "proto/interlude/v1/prep.proto",
+    "proto/interlude/v1/tokens.proto",
+    "proto/interlude/v1/audit.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

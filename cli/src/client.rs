@@ -109,6 +109,15 @@ impl Daemon {
             .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }
 
+    pub fn audit(&self) -> interlude_proto::v1::audit_client::AuditClient<Channel> {
+        interlude_proto::v1::audit_client::AuditClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
+    pub fn tokens(&self) -> interlude_proto::v1::tokens_client::TokensClient<Channel> {
+        interlude_proto::v1::tokens_client::TokensClient::new(self.channel.clone())
+    }
+
     pub fn safety(&self) -> SafetyClient<Channel> {
         SafetyClient::new(self.channel.clone())
             .max_decoding_message_size(MAX_MESSAGE_BYTES)

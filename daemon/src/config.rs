@@ -50,6 +50,23 @@ pub struct Config {
     pub generator_gguf: Option<PathBuf>,
     /// Minutes without use before a loaded model is dropped from memory.
     pub models_idle_unload_minutes: f64,
+    /// The API's other transports (`[api]`).
+    pub api: ApiConfig,
+    /// The audit trail. Not in the config file: only code starting the daemon in-process (the
+    /// measurement of what the trail costs) can turn it off.
+    #[serde(skip)]
+    pub audit_trail: bool,
+}
+
+/// `[api]`: the loopback gRPC-Web listener for browser frontends, off by default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// `127.0.0.1:PORT` or `[::1]:PORT`; never any other address. Port 0 picks a free one.
+    pub web: Option<String>,
+    /// Browser origins allowed to call it besides its own (`http://127.0.0.1:PORT`), e.g.
+    /// `http://localhost:5173` for a frontend in development. Exact matches only.
+    pub web_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -74,6 +91,8 @@ impl Default for Config {
             embedder_dir: None,
             generator_gguf: None,
             models_idle_unload_minutes: 5.0,
+            api: ApiConfig::default(),
+            audit_trail: true,
         }
     }
 }
@@ -182,10 +201,34 @@ impl Config {
                 }
             })?;
         }
+        self.web_address()?;
+        for origin in &self.api.web_origins {
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                return Err(ConfigError::Invalid {
+                    field: "api.web_origins",
+                    message: format!(
+                        "`{origin}` is not an origin; write it as a browser does, e.g. http://localhost:5173"
+                    ),
+                });
+            }
+        }
         crate::vault::check_kdf(self.kdf()).map_err(|e| ConfigError::Invalid {
             field: "kdf_memory_kib / kdf_iterations",
             message: e.to_string(),
         })
+    }
+
+    /// The loopback gRPC-Web listener's address, if it is on; anything but loopback is refused.
+    pub fn web_address(&self) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        self.api
+            .web
+            .as_deref()
+            .map(crate::web::parse_address)
+            .transpose()
+            .map_err(|message| ConfigError::Invalid {
+                field: "api.web",
+                message,
+            })
     }
 
     pub fn socket_path(&self) -> PathBuf {

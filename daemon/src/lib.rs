@@ -2,6 +2,8 @@
 //! through [`run`] (or [`Daemon::start`] + [`Daemon::serve`] to learn the socket first).
 
 pub mod api;
+pub mod audit;
+pub mod auth;
 pub mod checkins;
 pub mod config;
 pub mod crypto;
@@ -19,6 +21,8 @@ pub mod store;
 pub mod summary;
 pub mod timeline;
 pub mod vault;
+pub mod web;
+pub mod web_app;
 
 /// The models are a crate of their own (`models/`); the daemon's modules name them `crate::models`.
 pub use interlude_models as models;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use interlude_proto::v1::audit_server::AuditServer;
 use interlude_proto::v1::check_ins_server::CheckInsServer;
 use interlude_proto::v1::daemon_server::DaemonServer;
 use interlude_proto::v1::models_server::ModelsServer;
@@ -17,15 +18,15 @@ use interlude_proto::v1::prep_server::PrepServer;
 use interlude_proto::v1::safety_server::SafetyServer;
 use interlude_proto::v1::sessions_server::SessionsServer;
 use interlude_proto::v1::timeline_server::TimelineServer;
+use interlude_proto::v1::tokens_server::TokensServer;
 use interlude_proto::v1::vocabulary_server::VocabularyServer;
 use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
 use tonic::service::Routes;
 use tonic::transport::Server;
-use tonic::transport::server::UdsConnectInfo;
-use tonic::{Request, Status};
 
 use crate::api;
+use crate::auth::{GateLayer, Tokens};
 use crate::checkins::{self, CheckIns};
 use crate::config::Config;
 use crate::domain::Limits;
@@ -105,6 +106,9 @@ const BACKGROUND_DRAIN: Duration = Duration::from_secs(30);
 pub struct Daemon {
     socket: PathBuf,
     listener: UnixListener,
+    /// The loopback gRPC-Web listener, when the config turns it on.
+    web: Option<(tokio::net::TcpListener, std::net::SocketAddr)>,
+    web_origins: Vec<String>,
     services: Services,
     _instance_lock: File,
 }
@@ -118,6 +122,8 @@ struct Services {
     vault: Arc<Vault>,
     stop: StopSwitch,
     stopping: Stopping,
+    gate: GateLayer,
+    audit_writer: crate::audit::Writer,
 }
 
 /// The parts of the background tasks (idle lock, model warm-up, vault events, check-ins,
@@ -155,11 +161,18 @@ impl Daemon {
                     during: "store opening",
                     source,
                 })??;
-        let built = match Services::build(&config, &socket, store.clone(), store_notices).await {
-            Ok(services) => bind_private(&socket).map(|listener| (services, listener)),
+        let built = match bind_web(&config).await {
+            Ok(web) => {
+                let address = web.as_ref().map(|(_, a)| *a);
+                match Services::build(&config, &socket, store.clone(), store_notices, address).await
+                {
+                    Ok(services) => bind_private(&socket).map(|listener| (services, listener, web)),
+                    Err(err) => Err(err),
+                }
+            }
             Err(err) => Err(err),
         };
-        let (services, listener) = match built {
+        let (services, listener, web) = match built {
             Ok(built) => built,
             Err(err) => {
                 // Nothing was served: fold the journal in now rather than at the next start.
@@ -170,9 +183,14 @@ impl Daemon {
             }
         };
         tracing::info!(socket = %socket.display(), data_dir = %data_dir.display(), "ready");
+        if let Some((_, address)) = &web {
+            tracing::info!(address = %address, "serving gRPC-Web and the web app on loopback");
+        }
         Ok(Daemon {
             socket,
             listener,
+            web,
+            web_origins: config.api.web_origins.clone(),
             services,
             _instance_lock: instance_lock,
         })
@@ -189,6 +207,8 @@ impl Daemon {
         let Daemon {
             socket,
             listener,
+            web,
+            web_origins,
             services,
             _instance_lock,
         } = self;
@@ -199,16 +219,46 @@ impl Daemon {
             vault,
             stop,
             stopping,
+            gate,
+            audit_writer,
         } = services;
+        let (served_tx, served_rx) = tokio::sync::oneshot::channel();
+        let audit_writer = tokio::spawn(audit_writer.run(served_rx));
         let background = background.spawn(&stopping);
         let signal = async {
             shutdown.await;
             stop.stop();
         };
-        let server = Server::builder()
-            .layer(tonic::service::InterceptorLayer::new(same_user_only))
+        let web_server = web.map(|(listener, address)| {
+            let stopped = stopping.wait();
+            Server::builder()
+                .accept_http1(true)
+                .layer(crate::web::GuardLayer::new(address, &web_origins))
+                .layer(tonic_web::GrpcWebLayer::new())
+                .layer(gate.clone())
+                .add_routes(routes.clone())
+                .serve_with_incoming_shutdown(
+                    tokio_stream::wrappers::TcpListenerStream::new(listener),
+                    stopped,
+                )
+        });
+        let web_server = async move {
+            match web_server {
+                Some(server) => server.await,
+                None => Ok(()),
+            }
+        };
+        let socket_server = Server::builder()
+            .layer(gate)
             .add_routes(routes)
             .serve_with_incoming_shutdown(UnixListenerStream::new(listener), signal);
+        let server = async move {
+            let (socket_served, web_served) = tokio::join!(socket_server, web_server);
+            if let Err(err) = web_served {
+                tracing::error!(error = %err, "the web listener stopped with an error");
+            }
+            socket_served
+        };
         let drain_bound = async {
             stopping.wait().await;
             tokio::time::sleep(DRAIN).await;
@@ -222,6 +272,14 @@ impl Daemon {
         };
         // The server may also have stopped on its own (an error): stop the rest too.
         stop.stop();
+        // The server has answered its last call: the writer writes what queued and ends.
+        let _ = served_tx.send(());
+        if tokio::time::timeout(BACKGROUND_DRAIN, audit_writer)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the audit writer did not finish in time");
+        }
         for task in background {
             let abort = task.abort_handle();
             if tokio::time::timeout(BACKGROUND_DRAIN, task).await.is_err() {
@@ -253,6 +311,7 @@ impl Services {
         socket: &Path,
         store: Store,
         store_notices: Vec<crate::store::Notice>,
+        web: Option<std::net::SocketAddr>,
     ) -> Result<Services, StartError> {
         let data_dir = &config.data_dir;
         let vault = Arc::new(Vault::new(
@@ -312,6 +371,7 @@ impl Services {
             events: events.clone(),
             search: search.clone(),
         };
+        let tokens = Tokens::new(store.clone());
         let mut routes = Routes::builder();
         routes
             .add_service(health)
@@ -323,6 +383,7 @@ impl Services {
                 data_dir: data_dir.clone(),
                 socket: socket.to_path_buf(),
                 notices: store_notices.iter().map(ToString::to_string).collect(),
+                web,
                 safety: safety.clone(),
             })))
             .add_service(bounded(TimelineServer::new(api::TimelineService {
@@ -373,7 +434,15 @@ impl Services {
             })))
             .add_service(bounded(VocabularyServer::new(api::VocabularyService {
                 timeline,
+            })))
+            .add_service(bounded(TokensServer::new(api::TokensService {
+                tokens: tokens.clone(),
+            })))
+            .add_service(bounded(AuditServer::new(api::AuditService {
+                store: store.clone(),
+                vault: vault.clone(),
             })));
+        let (audit, audit_writer) = crate::audit::start(store.clone(), vault.clone());
         Ok(Services {
             routes: routes.routes(),
             background: Background {
@@ -389,6 +458,12 @@ impl Services {
             vault,
             stop,
             stopping,
+            gate: if config.audit_trail {
+                GateLayer::new(tokens, current_uid()).audited(audit)
+            } else {
+                GateLayer::new(tokens, current_uid())
+            },
+            audit_writer,
         })
     }
 }
@@ -492,33 +567,14 @@ bounded!(
     PluginsServer,
     PrepServer,
     ModelsServer,
-    VocabularyServer
+    VocabularyServer,
+    TokensServer,
+    AuditServer
 );
 
 /// Starts a daemon and serves until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
     Daemon::start(config).await?.serve(shutdown).await
-}
-
-/// Localhost is not a trust boundary: only the user the daemon runs as may call it.
-fn same_user_only(request: Request<()>) -> Result<Request<()>, Status> {
-    let caller = request
-        .extensions()
-        .get::<UdsConnectInfo>()
-        .and_then(|info| info.peer_cred)
-        .map(|cred| cred.uid());
-    match caller {
-        Some(uid) if uid == current_uid() => Ok(request),
-        Some(uid) => {
-            tracing::warn!(uid, "refused a caller from another user");
-            Err(Status::permission_denied(
-                "this Interlude daemon belongs to another user",
-            ))
-        }
-        None => Err(Status::permission_denied(
-            "could not tell who is calling; only local callers of the same user are served",
-        )),
-    }
 }
 
 fn current_uid() -> u32 {
@@ -620,6 +676,27 @@ fn remove_stale_socket(data_dir: &Path, socket: &Path) -> Result<(), StartError>
         path: socket.to_path_buf(),
         source,
     })
+}
+
+/// Binds the loopback gRPC-Web listener when the config asks for one (checked to be loopback).
+async fn bind_web(
+    config: &Config,
+) -> Result<Option<(tokio::net::TcpListener, std::net::SocketAddr)>, StartError> {
+    let Some(address) = config.web_address()? else {
+        return Ok(None);
+    };
+    let io = |action| {
+        move |source| StartError::Io {
+            action,
+            path: PathBuf::from(address.to_string()),
+            source,
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(io("listen for the web app on"))?;
+    let bound = listener.local_addr().map_err(io("read the address of"))?;
+    Ok(Some((listener, bound)))
 }
 
 /// Binds, sets mode 0600, and only then listens, so there is no moment at which another user

@@ -24,7 +24,7 @@ pub use prep::{
 pub use safety::{ExportArgs, ExportFormat, HelpNowArgs, LockedCopyArgs, OnOff, SafetyPlanCommand};
 pub use search::SearchArgs;
 pub use values::{EmotionArg, Kind, TermKindArg, parse_emotion, parse_tag};
-use values::{parse_bound, parse_moment};
+use values::{parse_bound, parse_future, parse_moment};
 
 /// Capture and read your Interlude journal between therapy sessions.
 ///
@@ -143,6 +143,64 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Who touched your material and when (ids, never content); `audit verify` checks the chain
+    Audit(AuditArgs),
+    /// Open the web app in your browser with a token for that tab (valid 12 hours)
+    Web(WebArgs),
+    /// Access tokens for other frontends (a tray app, a web page): make, list, revoke
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WebArgs {
+    /// Print the link instead of opening a browser
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
+
+    /// Only entries from this moment on (e.g. "7d", "yesterday", "2026-12-01")
+    #[arg(long, value_name = "WHEN", value_parser = parse_bound, global = true)]
+    pub since: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AuditCommand {
+    /// Check that no entry was changed or removed; names the first that was (exit 9)
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token and print it once (the daemon keeps only its hash)
+    Create(TokenCreateArgs),
+    /// List every token: name, scopes, when it expires or was revoked (never the token)
+    List,
+    /// Revoke a token now, by name
+    Revoke {
+        /// The token's name
+        name: String,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TokenCreateArgs {
+    /// Who uses it, e.g. "tray app" (shown in the audit log)
+    #[arg(long)]
+    pub name: String,
+
+    /// What it may do, comma-separated: capture, read, edit, practice, prep, plugins, admin
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub scope: Vec<String>,
+
+    /// When it stops working (e.g. "in 30 days", "2027-01-31"); without it, never
+    #[arg(long, value_name = "WHEN", value_parser = parse_future)]
+    pub expires: Option<Timestamp>,
 }
 
 const REFLECT_HELP: &str = "\

@@ -108,6 +108,25 @@ pub(super) fn parse_moment(text: &str) -> Result<Timestamp, TimeError> {
     time::parse_moment(text, &Zoned::now())
 }
 
+/// A moment to come: "in 30 days", "2027-01-31", "tomorrow 09:00".
+pub(super) fn parse_future(text: &str) -> Result<Timestamp, String> {
+    let now = Zoned::now();
+    let trimmed = text.trim();
+    // "in 30 days" reads as "30 days" ahead.
+    if let Some(span) = trimmed.strip_prefix("in ") {
+        let ago = time::parse_moment(&format!("{span} ago"), &now).map_err(|e| e.to_string())?;
+        let ahead = now.timestamp().as_millisecond() * 2 - ago.as_millisecond();
+        return Timestamp::from_millisecond(ahead).map_err(|e| e.to_string());
+    }
+    let at = time::parse_moment(trimmed, &now).map_err(|e| e.to_string())?;
+    if at <= now.timestamp() {
+        return Err(format!(
+            "`{text}` is not in the future; give a later time, such as \"in 30 days\""
+        ));
+    }
+    Ok(at)
+}
+
 pub(super) fn parse_bound(text: &str) -> Result<Timestamp, TimeError> {
     time::parse_bound(text, &Zoned::now())
 }

@@ -1,5 +1,6 @@
 //! One module per command group; each command parses nothing, asks the daemon, prints.
 
+mod audit;
 mod checkin;
 mod docs;
 mod export;
@@ -19,8 +20,10 @@ pub use import::check as parse_export;
 pub use service::interluded;
 mod sessions;
 mod timeline;
+mod token;
 mod vault;
 mod vocab;
+mod web;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -28,7 +31,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde_json::json;
 
-use crate::args::{Command, ModelsCommand, SafetyPlanCommand, SessionCommand, VocabCommand};
+use crate::args::{
+    Command, ModelsCommand, SafetyPlanCommand, SessionCommand, TokenCommand, VocabCommand,
+};
 use crate::client::Daemon;
 use crate::error::CliError;
 use crate::output::Output;
@@ -112,6 +117,16 @@ pub async fn dispatch(
         Command::Daemon(command) => service::run(command, out),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { dir } => docs::man(dir.as_deref(), out),
+        Command::Web(args) => web::open(&ctx().await?, &args).await,
+        Command::Audit(args) => audit::run(&ctx().await?, &args).await,
+        Command::Token(command) => {
+            let ctx = ctx().await?;
+            match command {
+                TokenCommand::Create(args) => token::create(&ctx, args).await,
+                TokenCommand::List => token::list(&ctx).await,
+                TokenCommand::Revoke { name } => token::revoke(&ctx, &name).await,
+            }
+        }
         Command::SafetyPlan(command) => {
             let ctx = &ctx().await?;
             match command {

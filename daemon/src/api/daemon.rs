@@ -18,6 +18,8 @@ pub struct DaemonService {
     pub data_dir: PathBuf,
     pub socket: PathBuf,
     pub notices: Vec<String>,
+    /// The web listener's address, when on.
+    pub web: Option<std::net::SocketAddr>,
     /// Asked at each status whether the crisis lines' country was chosen.
     pub safety: Arc<crate::safety::Safety>,
 }
@@ -73,6 +75,7 @@ impl Daemon for DaemonService {
                 .chain(self.timeline.crisis_check_notice())
                 .chain(self.country_notice())
                 .collect(),
+            web: self.web.map(|a| format!("http://{a}")).unwrap_or_default(),
         }))
     }
 

@@ -2,6 +2,7 @@
 //! what every service that saves a reflection answers. The work happens in `vault` and `timeline`.
 
 mod acknowledge;
+mod audit;
 mod checkins;
 mod daemon;
 mod models;
@@ -11,9 +12,11 @@ mod prep;
 mod safety;
 mod sessions;
 mod timeline;
+mod tokens;
 mod vocabulary;
 
 pub use acknowledge::Acknowledge;
+pub use audit::AuditService;
 pub use checkins::CheckInsService;
 pub use daemon::DaemonService;
 pub use models::ModelsService;
@@ -23,6 +26,7 @@ pub use prep::PrepService;
 pub use safety::SafetyService;
 pub use sessions::SessionsService;
 pub use timeline::TimelineService;
+pub use tokens::TokensService;
 pub use vocabulary::VocabularyService;
 
 use interlude_proto::v1;
@@ -32,6 +36,13 @@ use crate::domain::{self, Millis};
 use crate::error::Error;
 use crate::models::ModelError;
 use crate::store::StoreError;
+
+/// A response that names, for the audit trail, the record it read or changed (its id only).
+pub(crate) fn touched<T>(message: T, id: String) -> tonic::Response<T> {
+    let mut response = tonic::Response::new(message);
+    response.extensions_mut().insert(crate::audit::Touched(id));
+    response
+}
 
 impl From<Error> for Status {
     fn from(err: Error) -> Status {

@@ -15,6 +15,8 @@ pub struct SessionsService {
     pub checkins: CheckIns,
 }
 
+use super::touched;
+
 #[tonic::async_trait]
 impl Sessions for SessionsService {
     async fn add_session(
@@ -27,16 +29,18 @@ impl Sessions for SessionsService {
             .add_session(millis_from(r.held_at), r.insights, r.note)
             .await?;
         self.checkins.sessions_changed().await;
-        Ok(Response::new(session_to(session)))
+        let answer = session_to(session);
+        let id = answer.id.clone();
+        Ok(touched(answer, id))
     }
 
     async fn get_session(
         &self,
         request: Request<v1::GetSessionRequest>,
     ) -> Result<Response<v1::Session>, Status> {
-        Ok(Response::new(session_to(
-            self.timeline.get_session(&request.into_inner().id)?,
-        )))
+        let id = request.into_inner().id;
+        let session = session_to(self.timeline.get_session(&id)?);
+        Ok(touched(session, id))
     }
 
     async fn list_sessions(
@@ -67,18 +71,17 @@ impl Sessions for SessionsService {
         };
         let session = self.timeline.edit_session(&r.id, edit).await?;
         self.checkins.sessions_changed().await;
-        Ok(Response::new(session_to(session)))
+        Ok(touched(session_to(session), r.id))
     }
 
     async fn delete_session(
         &self,
         request: Request<v1::DeleteSessionRequest>,
     ) -> Result<Response<v1::DeleteSessionResponse>, Status> {
-        self.timeline
-            .delete_session(&request.into_inner().id)
-            .await?;
+        let id = request.into_inner().id;
+        self.timeline.delete_session(&id).await?;
         self.checkins.sessions_changed().await;
-        Ok(Response::new(v1::DeleteSessionResponse {}))
+        Ok(touched(v1::DeleteSessionResponse {}, id))
     }
 }
 

@@ -16,6 +16,8 @@ pub struct TimelineService {
     pub acknowledge: Acknowledge,
 }
 
+use super::touched;
+
 #[tonic::async_trait]
 impl TimelineApi for TimelineService {
     async fn add_reflection(
@@ -47,9 +49,9 @@ impl TimelineApi for TimelineService {
         };
         let kind = new.kind;
         let added = self.timeline.add_reflection(new).await?;
-        Ok(Response::new(
-            self.acknowledge.reflection(added, kind).await,
-        ))
+        let answer = self.acknowledge.reflection(added, kind).await;
+        let id = answer.id.clone();
+        Ok(touched(answer, id))
     }
 
     async fn get_reflection(
@@ -57,7 +59,8 @@ impl TimelineApi for TimelineService {
         request: Request<v1::GetReflectionRequest>,
     ) -> Result<Response<v1::Reflection>, Status> {
         let reflection = self.timeline.get_reflection(&request.into_inner().id)?;
-        Ok(Response::new(reflection_to(reflection)))
+        let id = reflection.id.to_string();
+        Ok(touched(reflection_to(reflection), id))
     }
 
     async fn list_reflections(
@@ -109,7 +112,7 @@ impl TimelineApi for TimelineService {
             kind: kind_from(r.kind)?,
         };
         let reflection = self.timeline.edit_reflection(&r.id, edit).await?;
-        Ok(Response::new(reflection_to(reflection)))
+        Ok(touched(reflection_to(reflection), r.id))
     }
 
     async fn set_helpful(
@@ -118,7 +121,7 @@ impl TimelineApi for TimelineService {
     ) -> Result<Response<v1::Reflection>, Status> {
         let r = request.into_inner();
         let reflection = self.search.set_helpful(&r.id, r.helpful).await?;
-        Ok(Response::new(reflection_to(reflection)))
+        Ok(touched(reflection_to(reflection), r.id))
     }
 
     async fn search(
@@ -178,10 +181,9 @@ impl TimelineApi for TimelineService {
         &self,
         request: Request<v1::DeleteReflectionRequest>,
     ) -> Result<Response<v1::DeleteReflectionResponse>, Status> {
-        self.timeline
-            .delete_reflection(&request.into_inner().id)
-            .await?;
-        Ok(Response::new(v1::DeleteReflectionResponse {}))
+        let id = request.into_inner().id;
+        self.timeline.delete_reflection(&id).await?;
+        Ok(touched(v1::DeleteReflectionResponse {}, id))
     }
 
     async fn import(

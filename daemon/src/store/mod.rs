@@ -50,11 +50,17 @@ pub enum Tree {
     /// Session-prep drafts (0x01 + ULID) and the record of their exports (0x02 + ULID),
     /// encrypted.
     Prep = 8,
+    /// Access tokens: token ULID → its name, scopes, times and the SHA-256 of its secret (no
+    /// client material; readable while locked, so a capture token works then too).
+    Tokens = 9,
+    /// The audit trail: sequence number (big-endian u64) → entry sealed to the vault's public
+    /// key, chained to the one before by a keyed hash.
+    Audit = 10,
 }
 
 impl Tree {
     /// In id order: `ALL[id]` is the tree with that id.
-    const ALL: [Tree; 9] = [
+    const ALL: [Tree; 11] = [
         Tree::Meta,
         Tree::Reflections,
         Tree::Sealed,
@@ -64,6 +70,8 @@ impl Tree {
         Tree::CheckIns,
         Tree::Vectors,
         Tree::Prep,
+        Tree::Tokens,
+        Tree::Audit,
     ];
 
     pub fn name(self) -> &'static str {
@@ -77,6 +85,8 @@ impl Tree {
             Tree::CheckIns => "checkins",
             Tree::Vectors => "vectors",
             Tree::Prep => "prep",
+            Tree::Tokens => "tokens",
+            Tree::Audit => "audit",
         }
     }
 

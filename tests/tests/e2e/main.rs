@@ -3,6 +3,7 @@
 //! module per area. Build the binaries first (`cargo build --workspace --bins`); one area runs
 //! alone with `cargo test -p interlude-e2e --test e2e MODULE::`.
 
+mod audit;
 mod bad_input;
 mod checkins;
 mod cli;
@@ -27,4 +28,7 @@ mod safety;
 mod shutdown;
 mod signatures;
 mod timeline;
+mod tokens;
 mod vault;
+mod web;
+mod web_app;
