@@ -38,7 +38,7 @@ pub fn parse_moment(input: &str, now: &Zoned) -> Result<Timestamp, TimeError> {
 /// Reads a window bound for `--since` or `--until`: any moment, or a bare duration before now.
 pub fn parse_bound(input: &str, now: &Zoned) -> Result<Timestamp, TimeError> {
     if let Some(span) = parse_duration(input.trim()) {
-        return before(now, span, input);
+        return span.and_then(|span| before(now, span, input));
     }
     read_moment(input, now).unwrap_or_else(|| {
         Err(TimeError(format!(
@@ -54,7 +54,7 @@ fn read_moment(input: &str, now: &Zoned) -> Option<Result<Timestamp, TimeError>>
         return Some(Ok(now.timestamp()));
     }
     if let Some(amount) = text.strip_suffix("ago") {
-        return parse_duration(amount.trim()).map(|span| before(now, span, input));
+        return parse_duration(amount.trim()).map(|span| span.and_then(|s| before(now, s, input)));
     }
     if let Ok(exact) = input.trim().parse::<Timestamp>() {
         return Some(Ok(exact));
@@ -161,17 +161,20 @@ fn in_zone(datetime: civil::DateTime, now: &Zoned) -> Result<Timestamp, TimeErro
 }
 
 /// `30m`, `12h`, `7d`, `2w`, also with a space or a word: `2 hours`, `3 days`.
-fn parse_duration(text: &str) -> Option<Span> {
+/// `None` when `text` is not a duration; an error when it is one too long to be a time span
+/// (found by the `cli_values` fuzz target: "212010122d" used to panic).
+fn parse_duration(text: &str) -> Option<Result<Span, TimeError>> {
     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
     let amount: i64 = text.get(..digits)?.parse().ok()?;
+    let span = Span::new();
     let span = match text.get(digits..)?.trim() {
-        "m" | "min" | "mins" | "minute" | "minutes" => amount.minutes(),
-        "h" | "hr" | "hrs" | "hour" | "hours" => amount.hours(),
-        "d" | "day" | "days" => amount.days(),
-        "w" | "wk" | "wks" | "week" | "weeks" => amount.weeks(),
+        "m" | "min" | "mins" | "minute" | "minutes" => span.try_minutes(amount),
+        "h" | "hr" | "hrs" | "hour" | "hours" => span.try_hours(amount),
+        "d" | "day" | "days" => span.try_days(amount),
+        "w" | "wk" | "wks" | "week" | "weeks" => span.try_weeks(amount),
         _ => return None,
     };
-    Some(span)
+    Some(span.map_err(|_| TimeError(format!("\"{}\" reaches too far back", text.trim()))))
 }
 
 /// Days and weeks are calendar days in the local zone, so "1d ago" is the same clock time
@@ -241,6 +244,15 @@ mod tests {
 
     fn instant(text: &str) -> Timestamp {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_span_too_long_for_a_calendar_is_an_error_not_a_panic() {
+        let now = at("2026-11-20T10:15");
+        for text in ["212010122d", "9999999999999w", "99999999999999h ago"] {
+            let err = parse_bound(text, &now).expect_err(text);
+            assert!(err.to_string().contains("reaches too far back"), "{err}");
+        }
     }
 
     #[test]
