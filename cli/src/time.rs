@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use jiff::{Span, Timestamp, ToSpan, Zoned, civil, fmt::strtime, tz::TimeZone};
+use jiff::{Span, Timestamp, Zoned, civil, fmt::strtime, tz::TimeZone};
 
 /// The forms `--at` accepts, for error messages and help.
 pub const MOMENT_FORMS: &str = "now, 21:00, today 21:00, yesterday 21:00, today, yesterday, \

@@ -284,34 +284,20 @@ mod tests {
     use super::*;
     use crate::auth::scopes::{Scope, TABLE};
     use crate::store::{Store, StoreOptions};
-    use prost::Message;
 
     const OWNER: u32 = 4242;
 
     /// Every RPC the daemon serves, read from the descriptors (not from the table under test).
     fn every_rpc() -> Vec<String> {
-        let mut paths = Vec::new();
-        for encoded in [
+        [
             interlude_proto::FILE_DESCRIPTOR_SET,
             tonic_health::pb::FILE_DESCRIPTOR_SET,
             tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
             tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-        ] {
-            let set = prost_types::FileDescriptorSet::decode(encoded).expect("descriptors");
-            for file in set.file {
-                for service in &file.service {
-                    for method in &service.method {
-                        paths.push(format!(
-                            "/{}.{}/{}",
-                            file.package(),
-                            service.name(),
-                            method.name()
-                        ));
-                    }
-                }
-            }
-        }
-        paths
+        ]
+        .into_iter()
+        .flat_map(crate::auth::scopes::tests::paths_in)
+        .collect()
     }
 
     fn is_refused(result: &Result<Caller, Status>) -> bool {

@@ -170,7 +170,7 @@ pub fn needs(path: &str) -> Option<Needs> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use prost::Message;
 
