@@ -52,6 +52,17 @@ pub fn random_key() -> Result<Key, CryptoError> {
 /// carried the same number, 1, so every existing record keeps opening.
 pub const RECORD_FORMAT: u32 = 1;
 
+/// Lowercase hex of some bytes (digests shown to people and stored as text).
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
 /// Associated data for a stored record: where it lives and its format version.
 pub fn record_ad(tree: &str, key: &[u8]) -> Vec<u8> {
     record_ad_for(RECORD_FORMAT, tree, key)

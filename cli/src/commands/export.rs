@@ -335,7 +335,7 @@ fn refuse_to_replace_unasked(path: &Path, force: bool) -> Result<(), CliError> {
 /// midway leaves nothing behind; elsewhere, or on a file system without unnamed files, a hidden
 /// `.NAME.partial-PID` is used and removed on failure. Without `replace` an existing file is never
 /// overwritten, even one that appeared meanwhile.
-fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), CliError> {
+pub(super) fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), CliError> {
     #[cfg(target_os = "linux")]
     match write_unnamed(path, bytes, replace) {
         Ok(true) => return Ok(()),

@@ -2,8 +2,6 @@
 //! files (never over an existing one without `--force`) and runs the review in `$EDITOR`.
 
 use std::io::{IsTerminal, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
 
 use anyhow::Context;
 use interlude_proto::v1::{self, build_event::Event};
@@ -208,7 +206,8 @@ async fn render_to(ctx: &Ctx, draft_id: &str, args: &RenderArgs) -> Result<(), C
 fn deliver(ctx: &Ctx, rendered: &v1::Rendered, args: &RenderArgs) -> Result<(), CliError> {
     match &args.output {
         Some(path) => {
-            write_new(path, &rendered.content, args.force)?;
+            // The export's writer: 0600, unnamed until complete, never over a file without --force.
+            super::export::write_file(path, &rendered.content, args.force)?;
             ctx.out.emit(
                 || format!("Wrote draft {} to {}.", rendered.draft_id, path.display()),
                 || json!({ "draft_id": rendered.draft_id, "output": path.display().to_string(), "export_id": rendered.export_id }),
@@ -237,25 +236,6 @@ fn check_output(args: &RenderArgs) -> Result<(), CliError> {
         ))),
         _ => Ok(()),
     }
-}
-
-/// Writes readable by the client alone; a new file unless `force`.
-fn write_new(path: &Path, content: &[u8], force: bool) -> Result<(), CliError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).mode(0o600);
-    if force {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
-    }
-    options
-        .open(path)
-        .and_then(|mut f| f.write_all(content).and_then(|()| f.sync_all()))
-        .with_context(|| format!("could not write {}", path.display()))
-        .map_err(|e| {
-            CliError::from(e)
-                .with_hint("your draft is kept; choose another -o FILE (or --force to replace)")
-        })
 }
 
 async fn export(ctx: &Ctx, args: &PrepExportArgs) -> Result<(), CliError> {

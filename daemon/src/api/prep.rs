@@ -127,12 +127,12 @@ impl PrepApi for PrepService {
         let plain = render(&packet, format, &self.prep.zone)?;
         let content = export::encrypt(&plain, &recipients)?;
         let record = ExportRecord {
-            id: crate::prep::new_id(),
+            id: crate::prep::new_id()?,
             at: now_millis(),
             draft_id: packet.id.clone(),
             format: format.name().into(),
             recipients: recipients.iter().map(ToString::to_string).collect(),
-            sha256: hex(&Sha256::digest(&plain)),
+            sha256: crate::crypto::hex(&Sha256::digest(&plain)),
         };
         // Recorded before it is handed over: the history never misses an export.
         self.prep.record_export(&record).await?;
@@ -188,8 +188,4 @@ fn format_from(format: i32) -> Result<Format, Status> {
             "unknown packet format {format}"
         ))),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -122,12 +122,12 @@ impl Tokens {
         }
         let secret =
             crate::crypto::random_bytes::<32>().map_err(|e| TokenError::Random(e.to_string()))?;
-        let secret = to_hex(&secret);
+        let secret = crate::crypto::hex(&secret);
         let id = Ulid::new();
         let record = TokenRecord {
             name: name.to_owned(),
             scopes,
-            secret_sha256: to_hex(&Sha256::digest(secret.as_bytes())),
+            secret_sha256: crate::crypto::hex(&Sha256::digest(secret.as_bytes())),
             created_at: now,
             expires_at,
             revoked_at: 0,
@@ -168,7 +168,7 @@ impl Tokens {
             .flatten()
             .and_then(|value| serde_json::from_slice::<TokenRecord>(&value).ok())
             .ok_or(Rejected::Unknown)?;
-        let presented_hash = to_hex(&Sha256::digest(secret.as_bytes()));
+        let presented_hash = crate::crypto::hex(&Sha256::digest(secret.as_bytes()));
         let matches: bool = presented_hash
             .as_bytes()
             .ct_eq(record.secret_sha256.as_bytes())
@@ -211,12 +211,4 @@ impl Tokens {
             .await?;
         Ok(())
     }
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }

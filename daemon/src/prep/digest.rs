@@ -5,8 +5,6 @@
 //! in meaning to an entry it was written from, and no name, number or vocabulary word that the
 //! facts and entries do not have. Ungrounded sentences are dropped and counted.
 
-use std::collections::HashMap;
-
 use tokio::sync::mpsc;
 
 use crate::domain::contains_phrase;
@@ -41,11 +39,19 @@ pub async fn write(
             .into();
         return digest;
     }
+    // The client's vocabulary words, read once: no digest sentence may bring one in unsourced.
+    let vocabulary: Vec<String> = prep
+        .timeline
+        .list_terms(None)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| t.word)
+        .collect();
     for field in fields(patterns) {
         if field.quotes.is_empty() && field.facts.is_empty() {
             continue;
         }
-        let (sentences, dropped) = write_field(prep, &field).await;
+        let (sentences, dropped) = write_field(prep, &field, &vocabulary).await;
         digest.dropped += dropped;
         for sentence in &sentences {
             if let Some(tx) = &written {
@@ -120,7 +126,7 @@ fn fields(patterns: &Patterns) -> Vec<Field> {
 }
 
 /// One field's kept sentences and how many were dropped (by the output rules or ungrounded).
-async fn write_field(prep: &Prep, field: &Field) -> (Vec<String>, u32) {
+async fn write_field(prep: &Prep, field: &Field, vocabulary: &[String]) -> (Vec<String>, u32) {
     let summariser = Summariser {
         generation: &prep.generation,
         timeline: &prep.timeline,
@@ -169,17 +175,10 @@ async fn write_field(prep: &Prep, field: &Field) -> (Vec<String>, u32) {
         .cloned()
         .chain(field.quotes.iter().map(|q| q.text.clone()))
         .collect();
-    let terms = prep.timeline.list_terms(None).unwrap_or_default();
-    let source_vectors = embed(
-        prep,
-        &field
-            .quotes
-            .iter()
-            .map(|q| q.text.clone())
-            .collect::<Vec<_>>(),
-    )
-    .await;
-    let sentence_vectors = embed(prep, &sentences).await;
+    let source_vectors = prep
+        .embed_map(field.quotes.iter().map(|q| q.text.clone()).collect())
+        .await;
+    let sentence_vectors = prep.embed_map(sentences.clone()).await;
     let mut kept = Vec::new();
     for sentence in sentences {
         let close = field.quotes.is_empty()
@@ -188,7 +187,7 @@ async fn write_field(prep: &Prep, field: &Field) -> (Vec<String>, u32) {
                     .values()
                     .any(|s| dot(v, s) >= GROUNDED_SIMILARITY)
             });
-        let words = grounded_words(&sentence, &sources, terms.iter().map(|t| t.word.as_str()));
+        let words = grounded_words(&sentence, &sources, vocabulary.iter().map(String::as_str));
         if close && words && !copies(&sentence, &field.quotes) {
             kept.push(sentence);
         } else {
@@ -196,16 +195,6 @@ async fn write_field(prep: &Prep, field: &Field) -> (Vec<String>, u32) {
         }
     }
     (kept, dropped)
-}
-
-async fn embed(prep: &Prep, texts: &[String]) -> HashMap<String, Vec<f32>> {
-    if texts.is_empty() {
-        return HashMap::new();
-    }
-    match prep.search.models().embed(texts.to_vec()).await {
-        Ok(v) => texts.iter().cloned().zip(v).collect(),
-        Err(_) => HashMap::new(),
-    }
 }
 
 /// A sentence that repeats eight or more words of an entry in a row is a copy, not a summary:

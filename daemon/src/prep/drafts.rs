@@ -86,12 +86,9 @@ fn check_review(review: &Review) -> Result<()> {
     Ok(())
 }
 
-pub fn new_id() -> String {
-    ulid::Ulid::from_parts(now_millis() as u64, rand_bits()).to_string()
-}
-
-fn rand_bits() -> u128 {
-    crate::crypto::random_bytes::<16>()
-        .map(u128::from_le_bytes)
-        .unwrap_or_default()
+/// A new record id: a ULID of now with random bits (an error when the system has no randomness,
+/// as for every other record).
+pub fn new_id() -> Result<String> {
+    let random = crate::crypto::random_bytes::<16>()?;
+    Ok(ulid::Ulid::from_parts(now_millis() as u64, u128::from_le_bytes(random)).to_string())
 }

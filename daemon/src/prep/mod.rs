@@ -113,7 +113,7 @@ impl Prep {
             after: None,
             order: Order::NewestFirst,
         })?;
-        found.retain(|r| !r.private);
+        // The query keeps private entries out; its limit is not applied by the store.
         found.truncate(MAX_ENTRIES);
         Ok((found, damaged))
     }
@@ -329,7 +329,7 @@ impl Prep {
     }
 
     /// Vectors for some texts, by text; empty when the embedder cannot run.
-    async fn embed_map(&self, mut texts: Vec<String>) -> HashMap<String, Vec<f32>> {
+    pub(super) async fn embed_map(&self, mut texts: Vec<String>) -> HashMap<String, Vec<f32>> {
         texts.sort();
         texts.dedup();
         let mut map = HashMap::new();
@@ -399,7 +399,7 @@ impl Prep {
         };
         let packet = Packet {
             schema_version: packet::SCHEMA_VERSION,
-            id: drafts::new_id(),
+            id: drafts::new_id()?,
             created_at: now_millis(),
             patterns,
             digest,
