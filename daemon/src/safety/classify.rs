@@ -20,7 +20,10 @@ const WAIT: Duration = Duration::from_secs(3);
 /// An entry counts as at risk when the probability of every category but `none` together
 /// reaches this. Chosen on the training data's frozen split and the first evaluation batch
 /// (daemon/safety/README.md, "Classifier").
-const RISK_THRESHOLD: f32 = 0.5;
+pub const RISK_THRESHOLD: f32 = 0.5;
+/// The threshold when the rules set a risk phrase aside (negated, an idiom, the client's past)
+/// and found nothing live: the hard negatives sit next to the positives in the model's reading.
+pub const SET_ASIDE_THRESHOLD: f32 = 0.85;
 /// Words per window: longer entries are read as overlapping windows of whole sentences (the
 /// model reads at most 256 tokens).
 const WINDOW_WORDS: usize = 120;
@@ -69,13 +72,13 @@ impl Classifier {
         self.models.installed()
     }
 
-    /// The finding for the most worrying of `texts`, or `None` when none reaches the threshold,
+    /// The finding for the most worrying of `texts`, or `None` when none reaches `threshold`,
     /// or the model is absent or too slow.
-    pub async fn finding(&self, texts: &[&str]) -> Option<Finding> {
+    pub async fn finding(&self, texts: &[&str], threshold: f32) -> Option<Finding> {
         let readings = self.readings(texts).await?;
         readings
             .into_iter()
-            .filter(|r| r.risk >= RISK_THRESHOLD)
+            .filter(|r| r.risk >= threshold)
             .map(|r| Finding::of(r.category))
             .fold(None, |worst, f| Finding::worst(worst, Some(f)))
     }

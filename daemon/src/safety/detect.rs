@@ -20,6 +20,12 @@ struct LexiconFile {
     /// Idioms and harmless phrases that cancel any match they overlap ("die of embarrassment").
     #[serde(default)]
     exclusions: Vec<String>,
+    /// Markers of a told past ("years ago", "used to"): a match after one in its sentence is the
+    /// client's history, not their present, unless a word from `present` stands between them.
+    #[serde(default)]
+    past: Vec<String>,
+    #[serde(default)]
+    present: Vec<String>,
     categories: Vec<CategoryFile>,
     /// Named lists of parts (a decision, a time, a means, a place, an ending ...).
     #[serde(default)]
@@ -183,6 +189,15 @@ impl Word {
 const MAX_GAP: usize = 3;
 /// Words that make what follows the client's own, after all.
 const FIRST_PERSON: &[&str] = &["i", "im", "ive", "id", "ill", "me", "myself"];
+/// What the rules made of an entry.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Reading {
+    /// The most severe finding, or `None`.
+    pub finding: Option<Finding>,
+    /// A risk phrase matched but was set aside: negated, part of an idiom, or told as the past.
+    pub defused: bool,
+}
+
 /// Negators this many tokens before a match cancel it.
 const NEGATION_WINDOW: usize = 3;
 
@@ -192,6 +207,8 @@ pub struct Detector {
     reporting: HashSet<String>,
     others: HashSet<String>,
     exclusions: Patterns,
+    past: Patterns,
+    present: HashSet<String>,
     /// Most severe tier first (the lexicon's order within a tier): on a tie the first wins.
     categories: Vec<Category>,
     /// Every category's phrases in one index (one lookup per word), and the index in
@@ -292,6 +309,8 @@ impl Detector {
             reporting: set(file.reporting),
             others: set(file.others),
             exclusions: Patterns::parse(&file.exclusions)?,
+            past: Patterns::parse(&file.past)?,
+            present: set(file.present),
             categories,
             phrases,
             category_of,
@@ -308,12 +327,20 @@ impl Detector {
 
     /// The most severe finding anywhere in `text`, or `None`: a phrase, or parts that meet.
     pub fn check(&self, text: &str) -> Option<Finding> {
+        self.read(text).finding
+    }
+
+    /// The finding, and whether a risk phrase was set aside (negated, an idiom, or told as the
+    /// client's past): the crisis check then asks more of its classifier.
+    pub fn read(&self, text: &str) -> Reading {
         let sentences = sentences(text);
-        let mut worst: Option<Finding> = None;
+        let mut reading = Reading::default();
         for sentence in &sentences {
-            worst = Finding::worst(worst, self.check_sentence(sentence));
+            let found = self.check_sentence(sentence, &mut reading.defused);
+            reading.finding = Finding::worst(reading.finding, found);
         }
-        Finding::worst(worst, self.composed(&sentences))
+        reading.finding = Finding::worst(reading.finding, self.composed(&sentences));
+        reading
     }
 
     /// The most severe composition whose parts all appear, in the client's own voice and not
@@ -348,6 +375,7 @@ impl Detector {
                     && !self.negated(sentence, start)
                     && !self.exclusions.overlaps(sentence, start..end)
                     && !self.reported(sentence, start)
+                    && !self.in_past(sentence, start)
                 {
                     present[part] = true;
                 }
@@ -358,8 +386,8 @@ impl Detector {
 
     /// The most severe phrase in `sentence` that is not negated (someone else's crisis when it
     /// is someone else's words); on a tie, the category that comes first, the client's own words
-    /// before someone else's.
-    fn check_sentence(&self, sentence: &[Token]) -> Option<Finding> {
+    /// before someone else's. Sets `defused` when a match is set aside.
+    fn check_sentence(&self, sentence: &[Token], defused: &mut bool) -> Option<Finding> {
         // (the category's place, whether it is the client's own, the finding)
         let mut best: Option<(usize, bool, Finding)> = None;
         let mut longest: Vec<Option<usize>> = vec![None; self.categories.len()];
@@ -371,7 +399,11 @@ impl Detector {
             }
             for (place, end) in longest.iter().enumerate() {
                 let Some(end) = *end else { continue };
-                if self.negated(sentence, start) || self.exclusions.overlaps(sentence, start..end) {
+                if self.negated(sentence, start)
+                    || self.exclusions.overlaps(sentence, start..end)
+                    || self.in_past(sentence, start)
+                {
+                    *defused = true;
                     continue;
                 }
                 let own = !self.reported(sentence, start);
@@ -400,6 +432,25 @@ impl Detector {
                 return false;
             }
             if self.negators.contains(&sentence[j].text) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Told as the client's past: a marker from `past` earlier in the sentence, with no word from
+    /// `present` between it and the match ("Years ago I took an overdose", but "Years ago I
+    /// stopped cutting and now I want to cut again" is the present).
+    fn in_past(&self, sentence: &[Token], start: usize) -> bool {
+        for j in (0..start).rev() {
+            if self.present.contains(&sentence[j].text) {
+                return false;
+            }
+            if self
+                .past
+                .matches_at(sentence, j)
+                .any(|(_, end)| end <= start)
+            {
                 return true;
             }
         }
@@ -557,6 +608,8 @@ negators = ["not", "never", "dont"]
 reporting = ["said", "told"]
 others = ["she", "he"]
 exclusions = ["die of embarrassment"]
+past = ["years ago", "used to"]
+present = ["now", "again"]
 
 [[categories]]
 id = "plan"
@@ -583,6 +636,43 @@ patterns = ["giving away my things"]
             .unwrap()
             .check(text)
             .map(|f| f.tier)
+    }
+
+    #[test]
+    fn a_match_told_as_the_past_is_set_aside_unless_the_present_returns() {
+        assert_eq!(tier("Two years ago I wanted to die."), None);
+        assert_eq!(tier("I used to want to die most days."), None);
+        assert_eq!(
+            tier("Years ago I stopped, and now I want to die again."),
+            Some(Tier::Ideation)
+        );
+        assert_eq!(
+            tier("Years ago I felt this. I want to die."),
+            Some(Tier::Ideation),
+            "the past ends with its sentence"
+        );
+    }
+
+    #[test]
+    fn a_reading_says_when_a_risk_phrase_was_set_aside() {
+        let detector = Detector::from_toml(SMALL).unwrap();
+        let read = |text: &str| detector.read(text);
+        for set_aside in [
+            "I'm not suicidal, just worn out.",
+            "I wanted to die of embarrassment.",
+            "Years ago I wanted to die.",
+        ] {
+            assert_eq!(
+                read(set_aside),
+                Reading {
+                    finding: None,
+                    defused: true
+                },
+                "{set_aside}"
+            );
+        }
+        assert!(!read("Made soup, watched the rain.").defused);
+        assert!(read("I want to die.").finding.is_some());
     }
 
     #[test]

@@ -31,10 +31,10 @@ pub struct CrisisCheck {
 impl CrisisCheck {
     /// The most severe finding in any of `texts` (an entry's text and its answers), or `None`.
     pub async fn check(&self, texts: &[&str]) -> Option<Finding> {
-        let ruled = texts
+        let readings: Vec<detect::Reading> = texts.iter().map(|t| self.lexicon.read(t)).collect();
+        let ruled = readings
             .iter()
-            .filter_map(|t| self.lexicon.check(t))
-            .fold(None, |worst, f| Finding::worst(worst, Some(f)));
+            .fold(None, |worst, r| Finding::worst(worst, r.finding));
         let Some(classifier) = self
             .classifier
             .as_ref()
@@ -42,7 +42,16 @@ impl CrisisCheck {
         else {
             return ruled;
         };
-        Finding::worst(ruled, classifier.finding(texts).await)
+        // A denial, an idiom or the client's past, with no risk the rules read as live anywhere
+        // in the entry: the classifier has to be surer (it reads the topic better than the
+        // negation).
+        let set_aside = ruled.is_none() && readings.iter().any(|r| r.defused);
+        let threshold = if set_aside {
+            classify::SET_ASIDE_THRESHOLD
+        } else {
+            classify::RISK_THRESHOLD
+        };
+        Finding::worst(ruled, classifier.finding(texts, threshold).await)
     }
 
     /// Said in `status` when the check runs on its rules alone.
