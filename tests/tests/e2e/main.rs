@@ -22,6 +22,7 @@ mod plugin_install;
 mod plugins;
 mod practice;
 mod prep;
+mod python_client;
 mod privacy;
 mod reflection;
 mod safety;
