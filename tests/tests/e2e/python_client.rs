@@ -2,6 +2,8 @@
 //! real daemon on its real socket: capture, list, watch, a crisis payload, and grpcio's default
 //! `:authority` refused as docs/API.md explains.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
