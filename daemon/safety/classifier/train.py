@@ -86,6 +86,23 @@ def sentences_of(records):
     return out
 
 
+def buried_copies(records, share, rng):
+    """Copies of a `share` of `records` (every label) in the middle of two to eight ordinary
+    sentences, labelled as the original: a client's risk is often one sentence of a long entry
+    about their day, and a model trained on short texts reads such an entry as ordinary (the
+    mean of its words is)."""
+    filler = [s["text"] for s in sentences_of(records)]
+    out = []
+    for r in records:
+        if rng.random() >= share:
+            continue
+        before, after = rng.randint(1, 4), rng.randint(1, 4)
+        words = rng.sample(filler, before + after)
+        text = " ".join(words[:before] + [r["text"]] + words[before:])
+        out.append({**r, "text": text})
+    return out
+
+
 def load_data():
     records = []
     for path in sorted((HERE / "data").glob("*.jsonl")):
@@ -224,6 +241,12 @@ def main():
         default=0.0,
         help="share of training texts also added lowercased without punctuation, as many clients write",
     )
+    parser.add_argument(
+        "--buried-copies",
+        type=float,
+        default=0.0,
+        help="share of training texts also added in the middle of ordinary sentences (buried)",
+    )
     parser.add_argument("--out", default=str(HERE / "classifier.safetensors"))
     parser.add_argument("--eval", nargs="*", default=[], help="evaluation batches (TOML) to report on")
     args = parser.parse_args()
@@ -246,6 +269,8 @@ def main():
             text = "".join(c for c in r["text"].lower() if c.isalnum() or c.isspace() or c == "'")
             if text != r["text"]:
                 train.append({**r, "text": text})
+    if args.buried_copies:
+        train.extend(buried_copies(train, args.buried_copies, random.Random(SEED + 2)))
     held = [r for r in records if frozen_split(r)]
     print(f"{len(records)} unique records: {len(train)} training texts (with additions), {len(held)} in the frozen split")
 
@@ -308,6 +333,10 @@ def main():
     probs = predict(model, held_x)
     for threshold in (0.3, 0.4, 0.5, 0.6, 0.7):
         print(f"frozen split, float16 weights, risk >= {threshold}: {report(probs, held_y, threshold)}")
+    # The frozen split again, each text buried among ordinary sentences of the frozen split.
+    buried = buried_copies(held, 1.0, random.Random(SEED + 3))
+    probs = predict(model, cache_bottom(model, encode(buried)))
+    print(f"frozen split, buried, risk >= 0.5: {report(probs, held_y, 0.5)}")
 
     for path in args.eval:
         cases = tomllib.loads(pathlib.Path(path).read_text(encoding="utf-8"))["cases"]
@@ -320,7 +349,8 @@ def main():
 
     reference_texts = [r["text"] for r in held[:24]]
     reference = predict(model, cache_bottom(model, [tokenizer.encode(t).ids for t in reference_texts]))
-    (HERE / "reference.json").write_text(
+    # Beside the weights: the daemon's test compares its forward with these.
+    pathlib.Path(args.out).with_name("reference.json").write_text(
         json.dumps(
             [{"text": t, "probabilities": [round(float(x), 6) for x in p]} for t, p in zip(reference_texts, reference)],
             indent=1,
