@@ -33,9 +33,11 @@ const WITH_CLASSIFIER: Floors = Floors {
     ideation: 0.95,
     false_alarms: 0.12,
 };
-/// Batches looked at to choose the classifier's settings after their first-seen figures were
+/// Batches looked at to choose settings (or tune the rules) after their first-seen figures were
 /// taken; reported as such.
-const USED_FOR_CHOOSING: &[&str] = &["2026-12-04-a"];
+const USED_FOR_CHOOSING: &[&str] = &["2026-12-04-b"];
+/// Batches the classifier was then trained on (`classifier/data/train-g.jsonl`).
+const TRAINED_ON: &[&str] = &["2026-12-04-a", "2026-12-04-c"];
 
 struct Floors {
     acute: f64,
@@ -90,8 +92,10 @@ fn sets() -> Vec<(String, bool, Vec<Case>)> {
         let name = file
             .batch
             .unwrap_or_else(|| path.file_stem().unwrap().to_string_lossy().into());
-        let label = if USED_FOR_CHOOSING.contains(&name.as_str()) {
-            format!("batch {name} (blind; used to choose settings after its first-seen figures)")
+        let label = if TRAINED_ON.contains(&name.as_str()) {
+            format!("batch {name} (blind at first; the classifier is now trained on it)")
+        } else if USED_FOR_CHOOSING.contains(&name.as_str()) {
+            format!("batch {name} (blind at first; used to choose settings since)")
         } else {
             format!("batch {name} (blind)")
         };

@@ -1,7 +1,9 @@
 //! The crisis check's second signal: a classifier fine-tuned end to end on labelled journal
 //! sentences across the C-SSRS categories (`daemon/safety/classifier/`: the data, the training
-//! script, the data card). It reads whole entries, so context across sentences counts ("I've made
-//! my decision. Friday."), and it learned negation, tense and speaker from matched pairs. It runs
+//! script, the data card). It reads whole entries and every two neighbouring sentences, so
+//! context across sentences counts ("I've made my decision. Friday.") and one risk sentence in a
+//! long entry about the day is not averaged away; it learned negation, tense and speaker from
+//! matched pairs. It runs
 //! on the embedder's thread (the embedder's bottom layers, its own top layers and head), offline
 //! and deterministic. Without the embedding model, or when it cannot answer in time, it is
 //! skipped and the phrase rules stand alone.
@@ -27,8 +29,11 @@ pub const SET_ASIDE_THRESHOLD: f32 = 0.85;
 /// Words per window: longer entries are read as overlapping windows of whole sentences (the
 /// model reads at most 256 tokens).
 const WINDOW_WORDS: usize = 120;
-/// Windows read at most per write (the first ones); the rules read everything.
-const MAX_WINDOWS: usize = 16;
+/// Neighbouring sentences read together, besides the whole: one risk sentence among many
+/// ordinary ones barely moves the mean the model reads a whole entry by.
+const CLOSE_SENTENCES: usize = 2;
+/// Windows read at most per write (the whole windows first); the rules read everything.
+const MAX_WINDOWS: usize = 32;
 
 pub struct Classifier {
     models: Models,
@@ -136,22 +141,30 @@ impl Classifier {
     }
 }
 
-/// The whole text when it is short; otherwise windows of whole sentences of about
-/// [`WINDOW_WORDS`] words, each starting half way through the one before, so that neighbouring
-/// sentences are always read together.
+/// The whole text when it is short, otherwise windows of whole sentences of about
+/// [`WINDOW_WORDS`] words, each starting half way through the one before; then every run of
+/// [`CLOSE_SENTENCES`] neighbouring sentences when there are more.
 fn windows(text: &str) -> Vec<String> {
     let text = text.trim();
     if text.is_empty() {
         return Vec::new();
-    }
-    if text.split_whitespace().count() <= WINDOW_WORDS {
-        return vec![text.to_string()];
     }
     let sentences: Vec<&str> = text
         .split_inclusive(['.', '!', '?', '\n'])
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .collect();
+    let mut windows = whole_windows(text, &sentences);
+    if sentences.len() > CLOSE_SENTENCES {
+        windows.extend(sentences.windows(CLOSE_SENTENCES).map(|run| run.join(" ")));
+    }
+    windows
+}
+
+fn whole_windows(text: &str, sentences: &[&str]) -> Vec<String> {
+    if text.split_whitespace().count() <= WINDOW_WORDS {
+        return vec![text.to_string()];
+    }
     let mut windows = Vec::new();
     let mut start = 0;
     while start < sentences.len() {
@@ -179,16 +192,31 @@ mod tests {
     fn a_short_entry_is_read_whole() {
         assert_eq!(
             windows("  I've decided. Friday.  "),
-            vec!["I've decided. Friday."]
+            vec!["I've decided. Friday."],
+            "two sentences are their own pair"
         );
         assert!(windows("   ").is_empty());
+    }
+
+    #[test]
+    fn an_entry_of_several_sentences_is_also_read_two_sentences_at_a_time() {
+        assert_eq!(
+            windows("Fed the dog. It's decided. Friday. Rain later."),
+            vec![
+                "Fed the dog. It's decided. Friday. Rain later.",
+                "Fed the dog. It's decided.",
+                "It's decided. Friday.",
+                "Friday. Rain later.",
+            ]
+        );
     }
 
     #[test]
     fn a_long_entry_is_read_in_overlapping_windows_of_whole_sentences() {
         let sentence = "This is one sentence of ten words in the entry. ";
         let text = sentence.repeat(40);
-        let read = windows(&text);
+        let sentences: Vec<&str> = text.split_inclusive('.').map(str::trim).collect();
+        let read = whole_windows(text.trim(), &sentences[..40]);
         assert!(read.len() > 1);
         for window in &read {
             assert!(window.ends_with('.'), "whole sentences only");
