@@ -10,7 +10,10 @@ use std::process::Command;
 use interlude_e2e::tools_present;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
 }
 
 /// The sources of the app: everything under `daemon/web` but what npm installs or builds.
@@ -85,7 +88,10 @@ fn the_committed_web_bundle_is_what_the_npm_build_makes_from_the_sources() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     committed_names.sort();
-    assert_eq!(names, committed_names, "daemon/web/dist has other files than the build makes");
+    assert_eq!(
+        names, committed_names,
+        "daemon/web/dist has other files than the build makes"
+    );
     for name in names {
         assert!(
             std::fs::read(web.join("dist").join(&name)).unwrap()

@@ -18,8 +18,7 @@ export function setUpPlan(): void {
 
 async function load(): Promise<void> {
   $("plan-saved").textContent = "";
-  const form = $("plan-form");
-  form.replaceChildren();
+  $("plan-form").replaceChildren();
   try {
     render(await api.safety.getPlan({}));
   } catch (error) {
@@ -37,11 +36,10 @@ function render(plan: SafetyPlan): void {
       return el("div", {}, el("label", { for: box.id }, `${n + 1}. ${title}`), box);
     }),
     el(
-      "p",
-      { class: "note" },
-      plan.readableWhileLocked
-        ? "A readable copy is kept so that help now shows it while locked."
-        : "Help now shows this plan only while the vault is unlocked.",
+      "label",
+      { for: "plan-locked-copy" },
+      el("input", { type: "checkbox", id: "plan-locked-copy", checked: plan.readableWhileLocked }),
+      " Keep a readable copy of this plan (only the plan, unencrypted) so that help now shows it while the vault is locked",
     ),
     el("button", { type: "submit" }, "Save the plan"),
   );
@@ -52,8 +50,11 @@ async function save(): Promise<void> {
   for (const [field] of PLAN_STEPS) {
     (plan[field] as string[]) = lines((document.getElementById(`plan-${field}`) as HTMLTextAreaElement).value);
   }
+  const lockedCopy = (document.getElementById("plan-locked-copy") as HTMLInputElement).checked;
   try {
-    render(await api.safety.setPlan(plan));
+    let saved = await api.safety.setPlan(plan);
+    if (saved.readableWhileLocked !== lockedCopy) saved = await api.safety.setLockedCopy({ enabled: lockedCopy });
+    render(saved);
     $("plan-saved").textContent = "Saved.";
   } catch (error) {
     problem(sentence(error));

@@ -31,7 +31,9 @@ async function load(): Promise<void> {
   try {
     body.append(review(await api.prep.getDraft({ id: "" })));
   } catch (error) {
-    if (ConnectError.from(error).code === Code.NotFound) {
+    // The daemon says "there is no draft yet" as INVALID_ARGUMENT (the CLI's wording follows).
+    const failure = ConnectError.from(error);
+    if (failure.code === Code.NotFound || /no draft yet/.test(failure.rawMessage)) {
       body.append(el("p", { id: "prep-none" }, "No draft yet. Make one when you want to get ready for a session."));
     } else {
       problem(sentence(error));
@@ -54,6 +56,7 @@ function building(): HTMLElement {
 
 async function build(noDigest: boolean, written: HTMLElement): Promise<void> {
   written.replaceChildren();
+  problem(null);
   try {
     for await (const event of api.prep.build({ noDigest })) {
       if (event.event.case === "sentence") written.append(el("li", {}, event.event.value.text));
