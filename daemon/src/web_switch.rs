@@ -222,6 +222,7 @@ fn write_replacing(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()>
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn at() -> SocketAddr {
