@@ -4,7 +4,9 @@
 //! - `AddReflection` from the page: Save clicked in the capture screen until "Saved." shows
 //!   (Connect-ES's gRPC-Web transport over loopback HTTP/1.1, the page's encoding and decoding
 //!   and its DOM update included), against the same call over the Unix socket (tonic), in
-//!   alternating blocks of [`BLOCK`] so that both see the same machine.
+//!   alternating blocks of [`BLOCK`] so that both see the same machine; between them, the same
+//!   call as gRPC-Web from this process on one kept-alive HTTP/1.1 connection with the page's
+//!   token (no browser), which splits the difference into the browser's part and the web path's.
 //! - First load, the browser's cache unused (the daemon serves with `no-store`): the bytes of the
 //!   page, its script and its style sheet, and the time from the navigation's start to the
 //!   capture screen shown with the vault's state (the first `Status` answered: the app is ready
@@ -12,6 +14,8 @@
 //!
 //! Chromium coarsens `performance.now()` to 0.1 ms; the figures are in milliseconds.
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -31,6 +35,7 @@ const TEXT: &str = "a short evening note from the web page benchmark";
 pub struct Figures {
     pub page: Stats,
     pub socket: Stats,
+    pub grpc_web: Stats,
     pub loads: usize,
     pub interactive: Stats,
     pub dom_content_loaded: Stats,
@@ -120,10 +125,30 @@ pub fn measure(
     for _ in 0..WARM_UP {
         runtime.block_on(timeline.add_reflection(request.clone()))?;
     }
-    let (mut from_page, mut over_socket) = (Vec::new(), Vec::new());
+    let port: u16 = url
+        .trim_start_matches("http://127.0.0.1:")
+        .split('/')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .context("no port in the link")?;
+    let token = url
+        .split("#token=")
+        .nth(1)
+        .context("no token in the link")?;
+    let mut web = GrpcWeb::connect(port, token)?;
+    let body = prost::Message::encode_to_vec(&request);
+    for _ in 0..WARM_UP {
+        web.call(ADD, &body)?;
+    }
+    let (mut from_page, mut over_socket, mut grpc_web) = (Vec::new(), Vec::new(), Vec::new());
     while from_page.len() < adds {
         let k = BLOCK.min(adds - from_page.len());
         from_page.extend(page_adds(&mut tools, k)?);
+        for _ in 0..k {
+            let started = Instant::now();
+            web.call(ADD, &body)?;
+            grpc_web.push(started.elapsed());
+        }
         let mut timeline = timeline.clone();
         let request = request.clone();
         let block = runtime.block_on(runtime.spawn(async move {
@@ -144,6 +169,7 @@ pub fn measure(
     Ok(Some(Figures {
         page: stats(from_page),
         socket: stats(over_socket),
+        grpc_web: stats(grpc_web),
         loads,
         interactive: stats(interactive),
         dom_content_loaded: stats(dom_content_loaded),
@@ -205,6 +231,84 @@ fn page_adds(tools: &mut DevTools, n: usize) -> Result<Vec<Duration>> {
     Ok(times)
 }
 
+const ADD: &str = "/interlude.v1.Timeline/AddReflection";
+
+/// gRPC-Web as a browser sends it, from this process, on one kept-alive HTTP/1.1 connection.
+struct GrpcWeb {
+    reader: BufReader<TcpStream>,
+    port: u16,
+    token: String,
+}
+
+impl GrpcWeb {
+    fn connect(port: u16, token: &str) -> Result<GrpcWeb> {
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_nodelay(true)?;
+        Ok(GrpcWeb {
+            reader: BufReader::new(stream),
+            port,
+            token: token.to_owned(),
+        })
+    }
+
+    /// One unary call; fails unless it answers `grpc-status: 0`.
+    fn call(&mut self, path: &str, message: &[u8]) -> Result<()> {
+        let mut body = vec![0u8];
+        body.extend_from_slice(&(message.len() as u32).to_be_bytes());
+        body.extend_from_slice(message);
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/grpc-web+proto\r\nX-Grpc-Web: 1\r\nAuthorization: Bearer {}\r\nContent-Length: {}\r\n\r\n",
+            self.port,
+            self.token,
+            body.len()
+        );
+        let stream = self.reader.get_mut();
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(&body)?;
+        let (mut chunked, mut length, mut status) = (false, 0usize, None);
+        loop {
+            let mut line = String::new();
+            self.reader.read_line(&mut line)?;
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            let lower = line.to_ascii_lowercase();
+            if lower == "transfer-encoding: chunked" {
+                chunked = true;
+            } else if let Some(n) = lower.strip_prefix("content-length:") {
+                length = n.trim().parse()?;
+            } else if let Some(code) = lower.strip_prefix("grpc-status:") {
+                status = Some(code.trim().to_owned());
+            }
+        }
+        let mut answer = Vec::new();
+        if chunked {
+            loop {
+                let mut size = String::new();
+                self.reader.read_line(&mut size)?;
+                let size = usize::from_str_radix(size.trim(), 16)?;
+                let mut chunk = vec![0u8; size + 2];
+                self.reader.read_exact(&mut chunk)?;
+                if size == 0 {
+                    break;
+                }
+                answer.extend_from_slice(&chunk[..size]);
+            }
+        } else {
+            answer.resize(length, 0);
+            self.reader.read_exact(&mut answer)?;
+        }
+        let trailer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+        let ok = status.as_deref() == Some("0")
+            || (status.is_none() && trailer.contains("grpc-status:0"));
+        if !ok {
+            bail!("gRPC-Web call failed: {status:?} {trailer}");
+        }
+        Ok(())
+    }
+}
+
 fn from_ms(value: &Value) -> Duration {
     Duration::from_secs_f64(value.as_f64().unwrap_or(0.0).max(0.0) / 1000.0)
 }
@@ -220,6 +324,7 @@ pub fn markdown(f: &Figures) -> String {
     format!(
         "| # | Measurement | Figure | Reference | Ratio |\n|---|---|---|---|---|\n\
          | 14 | `AddReflection` from the web app's page: Save clicked → \"Saved.\" shown (Connect-ES gRPC-Web, loopback HTTP/1.1, headless Chromium; n={}) | p50 {} · p99 {} | the same call over the Unix socket (tonic), alternating blocks of {BLOCK}: p50 {} · p99 {} | p50 {} · p99 {} |\n\
+         | 14 | The same call as gRPC-Web from a Rust client, one kept-alive HTTP/1.1 connection, the page's token (no browser; n={}) | p50 {} · p99 {} | over the Unix socket: p50 {} | p50 {} |\n\
          | 14 | The web app's first load: bytes of its files (no compression, no cache; then one `Status` call) | {total} B ({files}) | — | — |\n\
          | 14 | The web app's first load: navigation start → capture screen shown with the vault's state (n={}) | p50 {} · max {} | DOMContentLoaded p50 {} | p50 {} |\n",
         f.page.n,
@@ -229,6 +334,11 @@ pub fn markdown(f: &Figures) -> String {
         fmt_ms(f.socket.p99),
         ratio(ms(f.page.p50), ms(f.socket.p50)),
         ratio(ms(f.page.p99), ms(f.socket.p99)),
+        f.grpc_web.n,
+        fmt_ms(f.grpc_web.p50),
+        fmt_ms(f.grpc_web.p99),
+        fmt_ms(f.socket.p50),
+        ratio(ms(f.grpc_web.p50), ms(f.socket.p50)),
         f.loads,
         fmt_ms(f.interactive.p50),
         fmt_ms(f.interactive.max),
