@@ -10,7 +10,7 @@ import { setUpPlan } from "./screens/plan";
 import { setUpPractice } from "./screens/practice";
 import { setUpPrep } from "./screens/prep";
 import { setUpTimeline } from "./screens/timeline";
-import { refreshVault, setUpVault } from "./screens/vault";
+import { followVault, refreshVault, setUpVault } from "./screens/vault";
 
 document.addEventListener("DOMContentLoaded", () => {
   setUpNav();
@@ -29,5 +29,5 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   useToken(token);
   show("capture");
-  void refreshVault();
+  void refreshVault().then(() => followVault());
 });

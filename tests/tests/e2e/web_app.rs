@@ -113,6 +113,31 @@ fn a_reflection_typed_in_the_web_app_shows_in_its_timeline_and_the_clis() {
     );
     tools.assert_every_control_is_labelled("write");
     tools.screenshot("write");
+    // From the keyboard alone: from the title, one Tab reaches help-now, with a visible focus
+    // ring; Enter opens it.
+    tools.eval(
+        "const title = document.querySelector('h1'); title.tabIndex = -1; title.focus(); true",
+    );
+    tools.press("Tab", 9);
+    assert_eq!(
+        tools.eval("document.activeElement.id"),
+        json!("help-button")
+    );
+    assert_eq!(
+        tools.eval("getComputedStyle(document.activeElement).outlineStyle"),
+        json!("solid"),
+        "the focus is visible"
+    );
+    tools.press("Enter", 13);
+    tools.until(
+        "document.getElementById('helpnow').hidden === false && document.getElementById('help-body').textContent.includes('Crisis lines')",
+        "help-now, opened from the keyboard",
+    );
+    tools.click("header button[data-screen=capture]");
+    tools.until(
+        "document.getElementById('capture').hidden === false",
+        "the capture screen again",
+    );
     // Typed and sent from the keyboard: the words as text input, Enter on Save.
     tools.type_into("#text", "WEBAPPMARKER the lake breath helped");
     tools.type_into("#emotion", "calm");
@@ -407,6 +432,12 @@ fn the_safety_plan_edited_in_the_page_shows_in_help_now_while_locked_and_the_pag
     );
     let status = ok(app.daemon.cli(&["--json", "status"]));
     assert!(status.contains("unlocked"), "{status}");
+    // Locked from the CLI: the page follows through the event stream, without a reload.
+    ok(app.daemon.cli(&["lock"]));
+    app.tools.until(
+        "document.getElementById('vault').textContent.startsWith('Locked') && document.getElementById('unlock-form').hidden === false",
+        "the lock made by the CLI",
+    );
     app.finish();
 }
 
