@@ -95,7 +95,7 @@ impl WebSwitch {
                 now_on: false,
             });
         }
-        let listener = if wanted.trim().is_empty() {
+        let (listener, address) = if wanted.trim().is_empty() {
             match bind(DEFAULT_ADDRESS).await {
                 Err(OpenError::Bind { source, .. })
                     if source.kind() == std::io::ErrorKind::AddrInUse =>
@@ -107,10 +107,6 @@ impl WebSwitch {
         } else {
             bind(wanted).await?
         };
-        let address = listener.local_addr().map_err(|source| OpenError::Bind {
-            address: SocketAddr::from(([127, 0, 0, 1], 0)),
-            source,
-        })?;
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(address) = state.address {
             // Another call turned it on meanwhile: ours closes here.
@@ -130,11 +126,13 @@ impl WebSwitch {
     }
 }
 
-async fn bind(text: &str) -> Result<TcpListener, OpenError> {
+/// The listener at `text` (loopback only) and the address it got (port 0 picks one).
+async fn bind(text: &str) -> Result<Handed, OpenError> {
     let address = crate::web::parse_address(text).map_err(OpenError::Address)?;
-    TcpListener::bind(address)
-        .await
-        .map_err(|source| OpenError::Bind { address, source })
+    let failed = |source| OpenError::Bind { address, source };
+    let listener = TcpListener::bind(address).await.map_err(failed)?;
+    let bound = listener.local_addr().map_err(failed)?;
+    Ok((listener, bound))
 }
 
 /// Writes `web = "ADDRESS"` under `[api]` in the config file at `path` (made, 0600, when

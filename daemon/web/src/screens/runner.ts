@@ -130,7 +130,8 @@ function area(id: string, kept: string, label: HTMLElement, rows: number): Field
   return { node: el("div", {}, label, field), value: () => field.value };
 }
 
-/// A timer the client starts; the answer says how long they stayed with it.
+/// A timer the client starts; the answer says how long they stayed with it. Never started, it
+/// answers nothing (Next then skips it, or asks for it when it is required).
 function timer(id: string, step: Step, kept: string): Field {
   const shown = el("p", { role: "status", id }, `${step.seconds} seconds, when you are ready.`);
   let stayed = kept ? -1 : 0;
@@ -152,7 +153,8 @@ function timer(id: string, step: Step, kept: string): Field {
     node: el("div", {}, shown, start),
     value: () => {
       window.clearInterval(ticking);
-      return stayed < 0 ? kept : `stayed ${Math.min(stayed, step.seconds)} of ${step.seconds} seconds`;
+      if (stayed < 0) return kept;
+      return ticking ? `stayed ${Math.min(stayed, step.seconds)} of ${step.seconds} seconds` : "";
     },
   };
 }
