@@ -507,6 +507,46 @@ fn a_session_prep_draft_is_made_reviewed_and_exported_in_the_page() {
         tools.screenshot("session-prep-exported");
         let history = ok(app.daemon.cli(&["--json", "prep", "history"]));
         assert!(history.contains(&public), "{history}");
+        // The download link gives the therapist's file: it opens with their key, reviewed.
+        let downloads = tempfile::tempdir().unwrap();
+        tools.command(
+            "Page.setDownloadBehavior",
+            json!({ "behavior": "allow", "downloadPath": downloads.path() }),
+        );
+        tools.click("#prep-exported a[download]");
+        let mut saved = None;
+        for _ in 0..200 {
+            saved = std::fs::read_dir(downloads.path())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.extension().is_some_and(|e| e == "age"));
+            if saved.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let saved = saved.expect("the packet was downloaded");
+        if tools_present(&["age"]) {
+            let opened = Command::new("age")
+                .arg("-d")
+                .arg("-i")
+                .arg(&identity)
+                .arg(&saved)
+                .output()
+                .unwrap();
+            let packet = String::from_utf8_lossy(&opened.stdout);
+            assert!(
+                opened.status.success(),
+                "{}",
+                String::from_utf8_lossy(&opened.stderr)
+            );
+            assert!(
+                packet.contains("WEBPREPKEEP")
+                    && packet.contains("WEBPREPQUESTION")
+                    && !packet.contains("WEBPREPOUT"),
+                "{packet}"
+            );
+        }
     } else {
         eprintln!("SKIPPED: age-keygen is not installed; the page's export was not tried");
     }
