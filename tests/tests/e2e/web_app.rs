@@ -175,6 +175,7 @@ fn a_reflection_typed_in_the_web_app_shows_in_its_timeline_and_the_clis() {
         "document.getElementById('help-body').textContent.includes('Crisis lines')",
         "help-now's crisis lines",
     );
+    app.tools.screenshot("help-now");
     let timeline = ok(app.daemon.cli(&["--json", "timeline"]));
     assert!(
         timeline.contains("WEBAPPMARKER the lake breath helped"),
@@ -369,6 +370,9 @@ fn any_exercise_runs_from_the_list_and_going_back_keeps_the_answer() {
 #[test]
 fn the_safety_plan_edited_in_the_page_shows_in_help_now_while_locked_and_the_page_unlocks() {
     let Some(mut app) = App::open() else { return };
+    ok(app
+        .daemon
+        .cli(&["vocab", "add", "anchor", "the lake breath"]));
     app.screen("plan");
     let tools = &mut app.tools;
     tools.until(
@@ -410,6 +414,14 @@ fn the_safety_plan_edited_in_the_page_shows_in_help_now_while_locked_and_the_pag
     );
     tools.assert_every_control_is_labelled("help now, locked");
     tools.screenshot("help-now-locked");
+    // A hard moment while locked: the calm neutral line, not the anchor (it is sealed).
+    app.screen("now");
+    app.tools.until(
+        "!!document.getElementById('anchor') && document.getElementById('anchor').textContent.includes('A pause, before anything else') && !!document.querySelector('#now-offer button')",
+        "the neutral line and the offer while locked",
+    );
+    assert!(!app.tools.text_of("#now-body").contains("the lake breath"));
+    app.tools.screenshot("hard-moment-locked");
     // The timeline, locked, says so calmly instead of failing.
     app.screen("timeline");
     app.tools.until(
