@@ -44,6 +44,9 @@
 //!     loudly without llama-cpp-python. `--models` runs only 8–11, `--generation` only 11.
 //! 13. The session-prep packet for a week, a month and a year, cold and warm, against embedding
 //!     the same entries (prep_packet.rs). `--prep` runs only this one.
+//! 14. The web app in headless Chromium: `AddReflection` from the page against the Unix socket,
+//!     and the first load's bytes and time to the first screen ready (web_app.rs). `--web` runs
+//!     only this one.
 //!
 //! `main.rs` parses the arguments and runs the rows; each row has its own file (`single_client`,
 //! `concurrent`, `list_week`, `idle_memory`, `start_up`, `crisis_check`, `vector_search`,
@@ -72,6 +75,7 @@ mod single_client;
 mod start_up;
 mod stats;
 mod vector_search;
+mod web_app;
 mod workload;
 
 use std::path::{Path, PathBuf};
@@ -120,18 +124,21 @@ enum Rows {
     Prep,
     /// The write path (1–3): what to re-run while working on the store.
     Write,
+    /// The web app (14).
+    Web,
 }
 
 impl Rows {
     fn include(self, row: u32) -> bool {
         match self {
             Rows::All => true,
-            Rows::Models => row >= 8,
+            Rows::Models => (8..=13).contains(&row),
             Rows::Memory => row == 10,
             Rows::Generation => row == 11,
             Rows::Crisis => row == 12,
             Rows::Prep => row == 13,
             Rows::Write => row <= 3,
+            Rows::Web => row == 14,
         }
     }
 }
@@ -181,7 +188,7 @@ fn main() -> ExitCode {
 }
 
 const USAGE: &str =
-    "usage: bench [--quick] [--models] [--memory] [--generation] [--crisis] [--prep] [--write] [--dir PATH] [--json PATH]
+    "usage: bench [--quick] [--models] [--memory] [--generation] [--crisis] [--prep] [--write] [--web] [--dir PATH] [--json PATH]
 
   --dir PATH   where the data directories go (a fresh directory is made inside it and removed
                at the end); default: target/bench-data in the workspace. Must be a real disk,
@@ -193,6 +200,7 @@ const USAGE: &str =
   --crisis     only the crisis check with its classifier (row 12)
   --prep       only the session-prep packet for a week, a month and a year (row 13)
   --write      only the write path: raw fdatasync, AddReflection, 32 clients (rows 1-3)
+  --web        only the web app: AddReflection from the page against the socket, first load (row 14)
   --json PATH  also write the figures as JSON
 
 Build first: cargo build --release --bins && cargo run --release -p interlude-bench";
@@ -214,6 +222,7 @@ fn parse_args() -> Result<Option<Args>> {
             Some("--crisis") => args.rows = Rows::Crisis,
             Some("--prep") => args.rows = Rows::Prep,
             Some("--write") => args.rows = Rows::Write,
+            Some("--web") => args.rows = Rows::Web,
             Some("--dir") => args.dir = Some(it.next().context("--dir needs a path")?.into()),
             Some("--json") => args.json = Some(it.next().context("--json needs a path")?.into()),
             Some("-h" | "--help") => {
@@ -258,6 +267,7 @@ fn run(args: &Args) -> Result<()> {
         Rows::Crisis => env.mode = "crisis check with its classifier only",
         Rows::Prep => env.mode = "session-prep packet only",
         Rows::Write => env.mode = "write path only (rows 1-3)",
+        Rows::Web => env.mode = "web app only (row 14)",
     }
     progress(&format!("interluded: {}", interluded.display()));
     progress(&format!(
@@ -321,15 +331,32 @@ fn run(args: &Args) -> Result<()> {
         .then(|| prep_packet::measure(&runtime, &interluded, &run_path.join("prep"), args.quick))
         .transpose()?;
 
+    let web = args
+        .rows
+        .include(14)
+        .then(|| web_app::measure(&runtime, &interluded, &run_path.join("web"), args.quick))
+        .transpose()?
+        .flatten();
+
     progress(&format!("done in {:.0} s", started.elapsed().as_secs_f64()));
     drop(runtime);
 
-    println!("{}", report.markdown(&env));
+    if args.rows == Rows::Web {
+        println!(
+            "{}",
+            report.markdown(&env).lines().next().unwrap_or_default()
+        );
+    } else {
+        println!("{}", report.markdown(&env));
+    }
     if let Some(generation) = &generation {
         println!("\n{}", generation.markdown());
     }
     if let Some(packets) = packets.as_deref().filter(|p| !p.is_empty()) {
         println!("\n{}", prep_packet::markdown(packets));
+    }
+    if let Some(web) = &web {
+        println!("\n{}", web_app::markdown(web));
     }
     if let Some(path) = &args.json {
         let value = json!({ "environment": env.json(), "results": report.json });

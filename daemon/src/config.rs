@@ -56,6 +56,10 @@ pub struct Config {
     /// measurement of what the trail costs) can turn it off.
     #[serde(skip)]
     pub audit_trail: bool,
+    /// The file this config was read from (or would have been, when missing); where
+    /// `interlude web` records the listener it turns on. Not a setting.
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
 }
 
 /// `[api]`: the loopback gRPC-Web listener for browser frontends, off by default.
@@ -93,6 +97,7 @@ impl Default for Config {
             models_idle_unload_minutes: 5.0,
             api: ApiConfig::default(),
             audit_trail: true,
+            file: None,
         }
     }
 }
@@ -134,10 +139,7 @@ impl Config {
     /// Reads `path` if it exists (a missing file means all defaults), then the environment.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let mut config = match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| ConfigError::Parse {
-                path: path.to_path_buf(),
-                message: e.to_string().trim().replace('\n', " "),
-            })?,
+            Ok(text) => Config::parse(&text, path)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
             Err(source) => {
                 return Err(ConfigError::Read {
@@ -147,7 +149,16 @@ impl Config {
             }
         };
         config.apply_env()?;
+        config.file = Some(path.to_path_buf());
         Ok(config)
+    }
+
+    /// The config in `text` (read from `path`, which errors name), without the environment.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim().replace('\n', " "),
+        })
     }
 
     fn apply_env(&mut self) -> Result<(), ConfigError> {

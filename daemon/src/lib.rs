@@ -23,6 +23,7 @@ pub mod timeline;
 pub mod vault;
 pub mod web;
 pub mod web_app;
+pub mod web_switch;
 
 /// The models are a crate of their own (`models/`); the daemon's modules name them `crate::models`.
 pub use interlude_models as models;

@@ -40,6 +40,7 @@ use crate::stopping::{StopSwitch, Stopping};
 use crate::store::{Store, StoreError};
 use crate::timeline::{Changed, Timeline};
 use crate::vault::Vault;
+use crate::web_switch::WebSwitch;
 use interlude_plugins::PluginPaths;
 
 #[derive(Debug, thiserror::Error)]
@@ -106,8 +107,9 @@ const BACKGROUND_DRAIN: Duration = Duration::from_secs(30);
 pub struct Daemon {
     socket: PathBuf,
     listener: UnixListener,
-    /// The loopback gRPC-Web listener, when the config turns it on.
-    web: Option<(tokio::net::TcpListener, std::net::SocketAddr)>,
+    /// The loopback gRPC-Web listener, handed over when the config turns it on at start or
+    /// `Daemon.OpenWeb` turns it on later.
+    web: tokio::sync::oneshot::Receiver<crate::web_switch::Handed>,
     web_origins: Vec<String>,
     services: Services,
     _instance_lock: File,
@@ -162,9 +164,9 @@ impl Daemon {
                     source,
                 })??;
         let built = match bind_web(&config).await {
-            Ok(web) => {
-                let address = web.as_ref().map(|(_, a)| *a);
-                match Services::build(&config, &socket, store.clone(), store_notices, address).await
+            Ok(at_start) => {
+                let (switch, web) = WebSwitch::new(at_start, config.file.clone());
+                match Services::build(&config, &socket, store.clone(), store_notices, switch).await
                 {
                     Ok(services) => bind_private(&socket).map(|listener| (services, listener, web)),
                     Err(err) => Err(err),
@@ -183,9 +185,6 @@ impl Daemon {
             }
         };
         tracing::info!(socket = %socket.display(), data_dir = %data_dir.display(), "ready");
-        if let Some((_, address)) = &web {
-            tracing::info!(address = %address, "serving gRPC-Web and the web app on loopback");
-        }
         Ok(Daemon {
             socket,
             listener,
@@ -229,23 +228,31 @@ impl Daemon {
             shutdown.await;
             stop.stop();
         };
-        let web_server = web.map(|(listener, address)| {
-            let stopped = stopping.wait();
-            Server::builder()
-                .accept_http1(true)
-                .layer(crate::web::GuardLayer::new(address, &web_origins))
-                .layer(tonic_web::GrpcWebLayer::new())
-                .layer(gate.clone())
-                .add_routes(routes.clone())
-                .serve_with_incoming_shutdown(
-                    tokio_stream::wrappers::TcpListenerStream::new(listener),
-                    stopped,
-                )
-        });
-        let web_server = async move {
-            match web_server {
-                Some(server) => server.await,
-                None => Ok(()),
+        // Served from the moment the listener is handed over: at once when the config turns it
+        // on, or whenever `Daemon.OpenWeb` does; never after the stop.
+        let web_server = {
+            let (stopped, handed_or_stopped) = (stopping.wait(), stopping.wait());
+            let (gate, routes) = (gate.clone(), routes.clone());
+            async move {
+                let (listener, address) = tokio::select! {
+                    handed = web => match handed {
+                        Ok(handed) => handed,
+                        Err(_) => return Ok(()),
+                    },
+                    () = handed_or_stopped => return Ok(()),
+                };
+                tracing::info!(address = %address, "serving gRPC-Web and the web app on loopback");
+                Server::builder()
+                    .accept_http1(true)
+                    .layer(crate::web::GuardLayer::new(address, &web_origins))
+                    .layer(tonic_web::GrpcWebLayer::new())
+                    .layer(gate)
+                    .add_routes(routes)
+                    .serve_with_incoming_shutdown(
+                        tokio_stream::wrappers::TcpListenerStream::new(listener),
+                        stopped,
+                    )
+                    .await
             }
         };
         let socket_server = Server::builder()
@@ -311,7 +318,7 @@ impl Services {
         socket: &Path,
         store: Store,
         store_notices: Vec<crate::store::Notice>,
-        web: Option<std::net::SocketAddr>,
+        web: WebSwitch,
     ) -> Result<Services, StartError> {
         let data_dir = &config.data_dir;
         let vault = Arc::new(Vault::new(

@@ -1,5 +1,6 @@
-//! The web app's files, embedded at build time (`daemon/web/`): the daemon never fetches
-//! anything. Served on the loopback listener with a strict content security policy: the page
+//! The web app's files, embedded at build time from the committed bundle (`daemon/web/dist/`,
+//! built from `daemon/web/` by `npm run build`; a test fails when it is stale): the daemon never
+//! fetches anything and cargo never runs npm. Served on the loopback listener with a strict content security policy: the page
 //! may load only its own files and talk only to the daemon that served it.
 
 use http::{HeaderValue, StatusCode, header};
@@ -8,22 +9,22 @@ const FILES: &[(&str, &str, &str)] = &[
     (
         "/",
         "text/html; charset=utf-8",
-        include_str!("../web/index.html"),
+        include_str!("../web/dist/index.html"),
     ),
     (
         "/index.html",
         "text/html; charset=utf-8",
-        include_str!("../web/index.html"),
+        include_str!("../web/dist/index.html"),
     ),
     (
         "/app.js",
         "text/javascript; charset=utf-8",
-        include_str!("../web/app.js"),
+        include_str!("../web/dist/app.js"),
     ),
     (
         "/app.css",
         "text/css; charset=utf-8",
-        include_str!("../web/app.css"),
+        include_str!("../web/dist/app.css"),
     ),
 ];
 

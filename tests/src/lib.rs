@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
+pub mod devtools;
 pub mod timelines;
 
 use std::path::{Path, PathBuf};

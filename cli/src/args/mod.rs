@@ -145,7 +145,8 @@ pub enum Command {
     },
     /// Who touched your material and when (ids, never content); `audit verify` checks the chain
     Audit(AuditArgs),
-    /// Open the web app in your browser with a token for that tab (valid 12 hours)
+    /// Open the web app in your browser with a token for that tab (valid 12 hours); turns the
+    /// daemon's loopback listener on first if it is off, and keeps it on in the config
     Web(WebArgs),
     /// Access tokens for other frontends (a tray app, a web page): make, list, revoke
     #[command(subcommand)]

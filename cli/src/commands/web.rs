@@ -1,7 +1,8 @@
 //! `web`: opens the web app with a short-lived token in the link's fragment (the browser never
-//! sends a fragment to a server, so it is in no server's log).
+//! sends a fragment to a server, so it is in no server's log). When the daemon's web listener is
+//! off, it is turned on first (`Daemon.OpenWeb`), and the daemon records it in its config file.
 
-use interlude_proto::v1::{CreateTokenRequest, StatusRequest};
+use interlude_proto::v1::{CreateTokenRequest, OpenWebRequest, StatusRequest};
 use serde_json::json;
 
 use super::Ctx;
@@ -19,14 +20,23 @@ pub async fn open(ctx: &Ctx, args: &WebArgs) -> Result<(), CliError> {
         .status(StatusRequest {})
         .await?
         .into_inner();
-    if status.web.is_empty() {
-        return Err(CliError::invalid_input(
-            "the web app is off: its listener is not configured",
-        )
-        .with_hint(
-            "add `[api]` and `web = \"127.0.0.1:7777\"` (any free port) to the config file, restart interluded, and run `interlude web` again",
-        ));
-    }
+    let (web, turned_on) = if status.web.is_empty() {
+        let opened = turn_on(ctx).await?;
+        let said = if opened.config_file.is_empty() {
+            format!(
+                "Turned the web app's listener on at {}. {}",
+                opened.web, opened.note
+            )
+        } else {
+            format!(
+                "Turned the web app's listener on at {} (kept on in {}).",
+                opened.web, opened.config_file
+            )
+        };
+        (opened.web, Some(said))
+    } else {
+        (status.web, None)
+    };
     let now = jiff::Timestamp::now().as_millisecond();
     let made = ctx
         .daemon
@@ -34,25 +44,50 @@ pub async fn open(ctx: &Ctx, args: &WebArgs) -> Result<(), CliError> {
         .create(CreateTokenRequest {
             name: format!(
                 "web app {}",
-                jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M:%S")
+                // To the millisecond: two `interlude web` in one second get two tokens.
+                jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M:%S%.3f")
             ),
             scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
             expires_at_ms: now + HOURS * 3_600_000,
         })
         .await?
         .into_inner();
-    let url = format!("{}/#token={}", status.web, made.token);
+    let url = format!("{web}/#token={}", made.token);
     let opened = !args.no_browser && !ctx.out.is_json() && open_browser(&url);
+    let first = turned_on
+        .as_ref()
+        .map(|s| format!("{s}\n"))
+        .unwrap_or_default();
     ctx.out.emit(
         || {
             if opened {
-                format!("Opened the web app in your browser (the link works for {HOURS} hours).")
+                format!("{first}Opened the web app in your browser (the link works for {HOURS} hours).")
             } else {
-                format!("Open this link in your browser (it works for {HOURS} hours; keep it to yourself):\n{url}")
+                format!("{first}Open this link in your browser (it works for {HOURS} hours; keep it to yourself):\n{url}")
             }
         },
-        || json!({ "url": url, "expires_at_ms": now + HOURS * 3_600_000 }),
+        || json!({ "url": url, "expires_at_ms": now + HOURS * 3_600_000, "turned_on": turned_on.is_some() }),
     )
+}
+
+/// Asks the daemon to turn its loopback listener on; an older daemon without `OpenWeb` gets the
+/// config line to add by hand.
+async fn turn_on(ctx: &Ctx) -> Result<interlude_proto::v1::OpenWebResponse, CliError> {
+    match ctx
+        .daemon
+        .daemon()
+        .open_web(OpenWebRequest::default())
+        .await
+    {
+        Ok(response) => Ok(response.into_inner()),
+        Err(status) if status.code() == tonic::Code::Unimplemented => Err(CliError::invalid_input(
+            "the web app is off, and this daemon is too old to turn it on",
+        )
+        .with_hint(
+            "add `[api]` and `web = \"127.0.0.1:7777\"` (any free port) to the config file, restart interluded, and run `interlude web` again",
+        )),
+        Err(status) => Err(status.into()),
+    }
 }
 
 /// `xdg-open` (or `open` on macOS) when there is a display; false when none could be started.

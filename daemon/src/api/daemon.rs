@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::timeline::Timeline;
 use crate::vault::{Secret, Vault, VaultState};
+use crate::web_switch::{self, OpenError, WebSwitch};
 
 pub struct DaemonService {
     pub vault: Arc<Vault>,
@@ -18,8 +19,8 @@ pub struct DaemonService {
     pub data_dir: PathBuf,
     pub socket: PathBuf,
     pub notices: Vec<String>,
-    /// The web listener's address, when on.
-    pub web: Option<std::net::SocketAddr>,
+    /// The web listener: where it is when on, and the switch that turns it on.
+    pub web: WebSwitch,
     /// Asked at each status whether the crisis lines' country was chosen.
     pub safety: Arc<crate::safety::Safety>,
 }
@@ -75,7 +76,11 @@ impl Daemon for DaemonService {
                 .chain(self.timeline.crisis_check_notice())
                 .chain(self.country_notice())
                 .collect(),
-            web: self.web.map(|a| format!("http://{a}")).unwrap_or_default(),
+            web: self
+                .web
+                .address()
+                .map(|a| format!("http://{a}"))
+                .unwrap_or_default(),
         }))
     }
 
@@ -100,6 +105,49 @@ impl Daemon for DaemonService {
             }
         }
         Ok(Response::new(v1::InitResponse { recovery_key }))
+    }
+
+    async fn open_web(
+        &self,
+        request: Request<v1::OpenWebRequest>,
+    ) -> Result<Response<v1::OpenWebResponse>, Status> {
+        let opened =
+            self.web
+                .open(&request.into_inner().address)
+                .await
+                .map_err(|error| match error {
+                    OpenError::Address(_) => Status::invalid_argument(error.to_string()),
+                    OpenError::Bind { .. } | OpenError::Stopping => {
+                        Status::failed_precondition(error.to_string())
+                    }
+                })?;
+        let mut response = v1::OpenWebResponse {
+            web: format!("http://{}", opened.address),
+            opened: opened.now_on,
+            ..Default::default()
+        };
+        if !opened.now_on {
+            return Ok(Response::new(response));
+        }
+        tracing::info!(address = %opened.address, "turned the web listener on");
+        let line = format!("`[api]` and `web = \"{}\"`", opened.address);
+        match self.web.config_file() {
+            Some(file) => match web_switch::record_in_config(file, opened.address) {
+                Ok(()) => response.config_file = file.display().to_string(),
+                Err(error) => {
+                    tracing::warn!(%error, "could not record the web listener in the config file");
+                    response.note = format!(
+                        "It is on until the daemon stops: {error}. To keep it on, add {line} to the config file."
+                    );
+                }
+            },
+            None => {
+                response.note = format!(
+                    "It is on until the daemon stops (it was started without a config file). To keep it on, add {line} to its config."
+                );
+            }
+        }
+        Ok(Response::new(response))
     }
 
     async fn unlock(

@@ -9,7 +9,8 @@ use std::str::FromStr;
 pub enum Scope {
     /// Add reflections and sessions, answer and snooze check-ins.
     Capture,
-    /// Read the timeline, sessions, vocabulary, schedules, the safety plan; watch events.
+    /// Read the timeline, sessions, vocabulary, schedules, the safety plan; watch events; unlock
+    /// the vault with its passphrase.
     Read,
     /// Change or delete what is there: edits, deletions, schedules, the safety plan, vocabulary.
     Edit,
@@ -19,7 +20,7 @@ pub enum Scope {
     Prep,
     /// Reload plugins.
     Plugins,
-    /// The vault (init, unlock, passphrase), tokens, the audit log, reindexing.
+    /// The vault (init, passphrase), tokens, the audit log, reindexing.
     Admin,
 }
 
@@ -86,9 +87,13 @@ pub const TABLE: &[(&str, Needs)] = &[
     ("/interlude.v1.Daemon/Info", AnyToken),
     ("/interlude.v1.Daemon/Status", AnyToken),
     ("/interlude.v1.Daemon/Init", S(Admin)),
-    ("/interlude.v1.Daemon/Unlock", S(Admin)),
+    // The passphrase is what opens the vault; `read` is needed to try one, so a capture-only
+    // tray app cannot guess passphrases, while the web app (read) can unlock with the client's.
+    ("/interlude.v1.Daemon/Unlock", S(Read)),
     ("/interlude.v1.Daemon/Lock", AnyToken),
     ("/interlude.v1.Daemon/ChangePassphrase", S(Admin)),
+    // Opens a network listener and writes the config: the owner's decision.
+    ("/interlude.v1.Daemon/OpenWeb", S(Admin)),
     ("/interlude.v1.Timeline/AddReflection", S(Capture)),
     ("/interlude.v1.Timeline/GetReflection", S(Read)),
     ("/interlude.v1.Timeline/ListReflections", S(Read)),

@@ -486,6 +486,12 @@ impl interlude_proto::v1::daemon_server::Daemon for OtherRelease {
     ) -> Result<tonic::Response<interlude_proto::v1::ChangePassphraseResponse>, tonic::Status> {
         Err(tonic::Status::unimplemented("other release"))
     }
+    async fn open_web(
+        &self,
+        _: tonic::Request<interlude_proto::v1::OpenWebRequest>,
+    ) -> Result<tonic::Response<interlude_proto::v1::OpenWebResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("other release"))
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,3 +33,4 @@ mod tokens;
 mod vault;
 mod web;
 mod web_app;
+mod web_bundle;

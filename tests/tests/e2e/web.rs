@@ -260,3 +260,96 @@ async fn the_listener_is_off_by_default() {
     assert_eq!(status.web, "");
     assert!(!daemon.log().contains("serving gRPC-Web"));
 }
+
+/// The daemon's web address from Status (empty when the listener is off).
+async fn web_address(daemon: &RealDaemon) -> String {
+    let channel = interlude_proto::connect(&daemon.socket()).await.unwrap();
+    v1::daemon_client::DaemonClient::new(channel)
+        .status(v1::StatusRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .web
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn interlude_web_turns_the_listener_on_keeps_it_in_the_config_and_it_is_on_after_a_restart() {
+    let mut daemon = RealDaemon::start();
+    ok(daemon.cli_with_stdin(&["init", "--passphrase-stdin"], &format!("{PASSPHRASE}\n")));
+    let config = daemon.root.path().join("config.toml");
+    let before = std::fs::read_to_string(&config).unwrap();
+    assert_eq!(web_address(&daemon).await, "");
+
+    let said = ok(daemon.cli(&["web", "--no-browser"]));
+    assert!(
+        said.contains("Turned the web app's listener on at http://127.0.0.1:")
+            && said.contains(&format!("kept on in {}", config.display())),
+        "{said}"
+    );
+    let address = web_address(&daemon).await;
+    let port: u16 = address.rsplit_once(':').unwrap().1.parse().unwrap();
+    // The app is served there, to a browser's request, without a restart.
+    let page = Call {
+        method: "GET",
+        path: "/",
+        host: format!("127.0.0.1:{port}"),
+        origin: None,
+        token: None,
+        message: Vec::new(),
+    }
+    .send(port)
+    .await;
+    assert_eq!(page.http, 200, "{}", page.head);
+    assert!(String::from_utf8_lossy(&page.raw).contains("<title>Interlude</title>"));
+    // Everything the client wrote in the config is still there, with the line added.
+    let after = std::fs::read_to_string(&config).unwrap();
+    assert!(after.starts_with(&before), "{after}");
+    assert!(
+        after.contains(&format!("[api]\nweb = \"127.0.0.1:{port}\"")),
+        "{after}"
+    );
+
+    // Already on: the same listener, nothing written again.
+    let again: serde_json::Value =
+        serde_json::from_str(&ok(daemon.cli(&["--json", "web", "--no-browser"]))).unwrap();
+    assert_eq!(again["turned_on"], false);
+    assert!(
+        again["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{address}/#token=")),
+        "{again}"
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), after);
+
+    daemon.stop();
+    daemon.launch();
+    assert_eq!(
+        web_address(&daemon).await,
+        address,
+        "on again after a restart"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn opening_the_web_listener_on_an_address_that_is_not_loopback_is_refused_and_nothing_is_written()
+ {
+    let daemon = RealDaemon::start();
+    ok(daemon.cli_with_stdin(&["init", "--passphrase-stdin"], &format!("{PASSPHRASE}\n")));
+    let channel = interlude_proto::connect(&daemon.socket()).await.unwrap();
+    let mut client = v1::daemon_client::DaemonClient::new(channel);
+    let refused = client
+        .open_web(v1::OpenWebRequest {
+            address: "0.0.0.0:0".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(
+        refused.message().contains("not a loopback address"),
+        "{refused:?}"
+    );
+    assert_eq!(web_address(&daemon).await, "");
+    let config = std::fs::read_to_string(daemon.root.path().join("config.toml")).unwrap();
+    assert!(!config.contains("[api]"), "{config}");
+}
