@@ -89,6 +89,8 @@ pub const TABLE: &[(&str, Needs)] = &[
     ("/interlude.v1.Daemon/Unlock", S(Admin)),
     ("/interlude.v1.Daemon/Lock", AnyToken),
     ("/interlude.v1.Daemon/ChangePassphrase", S(Admin)),
+    // The whole vault, encrypted: the owner's tool, like an import.
+    ("/interlude.v1.Daemon/Backup", S(Admin)),
     ("/interlude.v1.Timeline/AddReflection", S(Capture)),
     ("/interlude.v1.Timeline/GetReflection", S(Read)),
     ("/interlude.v1.Timeline/ListReflections", S(Read)),

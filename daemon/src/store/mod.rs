@@ -5,6 +5,7 @@
 //! [`committer`]). Reads go straight to sled, which already holds every acknowledged write.
 //! Values arrive here already encrypted; keys never hold client material.
 
+mod backup;
 mod committer;
 mod compact;
 mod journal;
@@ -18,6 +19,7 @@ use std::sync::{Arc, RwLock};
 use committer::Committer;
 use journal::Journal;
 
+pub use backup::{Builder, Pinned, decode_backup_entry};
 pub use migrate::SCHEMA_VERSION;
 
 /// The journal's replay decoder on any bytes (for the fuzz target and its corpus replay):
@@ -379,6 +381,12 @@ impl Store {
     /// and removed, and so is the journal's content. Takes time proportional to the data.
     pub async fn compact(&self) -> Result<(), StoreError> {
         self.inner.committer.compact().await
+    }
+
+    /// The store at this instant, for a backup to read while commits carry on (see
+    /// [`Pinned`]). Nothing rotates until it is dropped.
+    pub fn pin_for_backup(&self) -> Result<Pinned, StoreError> {
+        self.inner.committer.pin()
     }
 
     /// Folds the journal into sled and makes sled durable. Later commits fail with
