@@ -336,16 +336,14 @@ fn refuse_to_replace_unasked(path: &Path, force: bool) -> Result<(), CliError> {
 /// `.NAME.partial-PID` is used and removed on failure. Without `replace` an existing file is never
 /// overwritten, even one that appeared meanwhile.
 pub(super) fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), CliError> {
-    #[cfg(target_os = "linux")]
-    match write_unnamed(path, bytes, replace) {
-        Ok(true) => return Ok(()),
-        Ok(false) => {}
-        Err(err) => return Err(write_error(path, err)),
-    }
-    write_named(path, bytes, replace).map_err(|err| write_error(path, err))
+    let written = Staged::create(path).and_then(|mut staged| {
+        staged.file().write_all(bytes)?;
+        staged.commit(replace)
+    });
+    written.map_err(|err| write_error(path, err))
 }
 
-fn write_error(path: &Path, err: std::io::Error) -> CliError {
+pub(super) fn write_error(path: &Path, err: std::io::Error) -> CliError {
     if err.kind() == std::io::ErrorKind::AlreadyExists {
         CliError::new(
             ExitCode::InvalidInput,
@@ -361,37 +359,108 @@ fn write_error(path: &Path, err: std::io::Error) -> CliError {
     }
 }
 
-/// `Ok(false)` when the file system has no unnamed files (then [`write_named`] is used).
+/// A file being written for `path` (0600) that gets that name only once it is complete and
+/// synced (see [`write_file`]). Dropped uncommitted, it leaves nothing behind.
+pub(super) struct Staged {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+    /// `None`: unnamed (`O_TMPFILE`); otherwise the hidden name it is written under.
+    partial: Option<std::path::PathBuf>,
+}
+
+impl Staged {
+    pub(super) fn create(path: &Path) -> std::io::Result<Staged> {
+        #[cfg(target_os = "linux")]
+        if let Some(file) = create_unnamed(path)? {
+            return Ok(Staged {
+                file,
+                path: path.to_path_buf(),
+                partial: None,
+            });
+        }
+        use std::os::unix::fs::OpenOptionsExt;
+        let partial = partial_name(path);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&partial)?;
+        Ok(Staged {
+            file,
+            path: path.to_path_buf(),
+            partial: Some(partial),
+        })
+    }
+
+    pub(super) fn file(&mut self) -> &mut std::fs::File {
+        &mut self.file
+    }
+
+    /// Syncs and gives the file its name; without `replace` an existing file stays.
+    pub(super) fn commit(mut self, replace: bool) -> std::io::Result<()> {
+        self.file.sync_all()?;
+        let path = self.path.clone();
+        match self.partial.take() {
+            Some(partial) => {
+                let named = if replace {
+                    std::fs::rename(&partial, &path)
+                } else {
+                    std::fs::hard_link(&partial, &path)
+                        .and_then(|()| std::fs::remove_file(&partial))
+                };
+                if named.is_err() {
+                    let _ = std::fs::remove_file(&partial);
+                }
+                named
+            }
+            #[cfg(target_os = "linux")]
+            None => name_unnamed(&self.file, &path, replace),
+            #[cfg(not(target_os = "linux"))]
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(partial) = &self.partial {
+            let _ = std::fs::remove_file(partial);
+        }
+    }
+}
+
+/// `None` when the file system has no unnamed files.
 #[cfg(target_os = "linux")]
-fn write_unnamed(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<bool> {
-    use rustix::fs::{AtFlags, CWD, Mode, OFlags};
+fn create_unnamed(path: &Path) -> std::io::Result<Option<std::fs::File>> {
+    use rustix::fs::{Mode, OFlags};
     use rustix::io::Errno;
-    use std::os::fd::AsRawFd;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let flags = OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC;
-    let fd = match rustix::fs::open(dir, flags, Mode::from_raw_mode(0o600)) {
-        Ok(fd) => fd,
-        Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL) => return Ok(false),
-        Err(err) => return Err(err.into()),
-    };
-    let mut file = std::fs::File::from(fd);
-    file.write_all(bytes)?;
-    file.sync_all()?;
+    match rustix::fs::open(dir, flags, Mode::from_raw_mode(0o600)) {
+        Ok(fd) => Ok(Some(std::fs::File::from(fd))),
+        Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL) => Ok(None),
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn name_unnamed(file: &std::fs::File, path: &Path, replace: bool) -> std::io::Result<()> {
+    use rustix::fs::{AtFlags, CWD};
+    use std::os::fd::AsRawFd;
     let unnamed = format!("/proc/self/fd/{}", file.as_raw_fd());
     if !replace {
         rustix::fs::linkat(CWD, unnamed.as_str(), CWD, path, AtFlags::SYMLINK_FOLLOW)?;
-        return Ok(true);
+        return Ok(());
     }
     // A link cannot replace a file: the complete file gets a hidden name, then is renamed over.
     let staged = partial_name(path);
     rustix::fs::linkat(CWD, unnamed.as_str(), CWD, &staged, AtFlags::SYMLINK_FOLLOW)?;
     std::fs::rename(&staged, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&staged);
-    })?;
-    Ok(true)
+    })
 }
 
 fn partial_name(path: &Path) -> std::path::PathBuf {
@@ -401,27 +470,4 @@ fn partial_name(path: &Path) -> std::path::PathBuf {
             .map_or("export".into(), |n| n.to_string_lossy()),
         std::process::id()
     ))
-}
-
-fn write_named(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let partial = partial_name(path);
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&partial)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        if replace {
-            std::fs::rename(&partial, path)
-        } else {
-            std::fs::hard_link(&partial, path).and_then(|()| std::fs::remove_file(&partial))
-        }
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&partial);
-    }
-    written
 }

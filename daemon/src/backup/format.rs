@@ -4,6 +4,7 @@
 //! ```text
 //! interlude-backup/v1\n
 //! {"created_at":…,"daemon_version":…,"salt":…,"nonce_prefix":…,"vault_header":…}\n
+//! SHA-256 of the JSON line (hex)\n
 //! chunk*   chunk = u32 LE (ciphertext length | 1 << 31 on the last) | ciphertext
 //! ```
 //!
@@ -12,8 +13,10 @@
 //! HKDF-SHA256(salt, data key, "interlude/backup/v1"): whoever can open the vault can open its
 //! backups, and nobody else can make one that opens. The body is cut into chunks of 256 KiB, each
 //! XChaCha20-Poly1305 with nonce `prefix (19) | counter (u32 BE) | last (1)` and the SHA-256 of
-//! the two header lines as associated data (the STREAM construction, as in age): a changed byte
+//! the header lines as associated data (the STREAM construction, as in age): a changed byte
 //! anywhere, chunks swapped or dropped, a file cut short, or a header changed are all refused.
+//! The checksum line is for accidents only (anyone can recompute it): a damaged header is said
+//! to be damaged rather than read as a wrong passphrase.
 //!
 //! The plaintext body is a sequence of items: `E | u32 len | entry` (a store entry as the
 //! journal writes it), `F | u16 len | path | u32 len | bytes` (a file of the data directory),
@@ -73,10 +76,13 @@ impl Header {
         ))
     }
 
-    /// Both header lines as written.
+    /// The header lines as written.
     pub fn to_bytes(&self) -> Result<Vec<u8>, BackupError> {
+        let json = serde_json::to_vec(self).map_err(|e| BackupError::Internal(e.to_string()))?;
         let mut out = FIRST_LINE.to_vec();
-        serde_json::to_writer(&mut out, self).map_err(|e| BackupError::Internal(e.to_string()))?;
+        out.extend_from_slice(&json);
+        out.push(b'\n');
+        out.extend_from_slice(crypto::hex(&Sha256::digest(&json)).as_bytes());
         out.push(b'\n');
         Ok(out)
     }
@@ -186,25 +192,36 @@ pub fn read_header(reader: &mut impl Read) -> Result<(Header, Vec<u8>), BackupEr
     if first != FIRST_LINE {
         return Err(BackupError::Foreign(looks_like(&first)));
     }
+    let line = read_line(reader)?;
+    let check = read_line(reader)?;
+    if check != crypto::hex(&Sha256::digest(&line)).as_bytes() {
+        return Err(BackupError::DamagedHeader);
+    }
+    let header: Header = serde_json::from_slice(&line).map_err(|_| BackupError::DamagedHeader)?;
+    let mut lines = first;
+    for part in [&line, &check] {
+        lines.extend_from_slice(part);
+        lines.push(b'\n');
+    }
+    Ok((header, lines))
+}
+
+/// One line without its `\n`; the file ending first is truncation.
+fn read_line(reader: &mut impl Read) -> Result<Vec<u8>, BackupError> {
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
     loop {
-        if reader.read(&mut byte).map_err(BackupError::Read)? == 0 {
+        if read_up_to(reader, &mut byte)? == 0 {
             return Err(BackupError::Truncated);
         }
         if byte[0] == b'\n' {
-            break;
+            return Ok(line);
         }
         line.push(byte[0]);
         if line.len() > MAX_HEADER {
             return Err(BackupError::DamagedHeader);
         }
     }
-    let header: Header = serde_json::from_slice(&line).map_err(|_| BackupError::DamagedHeader)?;
-    let mut lines = first;
-    lines.extend_from_slice(&line);
-    lines.push(b'\n');
-    Ok((header, lines))
 }
 
 /// What a file that is not a backup seems to be, from its first bytes.
@@ -430,11 +447,58 @@ fn read_vec(
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn sealed(body: &[u8]) -> (Vec<u8>, Key) {
+        let key = zeroize::Zeroizing::new([3u8; crypto::KEY_LEN]);
+        let (mut sealer, mut file) = Sealer::new(&key, b"{\"vault\":1}").unwrap();
+        sealer.write(body).unwrap();
+        file.extend_from_slice(&sealer.take());
+        file.extend_from_slice(&sealer.finish().unwrap());
+        (file, key)
+    }
+
+    fn opened(file: &[u8], key: &Key, len: usize) -> Result<Vec<u8>, BackupError> {
+        let mut reader = file;
+        let (header, lines) = read_header(&mut reader)?;
+        assert_eq!(header.vault_header_bytes().unwrap(), b"{\"vault\":1}");
+        let mut opener = Opener::new(reader, &header, &lines, key)?;
+        let mut body = vec![0u8; len];
+        opener.read_exact(&mut body)?;
+        opener.expect_end()?;
+        Ok(body)
+    }
+
+    #[test]
+    fn a_body_of_several_chunks_comes_back_and_any_changed_byte_is_refused() {
+        let body: Vec<u8> = (0..CHUNK * 2 + 1000).map(|i| (i * 7) as u8).collect();
+        let (file, key) = sealed(&body);
+        assert_eq!(opened(&file, &key, body.len()).unwrap(), body);
+        for at in [5, 40, file.len() / 3, file.len() - 1] {
+            let mut damaged = file.clone();
+            damaged[at] ^= 1;
+            assert!(opened(&damaged, &key, body.len()).is_err(), "byte {at}");
+        }
+        assert!(matches!(
+            opened(&file[..file.len() - 1], &key, body.len()),
+            Err(BackupError::Truncated)
+        ));
+        let other = zeroize::Zeroizing::new([4u8; crypto::KEY_LEN]);
+        assert!(matches!(
+            opened(&file, &other, body.len()),
+            Err(BackupError::Damaged { .. })
+        ));
+    }
 }
