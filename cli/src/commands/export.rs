@@ -10,14 +10,15 @@ use anyhow::Context;
 use interlude_plugins::Origin;
 use interlude_proto::v1::{
     Controls, GetControlsRequest, GetPlanRequest, ListReflectionsRequest, ListSchedulesRequest,
-    ListSessionsRequest, ListTermsRequest, Order, Reflection, SafetyPlan, Schedule, Session, Term,
+    ListSessionsRequest, ListTermsRequest, Order, Reflection, SafetyPlan, Schedule, Session,
+    StatusRequest, Term,
 };
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::Ctx;
 use super::checkin::{controls_json, controls_text, schedule_json, schedule_text};
-use crate::args::{DataExportArgs, DataFormat, PluginPlace};
+use crate::args::{DataExportArgs, DataFormat};
 use crate::error::{CliError, ExitCode};
 use crate::output::{reflection, safety, session, term};
 use crate::time;
@@ -148,8 +149,15 @@ async fn collect(ctx: &Ctx, args: &DataExportArgs) -> Result<Export, CliError> {
         .get_controls(GetControlsRequest {})
         .await?
         .into_inner();
-    let catalog =
-        interlude_plugins::catalog_in(&super::plugin::paths(&PluginPlace { data_dir: None }));
+    // The plugins of the daemon's own data directory, wherever this CLI's settings point.
+    let data_dir = ctx
+        .daemon
+        .daemon()
+        .status(StatusRequest {})
+        .await?
+        .into_inner()
+        .data_dir;
+    let catalog = interlude_plugins::catalog_in(&interlude_plugins::PluginPaths::new(data_dir));
     let plugins = catalog
         .plugins
         .iter()

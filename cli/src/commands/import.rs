@@ -2,7 +2,8 @@
 //! what comes out of one vault goes into another exactly. Reflections (with their history),
 //! sessions and vocabulary terms keep their ids, times and fields; one already here is left as
 //! it is, so the same file imported twice adds nothing. The safety plan comes in when the vault
-//! has none yet. Check-in settings and the plugin list are in the export for reading only.
+//! has none yet. Check-in settings come in too (see [`super::import_checkins`]); the plugin
+//! list is in the export for reading only (plugins are installed from their signed bundles).
 //! The whole file is read and checked before anything is sent.
 
 use std::path::Path;
@@ -29,6 +30,7 @@ struct Parsed {
     sessions: Vec<Session>,
     terms: Vec<Term>,
     plan: SafetyPlan,
+    check_ins: super::import_checkins::CheckIns,
 }
 
 pub async fn import(
@@ -70,9 +72,10 @@ pub async fn import(
         parsed.terms.len(),
     );
     if dry_run {
+        let schedules = parsed.check_ins.len();
         return ctx.out.emit(
-            || format!("{} holds {} reflections, {} sessions and {} words; nothing was imported (--dry-run).", file.display(), counts.0, counts.1, counts.2),
-            || json!({ "reflections": counts.0, "sessions": counts.1, "terms": counts.2, "dry_run": true }),
+            || format!("{} holds {} reflections, {} sessions and {} words, and check-in settings with {schedules} schedules; nothing was imported (--dry-run).", file.display(), counts.0, counts.1, counts.2),
+            || json!({ "reflections": counts.0, "sessions": counts.1, "terms": counts.2, "schedules": schedules, "dry_run": true }),
         );
     }
     let total = (counts.0 + counts.1 + counts.2) as u64;
@@ -83,14 +86,15 @@ pub async fn import(
     )
     .await?;
     let plan = import_plan(ctx, parsed.plan).await?;
+    let check_ins = super::import_checkins::apply(ctx, parsed.check_ins).await?;
     ctx.out.emit(
         || {
             format!(
-                "Imported {added} records from {} ({already} were already here and were left as they are). {plan}",
+                "Imported {added} records from {} ({already} were already here and were left as they are). {plan} {check_ins}",
                 file.display()
             )
         },
-        || json!({ "added": added, "already_present": already, "safety_plan": plan }),
+        || json!({ "added": added, "already_present": already, "safety_plan": plan, "check_ins": check_ins }),
     )
 }
 
@@ -232,6 +236,7 @@ fn parse(text: &str) -> Result<Parsed, String> {
         sessions: list(&doc, "sessions", session)?,
         terms: list(&doc, "vocabulary", term)?,
         plan: plan(&doc["safety_plan"])?,
+        check_ins: super::import_checkins::parse(&doc)?,
     })
 }
 

@@ -6,6 +6,7 @@ mod checkin;
 mod docs;
 mod export;
 mod import;
+mod import_checkins;
 pub mod models;
 pub mod plugin;
 mod plugin_reload;
