@@ -99,6 +99,8 @@ async fn collect(ctx: &Ctx, args: &DataExportArgs) -> Result<Export, CliError> {
     );
     let mut reflections = Vec::new();
     let mut page_token = String::new();
+    // Pages of up to 1,000 (100,000 reflections take several seconds): a count at a terminal.
+    let spinner = crate::progress::spinner("Exporting", ctx.out.is_json());
     loop {
         let request = ListReflectionsRequest {
             since,
@@ -117,10 +119,16 @@ async fn collect(ctx: &Ctx, args: &DataExportArgs) -> Result<Export, CliError> {
             .await?
             .into_inner();
         reflections.extend(page.reflections);
+        if let Some(spinner) = &spinner {
+            spinner.set_message(format!("Exporting: {} reflections", reflections.len()));
+        }
         if page.next_page_token.is_empty() {
             break;
         }
         page_token = page.next_page_token;
+    }
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
     }
     let sessions = all_sessions(ctx, since, until).await?;
     let terms = ctx
