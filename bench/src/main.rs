@@ -44,6 +44,9 @@
 //!     loudly without llama-cpp-python. `--models` runs only 8–11, `--generation` only 11.
 //! 13. The session-prep packet for a week, a month and a year, cold and warm, against embedding
 //!     the same entries (prep_packet.rs). `--prep` runs only this one.
+//! 14. Export and import of 100,000 reflections (rows/s, the CLI's peak memory) against
+//!     serde_json alone writing and reading the same JSON, and backup and restore of that vault
+//!     against `cp -r` of its files (data_portability.rs). `--data` runs only this one.
 //!
 //! `main.rs` parses the arguments and runs the rows; each row has its own file (`single_client`,
 //! `concurrent`, `list_week`, `idle_memory`, `start_up`, `crisis_check`, `vector_search`,
@@ -59,6 +62,7 @@
 mod concurrent;
 mod crisis_check;
 mod crisis_classifier;
+mod data_portability;
 mod embed_throughput;
 mod environment;
 mod generation;
@@ -120,6 +124,8 @@ enum Rows {
     Prep,
     /// The write path (1–3): what to re-run while working on the store.
     Write,
+    /// Export, import, backup and restore of 100,000 reflections (14).
+    Data,
 }
 
 impl Rows {
@@ -132,6 +138,7 @@ impl Rows {
             Rows::Crisis => row == 12,
             Rows::Prep => row == 13,
             Rows::Write => row <= 3,
+            Rows::Data => row == 14,
         }
     }
 }
@@ -193,6 +200,7 @@ const USAGE: &str =
   --crisis     only the crisis check with its classifier (row 12)
   --prep       only the session-prep packet for a week, a month and a year (row 13)
   --write      only the write path: raw fdatasync, AddReflection, 32 clients (rows 1-3)
+  --data       only export, import, backup and restore of 100,000 reflections (row 14)
   --json PATH  also write the figures as JSON
 
 Build first: cargo build --release --bins && cargo run --release -p interlude-bench";
@@ -214,6 +222,13 @@ fn parse_args() -> Result<Option<Args>> {
             Some("--crisis") => args.rows = Rows::Crisis,
             Some("--prep") => args.rows = Rows::Prep,
             Some("--write") => args.rows = Rows::Write,
+            Some("--data") => args.rows = Rows::Data,
+            Some(mode @ ("--serde-read" | "--serde-write")) => {
+                let input = PathBuf::from(it.next().context("the reference needs a file")?);
+                let output = it.next().map(PathBuf::from);
+                data_portability::serde_reference(mode, &input, output.as_deref())?;
+                return Ok(None);
+            }
             Some("--dir") => args.dir = Some(it.next().context("--dir needs a path")?.into()),
             Some("--json") => args.json = Some(it.next().context("--json needs a path")?.into()),
             Some("-h" | "--help") => {
@@ -258,6 +273,7 @@ fn run(args: &Args) -> Result<()> {
         Rows::Crisis => env.mode = "crisis check with its classifier only",
         Rows::Prep => env.mode = "session-prep packet only",
         Rows::Write => env.mode = "write path only (rows 1-3)",
+        Rows::Data => env.mode = "data in and out only (row 14)",
     }
     progress(&format!("interluded: {}", interluded.display()));
     progress(&format!(
@@ -314,6 +330,15 @@ fn run(args: &Args) -> Result<()> {
             generation::measure(&models.join(generation::GGUF))
         })
         .transpose()?;
+
+    if args.rows.include(14) {
+        let stored = Counts::new(args.quick).stored;
+        let data = on_worker(
+            &runtime,
+            data_portability::measure(interluded.clone(), run_path.join("data"), stored),
+        )??;
+        report.external("14", data_portability::ROW_KEY, data.rows());
+    }
 
     let packets = args
         .rows
