@@ -80,7 +80,7 @@ impl Figures {
                 "—".into(),
             ],
             [
-                format!("`interlude import` of that file into a new vault (every reflection crisis-checked and stored durably)"),
+                "`interlude import` of that file into a new vault (every reflection crisis-checked and stored durably)".into(),
                 format!(
                     "{:.0} rows/s ({}) · peak {} (CLI)",
                     per_s(n, self.import.wall),
@@ -123,7 +123,7 @@ impl Figures {
 }
 
 /// Runs `command` under `/usr/bin/time` and returns its wall time and peak memory.
-fn timed(mut command: Command, stdin: &str) -> Result<Run> {
+fn timed(command: Command, stdin: &str) -> Result<Run> {
     use std::io::Write;
     let program = command.get_program().to_owned();
     let mut wrapped = Command::new("/usr/bin/time");
@@ -148,7 +148,10 @@ fn timed(mut command: Command, stdin: &str) -> Result<Run> {
     let wall = started.elapsed();
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
-        bail!("{program:?} {:?} failed: {stderr}", command.get_args().collect::<Vec<_>>());
+        bail!(
+            "{program:?} {:?} failed: {stderr}",
+            command.get_args().collect::<Vec<_>>()
+        );
     }
     let peak_kib = stderr
         .lines()
@@ -214,7 +217,9 @@ fn serde_json_alone(mode: &str, input: &Path, output: Option<&Path>) -> Result<R
 pub(crate) fn serde_reference(mode: &str, input: &Path, output: Option<&Path>) -> Result<()> {
     use std::io::{BufReader, BufWriter, Write};
     let read = || -> Result<serde_json::Value> {
-        Ok(serde_json::from_reader(BufReader::new(std::fs::File::open(input)?))?)
+        Ok(serde_json::from_reader(BufReader::new(
+            std::fs::File::open(input)?,
+        ))?)
     };
     let seconds = match (mode, output) {
         ("--serde-read", None) => {
@@ -249,7 +254,9 @@ pub(crate) async fn measure(interluded: PathBuf, root: PathBuf, stored: usize) -
         start_ms: now_ms() - span_ms,
         step_ms: span_ms as f64 / stored as f64,
     };
-    progress(&format!("14. storing {stored} reflections over two years (32 clients)"));
+    progress(&format!(
+        "14. storing {stored} reflections over two years (32 clients)"
+    ));
     add_concurrently(&source.socket(), 32, stored, Some(moments), 14).await?;
     let work = root.join("files");
     std::fs::create_dir_all(&work)?;
@@ -258,13 +265,25 @@ pub(crate) async fn measure(interluded: PathBuf, root: PathBuf, stored: usize) -
     progress("14. interlude export, then serde_json writing the same JSON");
     let export = tokio::task::block_in_place(|| {
         timed(
-            cli(&source, &["export", "--include-private", "-o", export_file.to_str().unwrap()]),
+            cli(
+                &source,
+                &[
+                    "export",
+                    "--include-private",
+                    "-o",
+                    export_file.to_str().unwrap(),
+                ],
+            ),
             "",
         )
     })?;
     let export_bytes = std::fs::metadata(&export_file)?.len();
     let serde_write = tokio::task::block_in_place(|| {
-        serde_json_alone("--serde-write", &export_file, Some(&work.join("serde.json")))
+        serde_json_alone(
+            "--serde-write",
+            &export_file,
+            Some(&work.join("serde.json")),
+        )
     })?;
     std::fs::remove_file(work.join("serde.json"))?;
 
@@ -310,8 +329,14 @@ pub(crate) async fn measure(interluded: PathBuf, root: PathBuf, stored: usize) -
     let import = tokio::task::block_in_place(|| {
         timed(cli(&target, &["import", export_file.to_str().unwrap()]), "")
     })?;
-    if !import.stdout.contains(&format!("Imported {stored} records")) {
-        bail!("the import did not bring every reflection in: {}", import.stdout);
+    if !import
+        .stdout
+        .contains(&format!("Imported {stored} records"))
+    {
+        bail!(
+            "the import did not bring every reflection in: {}",
+            import.stdout
+        );
     }
     target.stop();
     let serde_read =

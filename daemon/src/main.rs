@@ -200,8 +200,12 @@ mod restore {
             options: config.store_options(),
         };
         let mut stdout = std::io::stdout().lock();
+        let mut shown = u64::MAX;
         let restored = run(&request, |done, total| {
-            if progress {
+            // At most a thousand lines, however many entries.
+            let permille = done.saturating_mul(1000) / total.max(1);
+            if progress && permille != shown {
+                shown = permille;
                 let _ = writeln!(stdout, "progress {done} {total}");
             }
         });

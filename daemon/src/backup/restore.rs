@@ -6,7 +6,8 @@
 //! vault header), and only then moved into place: by a rename when the target does not exist,
 //! by an atomic exchange of the two directories when it does (`--replace`, or a directory that
 //! holds no vault). Until that exchange the old directory is untouched; after it, the old vault
-//! is removed (its `models/` are carried over first, so the model weights are not fetched again).
+//! is removed (what is not part of it, such as `models/`, is carried over first, so the model
+//! weights are not fetched again).
 //! A failure at any point removes the hidden directory and leaves the target as it was.
 
 use std::fs::File;
@@ -41,8 +42,22 @@ pub struct Restored {
 
 /// Files and directories of a data directory that make up a vault.
 const VAULT_PARTS: &[&str] = &["db", "journal", "snapshot", "vault-header.json"];
-/// Kept from the directory a restore replaces: not part of a vault, and large.
-const CARRIED_OVER: &[&str] = &["models"];
+
+/// Whether an entry of a directory being replaced goes with the old vault: the store's files
+/// (and their damaged or unfinished copies), the lock, and whatever the backup brings its own of.
+/// Everything else (the models, the runtime directory) is carried over to the restored one.
+fn replaced_with_the_vault(name: &str) -> bool {
+    [
+        "db",
+        "journal",
+        "snapshot",
+        "vault-header",
+        "interluded.lock",
+    ]
+    .iter()
+    .any(|part| name.starts_with(part))
+        || super::FILES.contains(&name)
+}
 
 /// Whether `dir` holds a vault (or what is left of one).
 pub fn holds_vault(dir: &Path) -> bool {
@@ -62,7 +77,7 @@ pub fn run(
         if had_vault && !request.replace {
             return Err(BackupError::ExistingVault(target.to_path_buf()));
         }
-        Some(claim(target)?)
+        claim(target)?
     } else {
         None
     };
@@ -207,9 +222,12 @@ fn move_into_place(staging: &Path, target: &Path, exists: bool) -> Result<(), Ba
         return sync_dir(&parent);
     }
     let mut carried = Vec::new();
-    for name in CARRIED_OVER {
-        let (from, to) = (target.join(name), staging.join(name));
-        if from.exists() && !to.exists() && std::fs::rename(&from, &to).is_ok() {
+    let entries = std::fs::read_dir(target).map_err(|e| io("read", target, e))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(text) = name.to_str() else { continue };
+        let (from, to) = (target.join(&name), staging.join(&name));
+        if !replaced_with_the_vault(text) && !to.exists() && std::fs::rename(&from, &to).is_ok() {
             carried.push((from, to));
         }
     }
@@ -232,17 +250,17 @@ fn move_into_place(staging: &Path, target: &Path, exists: bool) -> Result<(), Ba
     std::fs::remove_dir_all(staging).map_err(|e| io("remove the replaced vault at", staging, e))
 }
 
-/// The target's own lock: a daemon holds it while it runs.
-fn claim(target: &Path) -> Result<File, BackupError> {
+/// The target's own lock: a daemon holds it while it runs (and made it when it started, so a
+/// directory without one has no daemon; none is created here, so a refusal writes nothing).
+fn claim(target: &Path) -> Result<Option<File>, BackupError> {
     let path = target.join("interluded.lock");
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| io("open", &path, e))?;
+    let file = match File::options().write(true).open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io("open", &path, e)),
+    };
     match file.try_lock() {
-        Ok(()) => Ok(file),
+        Ok(()) => Ok(Some(file)),
         Err(std::fs::TryLockError::WouldBlock) => {
             Err(BackupError::DaemonRunning(target.to_path_buf()))
         }
