@@ -113,7 +113,7 @@ impl Figures {
             ],
             [
                 "`interlude restore` of that backup into a new data directory (checked whole, then built and synced)".into(),
-                format!("{} · peak {} (`interluded restore`)", s(self.restore.wall), mib(self.restore.peak_kib)),
+                format!("{} · peak {} (the CLI and `interluded restore`)", s(self.restore.wall), mib(self.restore.peak_kib)),
                 format!("`cp -r` of the copy into a new directory: {}", s(self.cp_restore.wall)),
                 format!("{} the time", ratio(self.restore.wall.as_secs_f64(), self.cp_restore.wall.as_secs_f64())),
                 "—".into(),

@@ -47,22 +47,31 @@ pub async fn export(ctx: &Ctx, args: &DataExportArgs) -> Result<(), CliError> {
         refuse_to_replace_unasked(path, args.force)?;
     }
     let export = collect(ctx, args).await?;
-    let text = match args.format {
-        DataFormat::Json => serde_json::to_string_pretty(&to_json(&export))
-            .context("could not write the export as JSON")?,
-        DataFormat::Markdown => to_markdown(&export),
+    // The JSON is written as it is made, one reflection at a time: never the whole document as
+    // one value or one string (100,000 reflections would take twice the memory).
+    let write = |out: &mut dyn Write| -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
+        match args.format {
+            DataFormat::Json => serde_json::to_writer_pretty(&mut out, &Document::of(&export))
+                .map_err(std::io::Error::other)?,
+            DataFormat::Markdown => out.write_all(to_markdown(&export).as_bytes())?,
+        }
+        out.flush()
     };
     match &args.output {
         None => {
             let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(text.as_bytes())
+            write(&mut stdout)
                 .and_then(|()| stdout.write_all(b"\n"))
                 .context("could not write to standard output")?;
             Ok(())
         }
         Some(path) => {
-            write_file(path, text.as_bytes(), args.force)?;
+            let written = Staged::create(path).and_then(|mut staged| {
+                write(staged.file())?;
+                staged.commit(args.force)
+            });
+            written.map_err(|err| write_error(path, err))?;
             ctx.out.emit(
                 || {
                     format!(
@@ -240,7 +249,48 @@ async fn all_sessions(
     Ok(sessions)
 }
 
-fn to_json(export: &Export) -> Value {
+/// The export as JSON: everything but the reflections as one value, the reflections turned into
+/// JSON one at a time as they are written, in the place the value keeps for them.
+struct Document<'a> {
+    head: Value,
+    reflections: &'a [Reflection],
+}
+
+impl<'a> Document<'a> {
+    fn of(export: &'a Export) -> Document<'a> {
+        Document {
+            head: to_json(export, Value::Null),
+            reflections: &export.reflections,
+        }
+    }
+}
+
+impl serde::Serialize for Document<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Reflections<'a>(&'a [Reflection]);
+        impl serde::Serialize for Reflections<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.iter().map(reflection::to_json))
+            }
+        }
+        let Value::Object(head) = &self.head else {
+            return self.head.serialize(serializer);
+        };
+        let mut map = serializer.serialize_map(Some(head.len()))?;
+        for (key, value) in head {
+            if key == "reflections" {
+                map.serialize_entry(key, &Reflections(self.reflections))?;
+            } else {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// The export as one value, with `reflections` standing for the reflections' list.
+fn to_json(export: &Export, reflections: Value) -> Value {
     json!({
         "format": "interlude-export",
         "format_version": FORMAT_VERSION,
@@ -248,7 +298,7 @@ fn to_json(export: &Export) -> Value {
         "includes_private": export.includes_private,
         "since": export.since.map(|t| t.to_string()),
         "until": export.until.map(|t| t.to_string()),
-        "reflections": export.reflections.iter().map(reflection::to_json).collect::<Vec<_>>(),
+        "reflections": reflections,
         "sessions": export.sessions.iter().map(session::to_json).collect::<Vec<_>>(),
         "vocabulary": export.terms.iter().map(term::to_json).collect::<Vec<_>>(),
         "safety_plan": safety::plan_json(&export.plan),
