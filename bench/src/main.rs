@@ -47,6 +47,9 @@
 //! 14. The web app in headless Chromium: `AddReflection` from the page against the Unix socket,
 //!     and the first load's bytes and time to the first screen ready (web_app.rs). `--web` runs
 //!     only this one.
+//! 15. Export and import of 100,000 reflections (rows/s, the CLI's peak memory) against
+//!     serde_json alone writing and reading the same JSON, and backup and restore of that vault
+//!     against `cp -r` of its files (data_portability.rs). `--data` runs only this one.
 //!
 //! `main.rs` parses the arguments and runs the rows; each row has its own file (`single_client`,
 //! `concurrent`, `list_week`, `idle_memory`, `start_up`, `crisis_check`, `vector_search`,
@@ -62,6 +65,7 @@
 mod concurrent;
 mod crisis_check;
 mod crisis_classifier;
+mod data_portability;
 mod embed_throughput;
 mod environment;
 mod generation;
@@ -126,6 +130,8 @@ enum Rows {
     Write,
     /// The web app (14).
     Web,
+    /// Export, import, backup and restore of 100,000 reflections (15).
+    Data,
 }
 
 impl Rows {
@@ -139,6 +145,7 @@ impl Rows {
             Rows::Prep => row == 13,
             Rows::Write => row <= 3,
             Rows::Web => row == 14,
+            Rows::Data => row == 15,
         }
     }
 }
@@ -201,6 +208,7 @@ const USAGE: &str =
   --prep       only the session-prep packet for a week, a month and a year (row 13)
   --write      only the write path: raw fdatasync, AddReflection, 32 clients (rows 1-3)
   --web        only the web app: AddReflection from the page against the socket, first load (row 14)
+  --data       only export, import, backup and restore of 100,000 reflections (row 15)
   --json PATH  also write the figures as JSON
 
 Build first: cargo build --release --bins && cargo run --release -p interlude-bench";
@@ -223,6 +231,13 @@ fn parse_args() -> Result<Option<Args>> {
             Some("--prep") => args.rows = Rows::Prep,
             Some("--write") => args.rows = Rows::Write,
             Some("--web") => args.rows = Rows::Web,
+            Some("--data") => args.rows = Rows::Data,
+            Some(mode @ ("--serde-read" | "--serde-write")) => {
+                let input = PathBuf::from(it.next().context("the reference needs a file")?);
+                let output = it.next().map(PathBuf::from);
+                data_portability::serde_reference(mode, &input, output.as_deref())?;
+                return Ok(None);
+            }
             Some("--dir") => args.dir = Some(it.next().context("--dir needs a path")?.into()),
             Some("--json") => args.json = Some(it.next().context("--json needs a path")?.into()),
             Some("-h" | "--help") => {
@@ -268,6 +283,7 @@ fn run(args: &Args) -> Result<()> {
         Rows::Prep => env.mode = "session-prep packet only",
         Rows::Write => env.mode = "write path only (rows 1-3)",
         Rows::Web => env.mode = "web app only (row 14)",
+        Rows::Data => env.mode = "data in and out only (row 15)",
     }
     progress(&format!("interluded: {}", interluded.display()));
     progress(&format!(
@@ -324,6 +340,15 @@ fn run(args: &Args) -> Result<()> {
             generation::measure(&models.join(generation::GGUF))
         })
         .transpose()?;
+
+    if args.rows.include(15) {
+        let stored = Counts::new(args.quick).stored;
+        let data = on_worker(
+            &runtime,
+            data_portability::measure(interluded.clone(), run_path.join("data"), stored),
+        )??;
+        report.external("15", data_portability::ROW_KEY, data.rows());
+    }
 
     let packets = args
         .rows

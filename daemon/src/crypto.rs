@@ -191,7 +191,13 @@ pub fn unwrap_key(wrapping: &Key, wrapped: &[u8], ad: &[u8]) -> Result<Key, Cryp
     Ok(Zeroizing::new(bytes))
 }
 
-fn aead_seal(key: &Key, nonce: &[u8], plaintext: &[u8], ad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+/// The bare AEAD, for a backup's chunks (which bring their own nonces, see `backup::format`).
+pub fn aead_seal(
+    key: &Key,
+    nonce: &[u8],
+    plaintext: &[u8],
+    ad: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
     XChaCha20Poly1305::new(key.as_slice().into())
         .encrypt(
             XNonce::from_slice(nonce),
@@ -203,7 +209,7 @@ fn aead_seal(key: &Key, nonce: &[u8], plaintext: &[u8], ad: &[u8]) -> Result<Vec
         .map_err(|_| CryptoError::Open)
 }
 
-fn aead_open(
+pub fn aead_open(
     key: &Key,
     nonce: &[u8],
     ciphertext: &[u8],

@@ -22,6 +22,9 @@ pub enum Error {
     WrongRecoveryKey,
     #[error("{0}")]
     Invalid(String),
+    /// A record with that id is already here (an import keeping ids).
+    #[error("{0}")]
+    AlreadyExists(String),
     #[error("no {what} with id {id}; {} lists ids", list_command(what))]
     NotFound { what: &'static str, id: String },
     #[error(

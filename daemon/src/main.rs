@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use interlude_daemon::{Config, Daemon};
 
 /// The Interlude daemon: keeps your encrypted timeline and serves the `interlude` CLI and other
@@ -24,11 +24,49 @@ struct Args {
     /// Minutes without use before the vault locks itself.
     #[arg(long)]
     idle_lock_minutes: Option<f64>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Restores a backup made by `interlude backup` into the data directory, offline (no daemon
+    /// may be running for it). Reads the passphrase (or with --recovery-key the recovery key)
+    /// from standard input, hidden when it is a terminal. The whole file is checked before
+    /// anything is written; the vault is built beside the data directory and moved into place
+    /// only when complete. `interlude restore` runs this for you.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Replace the vault already in the data directory (kept until the restored one is in
+        /// place; its models are kept).
+        #[arg(long)]
+        replace: bool,
+        /// Open the backup with the recovery key instead of the passphrase.
+        #[arg(long)]
+        recovery_key: bool,
+        /// Print `progress DONE TOTAL` lines on standard output as it goes.
+        #[arg(long)]
+        progress: bool,
+        /// Print the result as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
     malloc::fix_thresholds();
     let args = Args::parse();
+    if let Some(Command::Restore {
+        file,
+        replace,
+        recovery_key,
+        progress,
+        json,
+    }) = &args.command
+    {
+        return restore::main(&args, file, *replace, *recovery_key, *progress, *json);
+    }
     let config = match load_config(&args) {
         Ok(config) => config,
         Err(err) => {
@@ -114,6 +152,140 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
         }
         tracing::info!("shutting down");
     })
+}
+
+/// `interluded restore`: offline, on this thread, no runtime.
+mod restore {
+    use std::io::{BufRead, IsTerminal, Write};
+    use std::path::{Path, PathBuf};
+    use std::process::ExitCode;
+
+    use interlude_daemon::backup::BackupError;
+    use interlude_daemon::backup::restore::{Request, run};
+    use interlude_daemon::error::Error;
+    use interlude_daemon::vault::Secret;
+    use zeroize::Zeroizing;
+
+    use super::{Args, load_config};
+
+    pub fn main(
+        args: &Args,
+        file: &Path,
+        replace: bool,
+        recovery_key: bool,
+        progress: bool,
+        json: bool,
+    ) -> ExitCode {
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+        let config = match load_config(args) {
+            Ok(config) => config,
+            Err(err) => {
+                eprintln!("interluded: {err:#}");
+                return ExitCode::from(78);
+            }
+        };
+        let data_dir: PathBuf = config.data_dir.clone();
+        let secret = match read_secret(recovery_key) {
+            Ok(secret) => secret,
+            Err(err) => {
+                eprintln!("interluded: could not read the secret: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let request = Request {
+            file,
+            data_dir: &data_dir,
+            secret: &secret,
+            replace,
+            options: config.store_options(),
+        };
+        let mut stdout = std::io::stdout().lock();
+        let mut shown = u64::MAX;
+        let restored = run(&request, |done, total| {
+            // At most a thousand lines, however many entries.
+            let permille = done.saturating_mul(1000) / total.max(1);
+            if progress && permille != shown {
+                shown = permille;
+                let _ = writeln!(stdout, "progress {done} {total}");
+            }
+        });
+        match restored {
+            Ok(restored) => {
+                let mut stdout = std::io::stdout().lock();
+                let _ = if json {
+                    writeln!(
+                        stdout,
+                        "{}",
+                        serde_json::json!({
+                            "data_dir": data_dir.display().to_string(),
+                            "reflections": restored.reflections,
+                            "sessions": restored.sessions,
+                            "entries": restored.entries,
+                            "files": restored.files,
+                            "replaced": restored.replaced,
+                            "created_at_ms": restored.created_at,
+                        })
+                    )
+                } else {
+                    writeln!(
+                        stdout,
+                        "Restored {} reflections and {} sessions into {}{}.",
+                        restored.reflections,
+                        restored.sessions,
+                        data_dir.display(),
+                        if restored.replaced {
+                            ", replacing the vault that was there"
+                        } else {
+                            ""
+                        }
+                    )
+                };
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("interluded: could not restore {}: {err}", file.display());
+                ExitCode::from(exit_code(&err))
+            }
+        }
+    }
+
+    /// The CLI's exit codes (its README table): 6 refused input, 7 wrong secret, 9 damaged.
+    fn exit_code(err: &BackupError) -> u8 {
+        match err {
+            BackupError::Foreign(_)
+            | BackupError::BadPath(_)
+            | BackupError::ExistingVault(_)
+            | BackupError::Read(_) => 6,
+            BackupError::Vault(Error::WrongPassphrase | Error::WrongRecoveryKey) => 7,
+            BackupError::Damaged { .. }
+            | BackupError::DamagedHeader
+            | BackupError::Truncated
+            | BackupError::Trailing
+            | BackupError::BadBody
+            | BackupError::Vault(Error::Damaged { .. } | Error::HeaderNotAuthentic(_)) => 9,
+            _ => 1,
+        }
+    }
+
+    fn read_secret(recovery_key: bool) -> std::io::Result<Secret> {
+        let prompt = if recovery_key {
+            "Recovery key: "
+        } else {
+            "Passphrase: "
+        };
+        let line = if std::io::stdin().is_terminal() {
+            Zeroizing::new(rpassword::prompt_password(prompt)?)
+        } else {
+            let mut line = Zeroizing::new(String::new());
+            std::io::stdin().lock().read_line(&mut line)?;
+            Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned())
+        };
+        Ok(if recovery_key {
+            Secret::RecoveryKey(line)
+        } else {
+            Secret::Passphrase(line)
+        })
+    }
 }
 
 /// glibc's malloc raises its mmap threshold after a large block is freed (up to 32 MiB, and the

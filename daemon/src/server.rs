@@ -392,6 +392,8 @@ impl Services {
                 notices: store_notices.iter().map(ToString::to_string).collect(),
                 web,
                 safety: safety.clone(),
+                store: store.clone(),
+                stopping: stopping.clone(),
             })))
             .add_service(bounded(TimelineServer::new(api::TimelineService {
                 timeline: timeline.clone(),

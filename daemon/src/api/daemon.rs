@@ -23,6 +23,30 @@ pub struct DaemonService {
     pub web: WebSwitch,
     /// Asked at each status whether the crisis lines' country was chosen.
     pub safety: Arc<crate::safety::Safety>,
+    /// What a backup reads.
+    pub store: crate::store::Store,
+    /// A backup under way ends at a stop.
+    pub stopping: crate::stopping::Stopping,
+}
+
+type BackupStream =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<v1::BackupChunk, Status>> + Send>>;
+
+/// Chunks in flight between the backup's thread and the client.
+const BACKUP_QUEUE: usize = 8;
+
+fn backup_status(err: crate::backup::BackupError) -> Status {
+    use crate::backup::BackupError;
+    match err {
+        BackupError::Vault(err) => err.into(),
+        BackupError::Store(crate::store::StoreError::Closed) | BackupError::Stopped(_) => {
+            Status::unavailable(format!("the backup was not finished: {err}"))
+        }
+        other => {
+            tracing::error!(error = %other, "backup failed");
+            Status::internal(format!("the backup failed: {other}"))
+        }
+    }
 }
 
 impl DaemonService {
@@ -48,6 +72,47 @@ impl DaemonService {
 
 #[tonic::async_trait]
 impl Daemon for DaemonService {
+    type BackupStream = BackupStream;
+
+    /// Made on a blocking thread, at the pace the client reads; it stops when the client goes
+    /// away or the daemon stops.
+    async fn backup(
+        &self,
+        _: Request<v1::BackupRequest>,
+    ) -> Result<Response<Self::BackupStream>, Status> {
+        let keys = self.vault.keys()?;
+        let header = self.vault.header_bytes()?;
+        let (chunks, receiver) = tokio::sync::mpsc::channel(BACKUP_QUEUE);
+        let (store, data_dir, stopping) = (
+            self.store.clone(),
+            self.data_dir.clone(),
+            self.stopping.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            let made =
+                crate::backup::make(&store, &data_dir, &keys, &header, |data, done, total| {
+                    !stopping.is_stopping()
+                        && chunks
+                            .blocking_send(Ok(v1::BackupChunk { data, done, total }))
+                            .is_ok()
+                });
+            match made {
+                Ok(summary) => tracing::info!(
+                    entries = summary.entries,
+                    files = summary.files,
+                    bytes = summary.bytes,
+                    "backup made"
+                ),
+                Err(err) => {
+                    let _ = chunks.blocking_send(Err(backup_status(err)));
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(receiver),
+        )))
+    }
+
     async fn info(
         &self,
         _: Request<v1::InfoRequest>,

@@ -49,7 +49,7 @@ impl From<Error> for Status {
         let message = err.to_string();
         match err {
             Error::Locked | Error::NotInitialised => Status::failed_precondition(message),
-            Error::AlreadyInitialised => Status::already_exists(message),
+            Error::AlreadyInitialised | Error::AlreadyExists(_) => Status::already_exists(message),
             Error::WrongPassphrase | Error::WrongRecoveryKey => Status::unauthenticated(message),
             Error::Invalid(_) => Status::invalid_argument(message),
             Error::NotFound { .. } => Status::not_found(message),

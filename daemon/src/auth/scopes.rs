@@ -94,6 +94,8 @@ pub const TABLE: &[(&str, Needs)] = &[
     ("/interlude.v1.Daemon/ChangePassphrase", S(Admin)),
     // Opens a network listener and writes the config: the owner's decision.
     ("/interlude.v1.Daemon/OpenWeb", S(Admin)),
+    // The whole vault, encrypted: the owner's tool, like an import.
+    ("/interlude.v1.Daemon/Backup", S(Admin)),
     ("/interlude.v1.Timeline/AddReflection", S(Capture)),
     ("/interlude.v1.Timeline/GetReflection", S(Read)),
     ("/interlude.v1.Timeline/ListReflections", S(Read)),

@@ -216,14 +216,24 @@ impl CheckIns {
         self.inner.vault.state() != VaultState::Unlocked
     }
 
-    pub async fn add_schedule(&self, when: StoredWhen, prompt: String) -> Result<ScheduleView> {
+    /// Adds one of the client's own schedules, under `id` when given (an import keeps the
+    /// exported one's).
+    pub async fn add_schedule(
+        &self,
+        when: StoredWhen,
+        prompt: String,
+        id: Option<String>,
+    ) -> Result<ScheduleView> {
         let when = when.parse()?;
         if prompt.len() > MAX_PROMPT_BYTES {
             return Err(invalid(format!(
                 "a check-in question can be at most {MAX_PROMPT_BYTES} bytes"
             )));
         }
-        let id = format!("own-{}", ulid::Ulid::new().to_string().to_lowercase());
+        let id = match id {
+            Some(id) => own_id(&id)?,
+            None => format!("own-{}", ulid::Ulid::new().to_string().to_lowercase()),
+        };
         let own = OwnSchedule {
             id: id.clone(),
             when,
@@ -233,6 +243,12 @@ impl CheckIns {
             if state.own.len() >= MAX_OWN_SCHEDULES {
                 return Err(invalid(format!(
                     "you have {MAX_OWN_SCHEDULES} schedules of your own; remove one first"
+                )));
+            }
+            if state.own.iter().any(|s| s.id == own.id) {
+                return Err(Error::AlreadyExists(format!(
+                    "a schedule of yours with the id {} is already here",
+                    own.id
                 )));
             }
             state.own.push(own.clone());
@@ -659,5 +675,17 @@ pub async fn publish_vault_changes(vault: Arc<Vault>, events: Events, stopping: 
     } {
         let state: VaultState = *changes.borrow_and_update();
         events.publish(Event::Vault(state));
+    }
+}
+
+/// An id given for one's own schedule: `own-` and a ULID, as the daemon makes them.
+fn own_id(id: &str) -> Result<String> {
+    let id = id.trim().to_lowercase();
+    match id.strip_prefix("own-") {
+        Some(ulid) if ulid::Ulid::from_string(ulid).is_ok() => Ok(id),
+        _ => Err(invalid(format!(
+            "`{}` is not an id of one of your own schedules (`own-` and a ULID)",
+            id.chars().take(40).collect::<String>()
+        ))),
     }
 }

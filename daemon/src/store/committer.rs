@@ -13,7 +13,7 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::oneshot;
@@ -33,6 +33,9 @@ pub struct Committer {
     /// The snapshot's size: the journal may grow as large before a rotation rewrites it.
     snapshot_bytes: AtomicU64,
     line: Mutex<Line>,
+    /// Backups reading the snapshot and the journal: while there are any, nothing rotates
+    /// (which would overwrite both with zeros); the journal just grows a little longer.
+    pins: Arc<AtomicUsize>,
 }
 
 /// Writers waiting for the current leader, and whether there is one.
@@ -83,6 +86,7 @@ impl Committer {
             journal: Mutex::new(Some(journal)),
             snapshot_bytes: AtomicU64::new(snapshot_bytes),
             line: Mutex::default(),
+            pins: Arc::default(),
         }
     }
 
@@ -121,17 +125,37 @@ impl Committer {
             .unwrap_or(Err(StoreError::Closed))
     }
 
-    /// See [`super::Store::compact`].
+    /// See [`super::Store::compact`]. Waits for backups under way: compaction rotates.
     pub async fn compact(self: &Arc<Self>) -> Result<(), StoreError> {
-        let this = self.clone();
-        run_blocking(move || {
-            let mut journal = lock(&this.journal);
-            let journal = journal.as_mut().ok_or(StoreError::Closed)?;
-            let snapshot_bytes = compact::run(&this.handles, &this.dir, &this.options, journal)?;
-            this.snapshot_bytes.store(snapshot_bytes, Ordering::Relaxed);
-            Ok(())
-        })
-        .await
+        loop {
+            let this = self.clone();
+            let done = run_blocking_value(move || {
+                let mut journal = lock(&this.journal);
+                let journal = journal.as_mut().ok_or(StoreError::Closed)?;
+                if this.pins.load(Ordering::SeqCst) > 0 {
+                    return Ok(false);
+                }
+                let snapshot_bytes =
+                    compact::run(&this.handles, &this.dir, &this.options, journal)?;
+                this.snapshot_bytes.store(snapshot_bytes, Ordering::Relaxed);
+                Ok(true)
+            })
+            .await?;
+            if done {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Pins what a backup reads: under the journal's lock (no commit half-applied), the
+    /// snapshot and the journal as they are now are opened, and no rotation runs until the
+    /// returned value is dropped.
+    pub fn pin(&self) -> Result<super::Pinned, StoreError> {
+        let journal = lock(&self.journal);
+        let journal = journal.as_ref().ok_or(StoreError::Closed)?;
+        let pinned = super::Pinned::open(&self.dir, journal.len(), self.pins.clone())?;
+        Ok(pinned)
     }
 
     /// Makes sled durable and refuses later commits. The journal is kept: it is emptied only
@@ -225,6 +249,9 @@ impl Committer {
     /// Rotates once the journal is larger than both the configured size and the snapshot, so
     /// rewriting the snapshot costs at most as much again as the writes themselves.
     fn rotate_if_large(&self, journal: &mut Journal) {
+        if self.pins.load(Ordering::SeqCst) > 0 {
+            return;
+        }
         let limit = self
             .options
             .checkpoint_bytes
@@ -246,12 +273,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Runs blocking disk work without stalling the runtime: in place on a multi-thread runtime's
-/// worker (no hand-off to another thread, so no wake-up on the write path), on the blocking
-/// pool otherwise.
-async fn run_blocking<F>(work: F) -> Result<(), StoreError>
+/// As [`run_blocking`], for work that returns a value.
+async fn run_blocking_value<T, F>(work: F) -> Result<T, StoreError>
 where
-    F: FnOnce() -> Result<(), StoreError> + Send + 'static,
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
 {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current().map(|h| h.runtime_flavor()) {
@@ -261,6 +287,16 @@ where
             .map_err(|_| StoreError::Closed)?,
         Err(_) => work(),
     }
+}
+
+/// Runs blocking disk work without stalling the runtime: in place on a multi-thread runtime's
+/// worker (no hand-off to another thread, so no wake-up on the write path), on the blocking
+/// pool otherwise.
+async fn run_blocking<F>(work: F) -> Result<(), StoreError>
+where
+    F: FnOnce() -> Result<(), StoreError> + Send + 'static,
+{
+    run_blocking_value(work).await
 }
 
 #[cfg(test)]

@@ -16,11 +16,11 @@ use std::path::{Path, PathBuf};
 use super::{Op, Tree, write_zeros};
 
 /// `len | crc32` before the body.
-const FRAME: usize = 4 + 4;
+pub(super) const FRAME: usize = 4 + 4;
 /// The smallest body: `seq | op count`.
 const MIN_BODY: usize = 8 + 4;
 /// Larger entries cannot come from a valid commit (values are capped far below this).
-const MAX_ENTRY: usize = 256 * 1024 * 1024;
+pub(super) const MAX_ENTRY: usize = 256 * 1024 * 1024;
 
 pub struct Journal {
     file: File,
@@ -244,7 +244,7 @@ pub(super) fn decode_all(bytes: &[u8]) -> (Vec<Vec<Op>>, u64, u64) {
     (entries, pos as u64, last_seq)
 }
 
-fn decode_entry(bytes: &[u8], pos: usize) -> Option<(Vec<Op>, u64, usize)> {
+pub(super) fn decode_entry(bytes: &[u8], pos: usize) -> Option<(Vec<Op>, u64, usize)> {
     let header = bytes.get(pos..pos + FRAME)?;
     let body_len = u32::from_le_bytes(header[..4].try_into().ok()?) as usize;
     let crc = u32::from_le_bytes(header[4..8].try_into().ok()?);

@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use super::journal::{decode_all, encode_entry};
 use super::{Handles, Op, StoreError, Tree, io_err, write_zeros};
 
-const MAGIC: &[u8; 8] = b"ILSNAP01";
-const HEADER: usize = MAGIC.len() + 8;
+pub(super) const MAGIC: &[u8; 8] = b"ILSNAP01";
+pub(super) const HEADER: usize = MAGIC.len() + 8;
 /// Records per entry are gathered up to about this many bytes.
 const ENTRY_BYTES: usize = 1024 * 1024;
 /// The rotation counter in the `meta` tree. Holds no client material.
@@ -38,7 +38,7 @@ pub(super) struct Snapshot {
     pub damaged_bytes: u64,
 }
 
-fn paths(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+pub(super) fn paths(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (
         dir.join("snapshot"),
         dir.join("snapshot.tmp"),
@@ -78,7 +78,7 @@ pub(super) fn generation(dir: &Path) -> Result<Option<u64>, StoreError> {
     }
 }
 
-fn parse_header(bytes: &[u8]) -> Option<u64> {
+pub(super) fn parse_header(bytes: &[u8]) -> Option<u64> {
     if bytes.get(..MAGIC.len())? != MAGIC {
         return None;
     }

@@ -181,6 +181,7 @@ async fn own_schedules_are_checked_added_and_removed_and_any_schedule_can_be_tur
     let add = |kind| v1::AddScheduleRequest {
         when: Some(v1::When { kind: Some(kind) }),
         prompt: String::new(),
+        id: String::new(),
     };
     let bad = client
         .add_schedule(add(when::Kind::Daily("25:00".into())))
@@ -309,6 +310,7 @@ async fn the_client_s_controls_survive_a_restart() {
                 kind: Some(when::Kind::Daily("21:15".into())),
             }),
             prompt: "What did today ask of you?".into(),
+            id: String::new(),
         })
         .await
         .unwrap()

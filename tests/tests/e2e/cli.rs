@@ -492,6 +492,14 @@ impl interlude_proto::v1::daemon_server::Daemon for OtherRelease {
     ) -> Result<tonic::Response<interlude_proto::v1::OpenWebResponse>, tonic::Status> {
         Err(tonic::Status::unimplemented("other release"))
     }
+    type BackupStream =
+        tokio_stream::Empty<Result<interlude_proto::v1::BackupChunk, tonic::Status>>;
+    async fn backup(
+        &self,
+        _: tonic::Request<interlude_proto::v1::BackupRequest>,
+    ) -> Result<tonic::Response<Self::BackupStream>, tonic::Status> {
+        Err(tonic::Status::unimplemented("other release"))
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

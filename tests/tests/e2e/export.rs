@@ -186,11 +186,65 @@ fn an_export_imported_into_a_new_vault_exports_again_identically() {
         &["safety-plan", "edit"],
         "## Warning signs\n- not sleeping\n\n## People I can ask for help\n- Sam\n",
     ));
+    // Check-in settings that are not the defaults, and a plugin turned off in the daemon's own
+    // data directory (the CLI's default one is elsewhere: the list must be the daemon's).
+    let in_ten_days = jiff::Zoned::now()
+        .date()
+        .checked_add(jiff::Span::new().days(10))
+        .unwrap()
+        .to_string();
+    ok(first.cli(&["checkin", "quiet", "21:30-07:15"]));
+    ok(first.cli(&["checkin", "cap", "2"]));
+    ok(first.cli(&["checkin", "pause", &in_ten_days]));
+    ok(first.cli(&[
+        "checkin",
+        "schedule",
+        "add",
+        "--daily",
+        "19:30",
+        "--prompt",
+        "What did the critic say?",
+    ]));
+    ok(first.cli(&[
+        "checkin", "schedule", "add", "--weekly", "mon,thu", "--at", "08:00",
+    ]));
+    ok(first.cli(&["checkin", "schedule", "off", "day-after-session"]));
+    let first_data = first.data_dir();
+    ok(first.cli(&[
+        "plugin",
+        "disable",
+        "act",
+        "--data-dir",
+        first_data.to_str().unwrap(),
+    ]));
     let file = first.tmp_dir().join("everything.json");
     ok(first.cli(&["export", "--include-private", "-o", file.to_str().unwrap()]));
+    let exported: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let plugin_ids: Vec<&str> = exported["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        plugin_ids.contains(&"cbt") && !plugin_ids.contains(&"act"),
+        "the plugins in effect in the daemon's data directory: {plugin_ids:?}"
+    );
+    let controls = &exported["check_ins"]["controls"];
+    assert_eq!(controls["daily_cap"], 2, "{controls}");
+    assert_eq!(controls["paused_through"], in_ten_days.as_str());
 
     let second = RealDaemon::start();
     ok(second.cli_with_stdin(&["init", "--passphrase-stdin"], &format!("{PASSPHRASE}\n")));
+    let second_data = second.data_dir();
+    ok(second.cli(&[
+        "plugin",
+        "disable",
+        "act",
+        "--data-dir",
+        second_data.to_str().unwrap(),
+    ]));
     let said = ok(second.cli(&["import", "--dry-run", file.to_str().unwrap()]));
     assert!(
         said.contains("holds 3 reflections, 1 sessions and 1 words"),

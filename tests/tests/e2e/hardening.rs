@@ -269,6 +269,7 @@ async fn the_clients_own_check_in_question_is_not_shown_while_locked() {
                 kind: Some(v1::when::Kind::Daily("21:00".into())),
             }),
             prompt: question.into(),
+            id: String::new(),
         })
         .await
         .unwrap();

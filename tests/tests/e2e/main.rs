@@ -4,6 +4,7 @@
 //! alone with `cargo test -p interlude-e2e --test e2e MODULE::`.
 
 mod audit;
+mod backup;
 mod bad_input;
 mod checkins;
 mod cli;
