@@ -31,6 +31,12 @@ pub struct CrisisCheck {
 impl CrisisCheck {
     /// The most severe finding in any of `texts` (an entry's text and its answers), or `None`.
     pub async fn check(&self, texts: &[&str]) -> Option<Finding> {
+        self.check_with(texts, texts).await
+    }
+
+    /// As [`CrisisCheck::check`], with the classifier reading `own_words` (what the client wrote
+    /// of an entry whose text also holds someone else's words) where the rules read `texts`.
+    pub async fn check_with(&self, texts: &[&str], own_words: &[&str]) -> Option<Finding> {
         let readings: Vec<detect::Reading> = texts.iter().map(|t| self.lexicon.read(t)).collect();
         let ruled = readings
             .iter()
@@ -51,7 +57,7 @@ impl CrisisCheck {
         } else {
             classify::RISK_THRESHOLD
         };
-        Finding::worst(ruled, classifier.finding(texts, threshold).await)
+        Finding::worst(ruled, classifier.finding(own_words, threshold).await)
     }
 
     /// Said in `status` when the check runs on its rules alone.

@@ -39,7 +39,9 @@ impl Timeline {
                 done.already_present += 1;
                 continue;
             }
-            let found = self.crisis_in(&reflection.text, &reflection.answers).await;
+            let found = self
+                .crisis_in(reflection.kind, &reflection.text, &reflection.answers)
+                .await;
             reflection.crisis |= found.is_some();
             ops.push(Op::Put {
                 tree: Tree::Reflections,

@@ -8,8 +8,8 @@ use zeroize::Zeroizing;
 use super::{Changed, Timeline, decrypt_record, encrypt_record, id_of, key_of, vectors};
 use crate::crypto;
 use crate::domain::{
-    self, NewReflection, Order, Reflection, ReflectionEdit, ReflectionQuery, Revision, check_range,
-    now_millis,
+    self, Kind, NewReflection, Order, Reflection, ReflectionEdit, ReflectionQuery, Revision,
+    check_range, now_millis,
 };
 use crate::error::{Error, Result};
 use crate::safety::Finding;
@@ -43,7 +43,7 @@ impl Timeline {
     pub async fn add_reflection(&self, new: NewReflection) -> Result<Added> {
         self.limits.check_new(&new)?;
         let crisis = Finding::worst(
-            self.crisis_in(&new.text, &new.answers).await,
+            self.crisis_in(new.kind, &new.text, &new.answers).await,
             new.raised.map(Finding::for_step),
         );
         let now = now_millis();
@@ -204,7 +204,10 @@ impl Timeline {
         compact_history(&mut reflection.history);
         if let Some(text) = edit.text {
             reflection.term_ids = domain::mentioned_terms(&text, &self.all_terms(&keys)?);
-            reflection.crisis = self.crisis_in(&text, &reflection.answers).await.is_some();
+            reflection.crisis = self
+                .crisis_in(reflection.kind, &text, &reflection.answers)
+                .await
+                .is_some();
             reflection.text = text;
         }
         if let Some(tags) = edit.tags {
@@ -360,14 +363,34 @@ impl Timeline {
     /// Runs the crisis check over the text and every structured answer, before anything is saved.
     pub(super) async fn crisis_in(
         &self,
+        kind: Kind,
         text: &str,
         answers: &[domain::Answer],
     ) -> Option<Finding> {
-        let texts: Vec<&str> = std::iter::once(text)
-            .chain(answers.iter().map(|a| a.value.as_str()))
+        let answer_values = answers.iter().map(|a| a.value.as_str());
+        let texts: Vec<&str> = std::iter::once(text).chain(answer_values.clone()).collect();
+        if kind != Kind::Exercise {
+            return self.crisis_check.check(&texts).await;
+        }
+        // An exercise's text is the plugin's title and questions with the client's answers
+        // indented under them (`practice::render`). The rules read it all; the classifier, trained
+        // on clients' words, reads the answers as one text and each alone: a question such as
+        // "what's the loudest thought right now" moved it towards a false alarm.
+        let answered = answers_in(text);
+        let own_words: Vec<&str> = std::iter::once(answered.as_str())
+            .chain(answer_values)
             .collect();
-        self.crisis_check.check(&texts).await
+        self.crisis_check.check_with(&texts, &own_words).await
     }
+}
+
+/// The indented lines of an exercise's text, the client's answers, one per line.
+fn answers_in(text: &str) -> String {
+    text.lines()
+        .filter(|line| line.starts_with("  "))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn seal(public: &PublicKey, key: &[u8], reflection: &Reflection) -> Result<Vec<u8>> {

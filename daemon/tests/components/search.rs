@@ -352,8 +352,10 @@ async fn resurfaced_in(
         .map(|r| (r.id.as_str(), r.moment.as_ref()))
         .collect();
     assert_eq!(
-        in_event, in_response,
-        "the event names what the response shows"
+        in_event,
+        in_response,
+        "the event names what the response shows (crisis check: {:?})",
+        added.safety.as_ref().map(|s| (s.tier(), s.category()))
     );
     added.resurfaced
 }
