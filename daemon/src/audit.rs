@@ -24,6 +24,10 @@ use crate::vault::Vault;
 
 const MAC_LEN: usize = 32;
 const UNCHAINED: [u8; MAC_LEN] = [0; MAC_LEN];
+/// The end of the chained trail, in the meta tree: its last sequence number and MAC under a MAC
+/// of their own, written in the same commit as the entries. Without it, a trail with its newest
+/// entries removed would still check.
+const END_KEY: &[u8] = b"audit-end";
 /// How long the writer gathers entries before one commit.
 const COALESCE: std::time::Duration = std::time::Duration::from_millis(100);
 /// At most this many entries wait for the writer; beyond it an entry is dropped and logged.
@@ -152,7 +156,8 @@ impl Writer {
             // No vault yet: nothing of the client's exists to be touched.
             return Ok(());
         };
-        let (mut seq, mut prev, pending) = self.tail()?;
+        let (last, mut prev, pending) = self.tail()?;
+        let mut seq = last.max(self.marked_end()?);
         let mut ops = Vec::new();
         // Chain what waited for a key, in order.
         if let Some(key) = &self.audit_key {
@@ -172,6 +177,10 @@ impl Writer {
             };
             ops.push(put(seq, &mac, &sealed));
             prev = mac;
+        }
+        if let Some(key) = &self.audit_key {
+            // Everything is chained now: the last entry is the end.
+            ops.push(end_marker(key, seq, &prev));
         }
         self.store.commit(ops).await?;
         Ok(())
@@ -196,6 +205,16 @@ impl Writer {
         pending.reverse();
         Ok((last_seq.unwrap_or(0), UNCHAINED, pending))
     }
+
+    /// The last sequence number the end marker names (read without the key: it only moves the
+    /// numbering on, so that entries removed from the end show as missing once more are written).
+    fn marked_end(&self) -> Result<u64, Error> {
+        Ok(self
+            .store
+            .get(Tree::Meta, END_KEY)?
+            .and_then(|bytes| bytes.first_chunk::<8>().map(|seq| u64::from_be_bytes(*seq)))
+            .unwrap_or(0))
+    }
 }
 
 /// Reads the whole trail (needs the vault unlocked) and checks the chain from the start.
@@ -203,6 +222,19 @@ pub fn verify(store: &Store, vault: &Vault, since: Millis) -> Result<Verified, E
     let keys = vault.keys()?;
     let key = audit_key(&keys.data);
     let mut out = Verified::default();
+    // Read before the entries, so that entries written meanwhile only come after it.
+    let end = match store.get(Tree::Meta, END_KEY)? {
+        Some(bytes) => match read_end(&key, &bytes) {
+            Some(end) => Some(end),
+            None => {
+                out.first_problem = Some("the trail's end marker was changed".into());
+                None
+            }
+        },
+        None => None,
+    };
+    let mut end_seen = false;
+    let mut chained = false;
     let mut prev = UNCHAINED;
     let mut expected = 1u64;
     for pair in store.range(Tree::Audit, .., false) {
@@ -225,6 +257,16 @@ pub fn verify(store: &Store, vault: &Vault, since: Millis) -> Result<Verified, E
         }
         if mac != UNCHAINED {
             prev = mac;
+            chained = true;
+        }
+        if let Some((end_seq, end_mac)) = end
+            && seq == end_seq
+        {
+            end_seen = true;
+            if mac != end_mac && out.first_problem.is_none() {
+                out.first_problem =
+                    Some(format!("entry {seq} was changed (the trail ended there)"));
+            }
         }
         match opened {
             Some(entry) if entry.at >= since => out.entries.push((seq, entry)),
@@ -235,7 +277,39 @@ pub fn verify(store: &Store, vault: &Vault, since: Millis) -> Result<Verified, E
             None => {}
         }
     }
+    if out.first_problem.is_none() {
+        out.first_problem = match end {
+            Some((end_seq, _)) if !end_seen => Some(format!(
+                "the newest entries are missing: the trail ended at entry {end_seq}, now at entry {}",
+                expected - 1
+            )),
+            None if chained => Some(
+                "the trail's end marker is missing (its newest entries may have been removed)"
+                    .into(),
+            ),
+            _ => None,
+        };
+    }
     Ok(out)
+}
+
+fn end_marker(key: &Key, seq: u64, mac: &[u8; MAC_LEN]) -> Op {
+    let mut value = seq.to_be_bytes().to_vec();
+    value.extend_from_slice(mac);
+    value.extend_from_slice(&link(key, mac, seq, END_KEY));
+    Op::Put {
+        tree: Tree::Meta,
+        key: END_KEY.to_vec(),
+        value,
+    }
+}
+
+/// The end marker's sequence number and MAC, or `None` when it does not check.
+fn read_end(key: &Key, bytes: &[u8]) -> Option<(u64, [u8; MAC_LEN])> {
+    let (seq, rest) = bytes.split_first_chunk::<8>()?;
+    let (mac, tag) = rest.split_first_chunk::<MAC_LEN>()?;
+    let seq = u64::from_be_bytes(*seq);
+    (tag == link(key, mac, seq, END_KEY)).then_some((seq, *mac))
 }
 
 pub fn entry(caller: String, action: String, record: String, outcome: tonic::Code) -> Entry {
