@@ -167,6 +167,12 @@ fn timed(command: Command, stdin: &str) -> Result<Run> {
 }
 
 /// The real CLI against `daemon`, with the environment the tests give it.
+/// A path as the CLI's argument; the bench's directory (`--dir`) may be any path.
+fn utf8(path: &Path) -> Result<&str> {
+    path.to_str()
+        .with_context(|| format!("{} is not UTF-8: give --dir a UTF-8 path", path.display()))
+}
+
 fn cli(daemon: &RealDaemon, args: &[&str]) -> Command {
     let mut command = Command::new(interlude_e2e::bin("interlude"));
     command
@@ -267,12 +273,7 @@ pub(crate) async fn measure(interluded: PathBuf, root: PathBuf, stored: usize) -
         timed(
             cli(
                 &source,
-                &[
-                    "export",
-                    "--include-private",
-                    "-o",
-                    export_file.to_str().unwrap(),
-                ],
+                &["export", "--include-private", "-o", utf8(&export_file)?],
             ),
             "",
         )
@@ -289,9 +290,8 @@ pub(crate) async fn measure(interluded: PathBuf, root: PathBuf, stored: usize) -
 
     progress("15. interlude backup, then cp -r of the data directory");
     let backup_file = work.join("vault.ilbackup");
-    let backup = tokio::task::block_in_place(|| {
-        timed(cli(&source, &["backup", backup_file.to_str().unwrap()]), "")
-    })?;
+    let backup =
+        tokio::task::block_in_place(|| timed(cli(&source, &["backup", utf8(&backup_file)?]), ""))?;
     let backup_bytes = std::fs::metadata(&backup_file)?.len();
     let data_bytes = bytes_under(&source.data_dir());
     let copy = work.join("data-copy");
@@ -306,9 +306,9 @@ pub(crate) async fn measure(interluded: PathBuf, root: PathBuf, stored: usize) -
                 &source,
                 &[
                     "restore",
-                    backup_file.to_str().unwrap(),
+                    utf8(&backup_file)?,
                     "--data-dir",
-                    restored.to_str().unwrap(),
+                    utf8(&restored)?,
                     "--passphrase-stdin",
                 ],
             ),
@@ -326,9 +326,8 @@ pub(crate) async fn measure(interluded: PathBuf, root: PathBuf, stored: usize) -
     let mut target = super::real_daemon(&interluded, &root, false)?;
     target.launch();
     unlocked_channel(&target.socket(), true).await?;
-    let import = tokio::task::block_in_place(|| {
-        timed(cli(&target, &["import", export_file.to_str().unwrap()]), "")
-    })?;
+    let import =
+        tokio::task::block_in_place(|| timed(cli(&target, &["import", utf8(&export_file)?]), ""))?;
     if !import
         .stdout
         .contains(&format!("Imported {stored} records"))

@@ -239,18 +239,7 @@ impl Vault {
                 return Err(err);
             }
         };
-        let secret_bytes = crypto::decrypt(&data_key, &header.encrypted_secret_key, AD_SECRET_KEY)
-            .map_err(|_| Error::HeaderNotAuthentic("its encrypted secret key"))?;
-        let secret_array: Zeroizing<[u8; 32]> = Zeroizing::new(
-            secret_bytes
-                .as_slice()
-                .try_into()
-                .map_err(|_| Error::HeaderNotAuthentic("its encrypted secret key"))?,
-        );
-        let secret = StaticSecret::from(*secret_array);
-        if PublicKey::from(&secret).to_bytes() != header.public_key {
-            return Err(Error::HeaderNotAuthentic("its public key"));
-        }
+        let secret = secret_key(&header, &data_key)?;
         if !header.verify(&data_key)? {
             header.sign(&data_key)?;
             self.save_header(&header).await?;
@@ -480,7 +469,17 @@ pub fn open_offline(header: &[u8], secret: &Secret) -> Result<Keys> {
                 .map_err(|_| Error::WrongRecoveryKey)?
         }
     };
-    let secret_bytes = crypto::decrypt(&data_key, &header.encrypted_secret_key, AD_SECRET_KEY)
+    let secret = secret_key(&header, &data_key)?;
+    header.verify(&data_key)?;
+    Ok(Keys {
+        data: data_key,
+        secret,
+    })
+}
+
+/// The vault's secret key, decrypted with the data key; it must make the header's public key.
+fn secret_key(header: &Header, data_key: &Key) -> Result<StaticSecret> {
+    let secret_bytes = crypto::decrypt(data_key, &header.encrypted_secret_key, AD_SECRET_KEY)
         .map_err(|_| Error::HeaderNotAuthentic("its encrypted secret key"))?;
     let secret_array: Zeroizing<[u8; 32]> = Zeroizing::new(
         secret_bytes
@@ -492,11 +491,7 @@ pub fn open_offline(header: &[u8], secret: &Secret) -> Result<Keys> {
     if PublicKey::from(&secret).to_bytes() != header.public_key {
         return Err(Error::HeaderNotAuthentic("its public key"));
     }
-    header.verify(&data_key)?;
-    Ok(Keys {
-        data: data_key,
-        secret,
-    })
+    Ok(secret)
 }
 
 /// Write to a temporary file, sync, rename over, sync the directory: the file is always whole.

@@ -649,3 +649,18 @@ pub fn tools_present(commands: &[&str]) -> bool {
             .is_ok_and(|o| o.status.success())
     })
 }
+
+/// The standard output of a command that must have succeeded; otherwise the test fails with its
+/// exit code and both outputs.
+#[track_caller]
+pub fn ok(output: impl std::borrow::Borrow<Output>) -> String {
+    let output = output.borrow();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {stdout}\nstderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}

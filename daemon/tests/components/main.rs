@@ -7,6 +7,7 @@
 mod damage;
 mod embedder;
 mod erasure;
+mod exercise;
 mod generator;
 mod prep;
 mod redteam_generation;

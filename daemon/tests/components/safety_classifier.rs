@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use crate::exercise::{finished_thought_record, practice};
 use interlude_e2e::{TestDaemon, install_models};
 use interlude_proto::v1;
 
@@ -137,59 +138,16 @@ async fn in_an_exercise_the_classifier_reads_the_answers_not_the_questions() {
     };
     daemon.init().await;
 
-    let risky = thought_record(&daemon, "Long day, nothing new.", UNLISTED).await;
+    let mut client = practice(&daemon).await;
+    let risky = finished_thought_record(&mut client, "Long day, nothing new.", UNLISTED).await;
     let safety = risky.safety.expect("a risk in an answer is flagged");
     assert!(safety.tier() >= v1::CrisisTier::Ideation, "{safety:?}");
 
-    let worry = thought_record(
-        &daemon,
+    let worry = finished_thought_record(
+        &mut client,
         "My boss commented on my report and I was sure I would lose my job.",
         "They're going to fire me.",
     )
     .await;
     assert!(worry.safety.is_none(), "{:?}", worry.safety);
-}
-
-/// The CBT quick thought record with what is happening and the loudest thought answered, the
-/// rest skipped, finished.
-async fn thought_record(
-    daemon: &TestDaemon,
-    happening: &str,
-    thought: &str,
-) -> v1::AddReflectionResponse {
-    use interlude_proto::v1::practice_client::PracticeClient;
-    let mut client = PracticeClient::new(interlude_proto::connect(&daemon.socket()).await.unwrap());
-    let mut view = client
-        .start(v1::StartRequest {
-            plugin_id: "cbt".into(),
-            exercise_id: "quick-thought-record".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    for answer in [Some(happening), None, Some(thought), None] {
-        let run_id = view.run_id.clone();
-        let step_id = view.step.unwrap().id;
-        let moved = match answer {
-            Some(value) => {
-                let request = v1::AnswerRequest {
-                    run_id,
-                    step_id,
-                    value: value.into(),
-                };
-                client.answer(request).await
-            }
-            None => client.skip(v1::SkipRequest { run_id, step_id }).await,
-        };
-        view = moved.unwrap().into_inner();
-    }
-    assert!(view.at_end);
-    client
-        .finish(v1::FinishRequest {
-            run_id: view.run_id,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
 }

@@ -5,14 +5,13 @@
 
 use std::time::{Duration, Instant};
 
+use crate::exercise::{finished_thought_record, practice, thought_record};
 use interlude_daemon::models::Embedder;
 use interlude_daemon::models::embedder::cosine;
 use interlude_daemon::search::RESURFACE_THRESHOLD;
 use interlude_daemon::store::{Store, StoreOptions, Tree};
 use interlude_e2e::{TestDaemon, files_containing, install_models, ulid_key};
 use interlude_proto::v1;
-use interlude_proto::v1::practice_client::PracticeClient;
-use tonic::transport::Channel;
 
 /// Written for this test: an insight kept from a session, then entries that say the same thing
 /// in other words, and entries about something else.
@@ -567,74 +566,6 @@ async fn a_check_in_answer_brings_back_the_insight_it_paraphrases() {
     let due = checkin_after_session(&daemon, &[]).await;
     let answered = answer_checkin(&daemon, &due, UNRELATED[3]).await;
     assert!(resurfaced_in(&mut events, answered).await.is_empty());
-}
-
-async fn practice(daemon: &TestDaemon) -> PracticeClient<Channel> {
-    PracticeClient::new(interlude_proto::connect(&daemon.socket()).await.unwrap())
-}
-
-/// Starts the quick thought record and answers what is happening; the feelings are skipped.
-async fn thought_record(client: &mut PracticeClient<Channel>, happening: &str) -> v1::RunView {
-    let view = client
-        .start(v1::StartRequest {
-            plugin_id: "cbt".into(),
-            exercise_id: "quick-thought-record".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let view = answer_step(client, &view, happening).await;
-    client
-        .skip(v1::SkipRequest {
-            run_id: view.run_id.clone(),
-            step_id: view.step.unwrap().id,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-}
-
-async fn answer_step(
-    client: &mut PracticeClient<Channel>,
-    view: &v1::RunView,
-    value: &str,
-) -> v1::RunView {
-    client
-        .answer(v1::AnswerRequest {
-            run_id: view.run_id.clone(),
-            step_id: view.step.as_ref().unwrap().id.clone(),
-            value: value.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-}
-
-/// The quick thought record to its end, saved.
-async fn finished_thought_record(
-    client: &mut PracticeClient<Channel>,
-    happening: &str,
-    thought: &str,
-) -> v1::AddReflectionResponse {
-    let view = thought_record(client, happening).await;
-    let view = answer_step(client, &view, thought).await;
-    let view = client
-        .skip(v1::SkipRequest {
-            run_id: view.run_id.clone(),
-            step_id: view.step.unwrap().id,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(view.at_end);
-    client
-        .finish(v1::FinishRequest {
-            run_id: view.run_id,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

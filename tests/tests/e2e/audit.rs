@@ -6,7 +6,7 @@
 use std::process::Output;
 
 use interlude_daemon::store::{Op, Store, StoreOptions, Tree};
-use interlude_e2e::RealDaemon;
+use interlude_e2e::{RealDaemon, ok};
 use interlude_proto::v1;
 
 const PASSPHRASE: &str = "correct horse battery staple";
@@ -18,12 +18,6 @@ fn run(output: Output) -> (bool, String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
-}
-
-fn ok(output: Output) -> String {
-    let (success, stdout, stderr) = run(output);
-    assert!(success, "stdout: {stdout}\nstderr: {stderr}");
-    stdout
 }
 
 /// A daemon with one reflection, read by a token and refused to a bad one.

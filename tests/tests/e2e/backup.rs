@@ -11,25 +11,13 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::{Arc, Mutex};
 
-use interlude_e2e::{PASSPHRASE, RealDaemon, cli_command};
+use interlude_e2e::{PASSPHRASE, RealDaemon, cli_command, ok};
 use interlude_proto::v1::daemon_client::DaemonClient;
 use interlude_proto::v1::timeline_client::TimelineClient;
 use interlude_proto::v1::{
     AddReflectionRequest, InitRequest, ListReflectionsRequest, Order, UnlockRequest, unlock_request,
 };
 use prost::Message;
-
-#[track_caller]
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 fn note(text: String) -> AddReflectionRequest {
     AddReflectionRequest {
@@ -191,7 +179,7 @@ async fn a_backup_made_while_another_client_writes_is_one_instant_and_restores_b
         let target = daemon
             .tmp_dir()
             .join(format!("restored-{}", how.replace(' ', "-")));
-        ok(&restore(&daemon, &file, &target, extra, secret));
+        ok(restore(&daemon, &file, &target, extra, secret));
         let restored = start_on(&target).await;
         let got = all_reflections(&restored.socket()).await;
         for (id, bytes) in &before {
@@ -249,18 +237,18 @@ async fn a_damaged_truncated_or_foreign_file_or_a_wrong_secret_is_refused_and_no
     let (daemon, _) = with_reflections(60).await;
     let file = daemon.tmp_dir().join("vault.ilbackup");
     // Locked: no backup, and no file.
-    ok(&daemon.cli(&["lock"]));
+    ok(daemon.cli(&["lock"]));
     refused(
         &daemon.cli(&["backup", file.to_str().unwrap()]),
         4,
         "unlock",
     );
     assert!(!file.exists());
-    ok(&daemon.cli_with_stdin(
+    ok(daemon.cli_with_stdin(
         &["unlock", "--passphrase-stdin"],
         &format!("{PASSPHRASE}\n"),
     ));
-    ok(&daemon.cli(&["backup", file.to_str().unwrap()]));
+    ok(daemon.cli(&["backup", file.to_str().unwrap()]));
     let good = std::fs::read(&file).unwrap();
     let tmp = daemon.tmp_dir();
     let target = tmp.join("target");
@@ -323,7 +311,7 @@ async fn a_damaged_truncated_or_foreign_file_or_a_wrong_secret_is_refused_and_no
     );
     // Foreign files: an export, an age file, random bytes, nothing.
     let export = tmp.join("export.json");
-    ok(&daemon.cli(&["export", "-o", export.to_str().unwrap()]));
+    ok(daemon.cli(&["export", "-o", export.to_str().unwrap()]));
     refused(
         &restore(&daemon, &export, &target, &[], PASSPHRASE),
         6,
@@ -397,7 +385,7 @@ async fn a_damaged_truncated_or_foreign_file_or_a_wrong_secret_is_refused_and_no
     );
     is_untouched(&target);
     // The real file still restores.
-    ok(&restore(&daemon, &file, &target, &[], PASSPHRASE));
+    ok(restore(&daemon, &file, &target, &[], PASSPHRASE));
     assert!(target.join("db").exists());
 }
 
@@ -405,7 +393,7 @@ async fn a_damaged_truncated_or_foreign_file_or_a_wrong_secret_is_refused_and_no
 async fn an_existing_vault_is_replaced_only_with_replace_and_never_under_a_running_daemon() {
     let (mut daemon, _) = with_reflections(30).await;
     let file = daemon.tmp_dir().join("vault.ilbackup");
-    ok(&daemon.cli(&["backup", file.to_str().unwrap()]));
+    ok(daemon.cli(&["backup", file.to_str().unwrap()]));
     let in_backup = all_reflections(&daemon.socket()).await;
     // Written after the backup: a restore takes the vault back to before it.
     let mut timeline =
@@ -457,7 +445,7 @@ async fn an_existing_vault_is_replaced_only_with_replace_and_never_under_a_runni
         "damaged",
     );
     assert_eq!(listing(&data_dir), before);
-    ok(&restore(
+    ok(restore(
         &daemon,
         &file,
         &data_dir,

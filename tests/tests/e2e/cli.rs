@@ -4,7 +4,7 @@
 
 use std::process::Output;
 
-use interlude_e2e::{PASSPHRASE, RealDaemon, cli_command};
+use interlude_e2e::{PASSPHRASE, RealDaemon, cli_command, ok};
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -12,18 +12,6 @@ fn stdout(output: &Output) -> String {
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-#[track_caller]
-fn ok(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        stdout(&output),
-        stderr(&output)
-    );
-    stdout(&output)
 }
 
 fn json(output: Output) -> serde_json::Value {

@@ -6,21 +6,8 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Output;
 
-use interlude_e2e::{PASSPHRASE, RealDaemon};
-
-#[track_caller]
-fn ok(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use interlude_e2e::{PASSPHRASE, RealDaemon, ok};
 
 fn with_a_little_of_everything() -> RealDaemon {
     let daemon = RealDaemon::start();

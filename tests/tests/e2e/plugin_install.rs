@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use interlude_e2e::{PASSPHRASE, RealDaemon, bin};
+use interlude_e2e::{PASSPHRASE, RealDaemon, bin, ok};
 use interlude_plugins::signature;
 use interlude_proto::v1::practice_client::PracticeClient;
 use interlude_proto::v1::{AnswerRequest, FinishRequest, ListExercisesRequest, StartRequest};
@@ -73,18 +73,6 @@ impl Home {
     fn list(&self) -> serde_json::Value {
         serde_json::from_str(&ok(self.cli(&["--json", "plugin", "list"]))).unwrap()
     }
-}
-
-#[track_caller]
-fn ok(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}\n{}\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 #[track_caller]

@@ -7,22 +7,10 @@
 
 use std::process::{Command, Output};
 
-use interlude_e2e::{PASSPHRASE, RealDaemon, install_models, tools_present};
+use interlude_e2e::{PASSPHRASE, RealDaemon, install_models, ok, tools_present};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-#[track_caller]
-fn ok(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    text(&output.stdout)
 }
 
 #[track_caller]

@@ -3,10 +3,9 @@
 //! tokens. Only the gate's own refusals count as refusals (metadata `interlude-refused-by`).
 #![allow(clippy::unwrap_used)]
 
-use std::process::Output;
 use std::time::Duration;
 
-use interlude_e2e::RealDaemon;
+use interlude_e2e::{RealDaemon, ok};
 use interlude_proto::v1;
 use prost::Message;
 use tonic::transport::Channel;
@@ -15,17 +14,6 @@ const PASSPHRASE: &str = "correct horse battery staple";
 const SCOPES: [&str; 7] = [
     "capture", "read", "edit", "practice", "prep", "plugins", "admin",
 ];
-
-fn ok(output: Output) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {stdout}\nstderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
 
 fn create(daemon: &RealDaemon, name: &str, scopes: &str) -> String {
     let out = ok(daemon.cli(&[

@@ -3,25 +3,13 @@
 //! without the scope are refused; a good token works, and what it writes the CLI reads.
 #![allow(clippy::unwrap_used)]
 
-use std::process::Output;
-
-use interlude_e2e::RealDaemon;
+use interlude_e2e::{RealDaemon, ok};
 use interlude_proto::v1;
 use prost::Message;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PASSPHRASE: &str = "correct horse battery staple";
 const LISTED: &str = "http://localhost:5173";
-
-fn ok(output: Output) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
 
 struct Web {
     daemon: RealDaemon,

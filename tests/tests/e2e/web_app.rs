@@ -8,27 +8,17 @@
 //! reports no error.
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
 use interlude_e2e::devtools::{Browser, DevTools, chromium};
-use interlude_e2e::{RealDaemon, tools_present};
+use interlude_e2e::{RealDaemon, ok, tools_present};
 use interlude_proto::v1::{
     self, check_ins_client::CheckInsClient, sessions_client::SessionsClient,
 };
 use serde_json::{Value, json};
 
 const PASSPHRASE: &str = "correct horse battery staple";
-
-fn ok(output: Output) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
 
 /// A daemon with a vault and the web listener, the link `interlude web` printed, and Chromium on
 /// it with the app's first screen shown.
