@@ -654,6 +654,21 @@ patterns = ["giving away my things"]
     }
 
     #[test]
+    fn the_shipped_lexicon_reads_dialect_forms_of_killing_oneself_but_not_by_myself() {
+        for risk in [
+            "Thinking about doing away with myself again",
+            "been offing meself in my head all week",
+            "some nights I could top meself",
+        ] {
+            assert_eq!(shipped_tier(risk), Some(Tier::Ideation), "{risk}");
+        }
+        assert_eq!(
+            shipped_tier("Dropped the van off myself and got the bus back."),
+            None
+        );
+    }
+
+    #[test]
     fn a_reading_says_when_a_risk_phrase_was_set_aside() {
         let detector = Detector::from_toml(SMALL).unwrap();
         let read = |text: &str| detector.read(text);
