@@ -659,6 +659,8 @@ patterns = ["giving away my things"]
             "Thinking about doing away with myself again",
             "been offing meself in my head all week",
             "some nights I could top meself",
+            "cant stop thinking about offing meself",
+            "I can't stop thinking of doing away with myself",
         ] {
             assert_eq!(shipped_tier(risk), Some(Tier::Ideation), "{risk}");
         }
