@@ -12,15 +12,17 @@ CPU_SECONDS=${CPU_SECONDS:-3600}
 BIN=target/x86_64-unknown-linux-gnu/release
 LOGS=target/cpu-hours
 mkdir -p "$LOGS"
-# With autogroups on, nice only ranks processes within a session: lower the whole session.
-echo 19 > /proc/self/autogroup 2>/dev/null || true
 tick=$(getconf CLK_TCK)
 for target in "$@"; do
   mkdir -p "artifacts/$target"
   log="$LOGS/$target.log"
-  nice -n 19 "$BIN/$target" "corpus/$target" -artifact_prefix="artifacts/$target/" \
+  # Its own session, so its own autogroup: with autogroups on, nice only ranks processes within
+  # one, so the autogroup is lowered too (the caller's session keeps its priority).
+  setsid nice -n 19 "$BIN/$target" "corpus/$target" -artifact_prefix="artifacts/$target/" \
     -print_final_stats=1 -timeout=10 -rss_limit_mb=4096 -max_total_time=1000000 >"$log" 2>&1 &
   pid=$!
+  sleep 1
+  echo 19 >"/proc/$pid/autogroup" 2>/dev/null || true
   while kill -0 "$pid" 2>/dev/null; do
     sleep 20
     read -r user system < <(awk '{print $14, $15}' "/proc/$pid/stat" 2>/dev/null || echo "0 0")
