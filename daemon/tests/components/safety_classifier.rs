@@ -13,13 +13,20 @@ use interlude_proto::v1;
 /// across two sentences.
 const UNLISTED: &str = "I've thought about how I would do it. The bridge near work.";
 
+/// A started, unlocked daemon with the embedding model installed, or `None` when the model
+/// could not be fetched (the test is then skipped, as the other model tests are).
+async fn unlocked_with_models() -> Option<TestDaemon> {
+    let daemon = TestDaemon::start().await;
+    install_models(daemon.data_dir())?;
+    daemon.init().await;
+    Some(daemon)
+}
+
 #[tokio::test]
 async fn an_entry_the_rules_have_no_words_for_is_flagged_by_the_classifier() {
-    let daemon = TestDaemon::start().await;
-    let Some(_) = install_models(daemon.data_dir()) else {
+    let Some(daemon) = unlocked_with_models().await else {
         return;
     };
-    daemon.init().await;
 
     let saved = daemon.add(UNLISTED).await;
     let safety = saved
@@ -132,11 +139,9 @@ async fn the_classifier_agrees_with_the_training_scripts_reference() {
 /// work record below as a risk when it saw the questions too).
 #[tokio::test]
 async fn in_an_exercise_the_classifier_reads_the_answers_not_the_questions() {
-    let daemon = TestDaemon::start().await;
-    let Some(_) = install_models(daemon.data_dir()) else {
+    let Some(daemon) = unlocked_with_models().await else {
         return;
     };
-    daemon.init().await;
 
     let mut client = practice(&daemon).await;
     let risky = finished_thought_record(&mut client, "Long day, nothing new.", UNLISTED).await;
