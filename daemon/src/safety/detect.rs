@@ -26,6 +26,15 @@ struct LexiconFile {
     past: Vec<String>,
     #[serde(default)]
     present: Vec<String>,
+    /// Words that mark a question someone asked ("asked", "whether"), and the client's answers
+    /// that deny it ("said no"), unless the answer takes itself back ("I lied"): a screening
+    /// question answered no is what was asked, not what is felt.
+    #[serde(default)]
+    questions: Vec<String>,
+    #[serde(default)]
+    denials: Vec<String>,
+    #[serde(default)]
+    retractions: Vec<String>,
     categories: Vec<CategoryFile>,
     /// Named lists of parts (a decision, a time, a means, a place, an ending ...).
     #[serde(default)]
@@ -209,6 +218,9 @@ pub struct Detector {
     exclusions: Patterns,
     past: Patterns,
     present: HashSet<String>,
+    questions: HashSet<String>,
+    denials: Patterns,
+    retractions: Patterns,
     /// Most severe tier first (the lexicon's order within a tier): on a tie the first wins.
     categories: Vec<Category>,
     /// Every category's phrases in one index (one lookup per word), and the index in
@@ -311,6 +323,9 @@ impl Detector {
             exclusions: Patterns::parse(&file.exclusions)?,
             past: Patterns::parse(&file.past)?,
             present: set(file.present),
+            questions: set(file.questions),
+            denials: Patterns::parse(&file.denials)?,
+            retractions: Patterns::parse(&file.retractions)?,
             categories,
             phrases,
             category_of,
@@ -334,22 +349,49 @@ impl Detector {
     /// client's past): the crisis check then asks more of its classifier.
     pub fn read(&self, text: &str) -> Reading {
         let sentences = sentences(text);
+        let asked: Vec<usize> = (0..sentences.len())
+            .map(|i| self.denied_question(&sentences[i], sentences.get(i + 1)))
+            .collect();
         let mut reading = Reading::default();
-        for sentence in &sentences {
-            let found = self.check_sentence(sentence, &mut reading.defused);
+        for (sentence, &asked) in sentences.iter().zip(&asked) {
+            let found = self.check_sentence(sentence, asked, &mut reading.defused);
             reading.finding = Finding::worst(reading.finding, found);
         }
-        reading.finding = Finding::worst(reading.finding, self.composed(&sentences));
+        reading.finding = Finding::worst(reading.finding, self.composed(&sentences, &asked));
         reading
+    }
+
+    /// Where a question the client answered no starts in `sentence` ("The GP asked whether I'd
+    /// thought of ending my life. I said no."), or the sentence's length when there is none:
+    /// what follows the question's marker is what was asked. The answer is later in the same
+    /// sentence or in the next one, and does not take itself back ("I said no, but I lied").
+    fn denied_question(&self, sentence: &[Token], next: Option<&Vec<Token>>) -> usize {
+        let Some(marker) = sentence
+            .iter()
+            .position(|t| self.questions.contains(&t.text))
+        else {
+            return sentence.len();
+        };
+        let answers = [&sentence[marker + 1..], next.map_or(&[][..], |n| &n[..])];
+        let said = |patterns: &Patterns, words: &[Token]| {
+            (0..words.len()).any(|i| patterns.matches_at(words, i).next().is_some())
+        };
+        let denied = answers.iter().any(|a| said(&self.denials, a))
+            && !answers.iter().any(|a| said(&self.retractions, a));
+        if denied { marker } else { sentence.len() }
     }
 
     /// The most severe composition whose parts all appear, in the client's own voice and not
     /// negated, within one sentence or two neighbouring ones.
-    fn composed(&self, sentences: &[Vec<Token>]) -> Option<Finding> {
+    fn composed(&self, sentences: &[Vec<Token>], asked: &[usize]) -> Option<Finding> {
         if self.compositions.is_empty() {
             return None;
         }
-        let present: Vec<Vec<bool>> = sentences.iter().map(|s| self.own_parts(s)).collect();
+        let present: Vec<Vec<bool>> = sentences
+            .iter()
+            .zip(asked)
+            .map(|(s, &asked)| self.own_parts(s, asked))
+            .collect();
         let found_in = |composition: &Composition, window: &[Vec<bool>]| {
             composition
                 .needs
@@ -365,8 +407,9 @@ impl Detector {
             .map(|composition| Finding::of(composition.category))
     }
 
-    /// Which parts appear in `sentence` in the client's own voice and not negated.
-    fn own_parts(&self, sentence: &[Token]) -> Vec<bool> {
+    /// Which parts appear in `sentence` in the client's own voice, not negated and not in a
+    /// question answered no (from `asked` on).
+    fn own_parts(&self, sentence: &[Token], asked: usize) -> Vec<bool> {
         let mut present = vec![false; self.part_count];
         for start in 0..sentence.len() {
             for (pattern, end) in self.parts.matches_at(sentence, start) {
@@ -376,6 +419,7 @@ impl Detector {
                     && !self.exclusions.overlaps(sentence, start..end)
                     && !self.reported(sentence, start)
                     && !self.in_past(sentence, start)
+                    && start <= asked
                 {
                     present[part] = true;
                 }
@@ -386,8 +430,14 @@ impl Detector {
 
     /// The most severe phrase in `sentence` that is not negated (someone else's crisis when it
     /// is someone else's words); on a tie, the category that comes first, the client's own words
-    /// before someone else's. Sets `defused` when a match is set aside.
-    fn check_sentence(&self, sentence: &[Token], defused: &mut bool) -> Option<Finding> {
+    /// before someone else's. Sets `defused` when a match is set aside (negated, an idiom, the
+    /// past, or asked in a question answered no: from `asked` on).
+    fn check_sentence(
+        &self,
+        sentence: &[Token],
+        asked: usize,
+        defused: &mut bool,
+    ) -> Option<Finding> {
         // (the category's place, whether it is the client's own, the finding)
         let mut best: Option<(usize, bool, Finding)> = None;
         let mut longest: Vec<Option<usize>> = vec![None; self.categories.len()];
@@ -402,6 +452,7 @@ impl Detector {
                 if self.negated(sentence, start)
                     || self.exclusions.overlaps(sentence, start..end)
                     || self.in_past(sentence, start)
+                    || start > asked
                 {
                     *defused = true;
                     continue;
@@ -651,6 +702,55 @@ patterns = ["giving away my things"]
             Some(Tier::Ideation),
             "the past ends with its sentence"
         );
+    }
+
+    #[test]
+    fn a_screening_question_answered_no_is_set_aside_unless_the_answer_is_taken_back() {
+        let detector = Detector::builtin().unwrap();
+        for answered_no in [
+            "The GP asked whether I'd thought of ending my life. I said no, and I meant it.",
+            "My therapist asked if I'd had any thoughts of suicide and I said no.",
+            "Nurse asked the question about being better off dead. Honestly no, not now.",
+        ] {
+            let reading = detector.read(answered_no);
+            assert_eq!(reading.finding, None, "{answered_no}");
+            assert!(
+                reading.defused,
+                "set aside, so the classifier must be surer: {answered_no}"
+            );
+        }
+        for still_risk in [
+            "The GP asked whether I'd thought of ending my life. I said no, but I lied.",
+            "She asked if I wanted to die and I said yes.",
+            "The GP asked about my sleep. I said no. I want to die.",
+        ] {
+            assert!(detector.check(still_risk).is_some(), "{still_risk}");
+        }
+    }
+
+    #[test]
+    fn the_shipped_lexicon_reads_a_decision_or_an_attempt_told_in_plain_words() {
+        for (text, tier) in [
+            ("I will take my life, this is my decision.", Tier::Acute),
+            ("I've made the decision to end my life.", Tier::Acute),
+            ("Not waiting any more. By my own hand.", Tier::Ideation),
+            (
+                "Last night I tried to hang myself in the garage.",
+                Tier::Acute,
+            ),
+            (
+                "I'm going to finish myself once the harvest is in.",
+                Tier::Acute,
+            ),
+        ] {
+            assert_eq!(shipped_tier(text), Some(tier), "{text}");
+        }
+        for ordinary in [
+            "Therapy is helping me take my life back.",
+            "In 2019 I tried to kill myself. Today I spoke at church about getting well.",
+        ] {
+            assert_eq!(shipped_tier(ordinary), None, "{ordinary}");
+        }
     }
 
     #[test]
