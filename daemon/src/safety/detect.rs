@@ -3,6 +3,7 @@
 //! the same text always gives the same answer, in microseconds.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
 use serde::Deserialize;
 
@@ -136,7 +137,7 @@ impl Patterns {
     }
 
     /// Whether a match covers any token in `span`.
-    fn overlaps(&self, tokens: &[Token], span: std::ops::Range<usize>) -> bool {
+    fn overlaps(&self, tokens: &[Token], span: Range<usize>) -> bool {
         (0..tokens.len()).any(|start| {
             self.matching_at(tokens, start)
                 .any(|end| start < span.end && span.start < end)
@@ -349,11 +350,11 @@ impl Detector {
     /// client's past): the crisis check then asks more of its classifier.
     pub fn read(&self, text: &str) -> Reading {
         let sentences = sentences(text);
-        let asked: Vec<usize> = (0..sentences.len())
+        let asked: Vec<Range<usize>> = (0..sentences.len())
             .map(|i| self.denied_question(&sentences[i], sentences.get(i + 1)))
             .collect();
         let mut reading = Reading::default();
-        for (sentence, &asked) in sentences.iter().zip(&asked) {
+        for (sentence, asked) in sentences.iter().zip(&asked) {
             let found = self.check_sentence(sentence, asked, &mut reading.defused);
             reading.finding = Finding::worst(reading.finding, found);
         }
@@ -361,36 +362,46 @@ impl Detector {
         reading
     }
 
-    /// Where a question the client answered no starts in `sentence` ("The GP asked whether I'd
-    /// thought of ending my life. I said no."), or the sentence's length when there is none:
-    /// what follows the question's marker is what was asked. The answer is later in the same
-    /// sentence or in the next one, and does not take itself back ("I said no, but I lied").
-    fn denied_question(&self, sentence: &[Token], next: Option<&Vec<Token>>) -> usize {
+    /// The words of `sentence` that a question the client answered no asked ("The GP asked
+    /// whether I'd thought of ending my life. I said no."): from the question's marker to the
+    /// answer when it is later in the sentence, or to the end when it is the next sentence;
+    /// empty when there is no such question or the answer takes itself back ("I said no, but I
+    /// lied"). What the client says after answering is their own again.
+    fn denied_question(&self, sentence: &[Token], next: Option<&Vec<Token>>) -> Range<usize> {
         let Some(marker) = sentence
             .iter()
             .position(|t| self.questions.contains(&t.text))
         else {
-            return sentence.len();
+            return 0..0;
         };
-        let answers = [&sentence[marker + 1..], next.map_or(&[][..], |n| &n[..])];
-        let said = |patterns: &Patterns, words: &[Token]| {
-            (0..words.len()).any(|i| patterns.matches_at(words, i).next().is_some())
+        let first = |patterns: &Patterns, words: &[Token]| {
+            (0..words.len()).find(|&i| patterns.matches_at(words, i).next().is_some())
         };
-        let denied = answers.iter().any(|a| said(&self.denials, a))
-            && !answers.iter().any(|a| said(&self.retractions, a));
-        if denied { marker } else { sentence.len() }
+        let next = next.map_or(&[][..], |n| &n[..]);
+        let taken_back = first(&self.retractions, &sentence[marker..]).is_some()
+            || first(&self.retractions, next).is_some();
+        let asked_until = match first(&self.denials, &sentence[marker..]) {
+            Some(answer) => marker + answer,
+            None if first(&self.denials, next).is_some() => sentence.len(),
+            None => return 0..0,
+        };
+        if taken_back {
+            0..0
+        } else {
+            marker + 1..asked_until
+        }
     }
 
     /// The most severe composition whose parts all appear, in the client's own voice and not
     /// negated, within one sentence or two neighbouring ones.
-    fn composed(&self, sentences: &[Vec<Token>], asked: &[usize]) -> Option<Finding> {
+    fn composed(&self, sentences: &[Vec<Token>], asked: &[Range<usize>]) -> Option<Finding> {
         if self.compositions.is_empty() {
             return None;
         }
         let present: Vec<Vec<bool>> = sentences
             .iter()
             .zip(asked)
-            .map(|(s, &asked)| self.own_parts(s, asked))
+            .map(|(s, asked)| self.own_parts(s, asked))
             .collect();
         let found_in = |composition: &Composition, window: &[Vec<bool>]| {
             composition
@@ -408,8 +419,8 @@ impl Detector {
     }
 
     /// Which parts appear in `sentence` in the client's own voice, not negated and not in a
-    /// question answered no (from `asked` on).
-    fn own_parts(&self, sentence: &[Token], asked: usize) -> Vec<bool> {
+    /// question answered no (`asked`).
+    fn own_parts(&self, sentence: &[Token], asked: &Range<usize>) -> Vec<bool> {
         let mut present = vec![false; self.part_count];
         for start in 0..sentence.len() {
             for (pattern, end) in self.parts.matches_at(sentence, start) {
@@ -419,7 +430,7 @@ impl Detector {
                     && !self.exclusions.overlaps(sentence, start..end)
                     && !self.reported(sentence, start)
                     && !self.in_past(sentence, start)
-                    && start <= asked
+                    && !asked.contains(&start)
                 {
                     present[part] = true;
                 }
@@ -431,11 +442,11 @@ impl Detector {
     /// The most severe phrase in `sentence` that is not negated (someone else's crisis when it
     /// is someone else's words); on a tie, the category that comes first, the client's own words
     /// before someone else's. Sets `defused` when a match is set aside (negated, an idiom, the
-    /// past, or asked in a question answered no: from `asked` on).
+    /// past, or in a question answered no: `asked`).
     fn check_sentence(
         &self,
         sentence: &[Token],
-        asked: usize,
+        asked: &Range<usize>,
         defused: &mut bool,
     ) -> Option<Finding> {
         // (the category's place, whether it is the client's own, the finding)
@@ -452,7 +463,7 @@ impl Detector {
                 if self.negated(sentence, start)
                     || self.exclusions.overlaps(sentence, start..end)
                     || self.in_past(sentence, start)
-                    || start > asked
+                    || asked.contains(&start)
                 {
                     *defused = true;
                     continue;
@@ -723,6 +734,7 @@ patterns = ["giving away my things"]
             "The GP asked whether I'd thought of ending my life. I said no, but I lied.",
             "She asked if I wanted to die and I said yes.",
             "The GP asked about my sleep. I said no. I want to die.",
+            "She asked if I was coping and I said no, I want to die.",
         ] {
             assert!(detector.check(still_risk).is_some(), "{still_risk}");
         }
