@@ -28,8 +28,9 @@ struct LexiconFile {
     #[serde(default)]
     present: Vec<String>,
     /// Words that mark a question someone asked ("asked", "whether"), and the client's answers
-    /// that deny it ("said no"), unless the answer takes itself back ("I lied"): a screening
-    /// question answered no is what was asked, not what is felt.
+    /// that deny it ("said no"), unless the answer takes itself back or says more than no ("I
+    /// lied", "no one would notice"): a screening question answered no is what was asked, not
+    /// what is felt.
     #[serde(default)]
     questions: Vec<String>,
     #[serde(default)]
@@ -365,7 +366,7 @@ impl Detector {
     /// The words of `sentence` that a question the client answered no asked ("The GP asked
     /// whether I'd thought of ending my life. I said no."): from the question's marker to the
     /// answer when it is later in the sentence, or to the end when it is the next sentence;
-    /// empty when there is no such question or the answer takes itself back ("I said no, but I
+    /// empty when there is no such question or the answer is not a plain no ("I said no, but I
     /// lied"). What the client says after answering is their own again.
     fn denied_question(&self, sentence: &[Token], next: Option<&Vec<Token>>) -> Range<usize> {
         let Some(marker) = sentence
@@ -735,6 +736,7 @@ patterns = ["giving away my things"]
             "She asked if I wanted to die and I said yes.",
             "The GP asked about my sleep. I said no. I want to die.",
             "She asked if I was coping and I said no, I want to die.",
+            "She asked if I'd thought of killing myself. I said no one would notice.",
         ] {
             assert!(detector.check(still_risk).is_some(), "{still_risk}");
         }
