@@ -37,6 +37,10 @@ struct LexiconFile {
     denials: Vec<String>,
     #[serde(default)]
     retractions: Vec<String>,
+    /// What such a question asks about, in any person: a question about it answered no sets the
+    /// entry aside even when no risk phrase matched.
+    #[serde(default)]
+    asked_about: Vec<String>,
     categories: Vec<CategoryFile>,
     /// Named lists of parts (a decision, a time, a means, a place, an ending ...).
     #[serde(default)]
@@ -153,6 +157,7 @@ impl Patterns {
                 text: w.clone(),
                 quoted: false,
                 clause_start: false,
+                bytes: 0..0,
             })
             .collect();
         (0..tokens.len()).any(|start| self.matching_at(&tokens, start).next().is_some())
@@ -201,12 +206,31 @@ const MAX_GAP: usize = 3;
 /// Words that make what follows the client's own, after all.
 const FIRST_PERSON: &[&str] = &["i", "im", "ive", "id", "ill", "me", "myself"];
 /// What the rules made of an entry.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Reading {
     /// The most severe finding, or `None`.
     pub finding: Option<Finding>,
-    /// A risk phrase matched but was set aside: negated, part of an idiom, or told as the past.
+    /// A risk phrase matched but was set aside: negated, part of an idiom, told as the past, or
+    /// asked in a screening question the client answered no.
     pub defused: bool,
+    /// Where the entry's text holds screening questions about risk that the client answered no
+    /// (byte ranges): what was asked, not what is felt.
+    pub answered_no: Vec<Range<usize>>,
+}
+
+impl Reading {
+    /// `text` (the text this reading is of) without the screening questions the client answered
+    /// no, for the classifier: it reads a question's topic, not the answer.
+    pub fn as_felt(&self, text: &str) -> String {
+        let mut felt = String::with_capacity(text.len());
+        let mut from = 0;
+        for asked in &self.answered_no {
+            felt.push_str(&text[from..asked.start]);
+            from = asked.end;
+        }
+        felt.push_str(&text[from..]);
+        felt
+    }
 }
 
 /// Negators this many tokens before a match cancel it.
@@ -223,6 +247,8 @@ pub struct Detector {
     questions: HashSet<String>,
     denials: Patterns,
     retractions: Patterns,
+    /// What a screening question is about, in any person ("harming yourself").
+    asked_about: Patterns,
     /// Most severe tier first (the lexicon's order within a tier): on a tie the first wins.
     categories: Vec<Category>,
     /// Every category's phrases in one index (one lookup per word), and the index in
@@ -328,6 +354,7 @@ impl Detector {
             questions: set(file.questions),
             denials: Patterns::parse(&file.denials)?,
             retractions: Patterns::parse(&file.retractions)?,
+            asked_about: Patterns::parse(&file.asked_about)?,
             categories,
             phrases,
             category_of,
@@ -355,6 +382,21 @@ impl Detector {
             .map(|i| self.denied_question(&sentences[i], sentences.get(i + 1)))
             .collect();
         let mut reading = Reading::default();
+        // A screening question about risk answered no is set aside, even when it asks in words
+        // the phrases do not read as the client's own ("any thoughts of harming yourself").
+        for (sentence, asked) in sentences.iter().zip(&asked) {
+            let about_risk = asked.clone().any(|i| {
+                self.asked_about.matches_at(sentence, i).next().is_some()
+                    || self.phrases.matches_at(sentence, i).next().is_some()
+            });
+            if about_risk {
+                reading.defused = true;
+                let last = &sentence[asked.end - 1];
+                reading
+                    .answered_no
+                    .push(sentence[asked.start].bytes.start..last.bytes.end);
+            }
+        }
         for (sentence, asked) in sentences.iter().zip(&asked) {
             let found = self.check_sentence(sentence, asked, &mut reading.defused);
             reading.finding = Finding::worst(reading.finding, found);
@@ -606,6 +648,8 @@ struct Token {
     quoted: bool,
     /// The first word after a comma, colon or dash: a new clause.
     clause_start: bool,
+    /// Where it stands in the text.
+    bytes: Range<usize>,
 }
 
 /// Lowercased tokens per sentence: apostrophes dropped (`i'm` → `im`), other punctuation splits
@@ -614,32 +658,38 @@ fn sentences(text: &str) -> Vec<Vec<Token>> {
     let mut sentences = Vec::new();
     let mut current = Vec::new();
     let mut word = String::new();
+    // Where the word being read stands in the text.
+    let mut span = 0..0;
     let mut quoted = false;
     let mut clause_start = false;
-    let flush_word =
-        |word: &mut String, current: &mut Vec<Token>, quoted: bool, clause_start: &mut bool| {
-            if !word.is_empty() {
-                current.push(Token {
-                    text: std::mem::take(word),
-                    quoted,
-                    clause_start: *clause_start,
-                });
-                *clause_start = false;
-            }
-        };
-    for c in text.chars() {
+    let flush_word = |word: &mut String,
+                      span: &Range<usize>,
+                      current: &mut Vec<Token>,
+                      quoted: bool,
+                      clause_start: &mut bool| {
+        if !word.is_empty() {
+            current.push(Token {
+                text: std::mem::take(word),
+                quoted,
+                clause_start: *clause_start,
+                bytes: span.clone(),
+            });
+            *clause_start = false;
+        }
+    };
+    for (at, c) in text.char_indices() {
         match c {
             '\'' | '\u{2019}' | '\u{2018}' => {}
             '"' | '\u{201C}' | '\u{201D}' => {
-                flush_word(&mut word, &mut current, quoted, &mut clause_start);
+                flush_word(&mut word, &span, &mut current, quoted, &mut clause_start);
                 quoted = !quoted;
             }
             ',' | ':' | '\u{2014}' | '\u{2013}' => {
-                flush_word(&mut word, &mut current, quoted, &mut clause_start);
+                flush_word(&mut word, &span, &mut current, quoted, &mut clause_start);
                 clause_start = true;
             }
             '.' | '!' | '?' | ';' | '\n' => {
-                flush_word(&mut word, &mut current, quoted, &mut clause_start);
+                flush_word(&mut word, &span, &mut current, quoted, &mut clause_start);
                 clause_start = false;
                 if !current.is_empty() {
                     sentences.push(std::mem::take(&mut current));
@@ -648,11 +698,17 @@ fn sentences(text: &str) -> Vec<Vec<Token>> {
                     quoted = false;
                 }
             }
-            c if c.is_alphanumeric() => word.extend(c.to_lowercase()),
-            _ => flush_word(&mut word, &mut current, quoted, &mut clause_start),
+            c if c.is_alphanumeric() => {
+                if word.is_empty() {
+                    span.start = at;
+                }
+                span.end = at + c.len_utf8();
+                word.extend(c.to_lowercase());
+            }
+            _ => flush_word(&mut word, &span, &mut current, quoted, &mut clause_start),
         }
     }
-    flush_word(&mut word, &mut current, quoted, &mut clause_start);
+    flush_word(&mut word, &span, &mut current, quoted, &mut clause_start);
     if !current.is_empty() {
         sentences.push(current);
     }
@@ -723,12 +779,20 @@ patterns = ["giving away my things"]
             "The GP asked whether I'd thought of ending my life. I said no, and I meant it.",
             "My therapist asked if I'd had any thoughts of suicide and I said no.",
             "Nurse asked the question about being better off dead. Honestly no, not now.",
+            // Asked in words the phrases do not read as the client's own.
+            "She went through the questions, sleep, appetite, harming yourself, and I said no.",
+            "The form asks about thoughts of death. I say no, and it is true.",
         ] {
             let reading = detector.read(answered_no);
             assert_eq!(reading.finding, None, "{answered_no}");
             assert!(
                 reading.defused,
                 "set aside, so the classifier must be surer: {answered_no}"
+            );
+            let felt = reading.as_felt(answered_no);
+            assert!(
+                felt.len() < answered_no.len() && felt.contains(" no"),
+                "the classifier reads the answer without the question: {felt}"
             );
         }
         for still_risk in [
@@ -738,7 +802,21 @@ patterns = ["giving away my things"]
             "She asked if I was coping and I said no, I want to die.",
             "She asked if I'd thought of killing myself. I said no one would notice.",
         ] {
-            assert!(detector.check(still_risk).is_some(), "{still_risk}");
+            let reading = detector.read(still_risk);
+            assert!(reading.finding.is_some(), "{still_risk}");
+            assert_eq!(reading.as_felt(still_risk), still_risk);
+        }
+        assert_eq!(
+            detector
+                .read("Dr Ma asked if I'd thought of ending my life and I said no.")
+                .as_felt("Dr Ma asked if I'd thought of ending my life and I said no."),
+            "Dr Ma asked  said no.",
+        );
+        for not_about_risk in [
+            "The nurse asked if I felt safe at home and I said no.",
+            "She asked whether I'd eaten today. I said no.",
+        ] {
+            assert!(!detector.read(not_about_risk).defused, "{not_about_risk}");
         }
     }
 
@@ -793,12 +871,10 @@ patterns = ["giving away my things"]
             "I wanted to die of embarrassment.",
             "Years ago I wanted to die.",
         ] {
+            let reading = read(set_aside);
             assert_eq!(
-                read(set_aside),
-                Reading {
-                    finding: None,
-                    defused: true
-                },
+                (reading.finding, reading.defused),
+                (None, true),
                 "{set_aside}"
             );
         }

@@ -57,7 +57,14 @@ impl CrisisCheck {
         } else {
             classify::RISK_THRESHOLD
         };
-        Finding::worst(ruled, classifier.finding(own_words, threshold).await)
+        // The classifier reads the client's words without the screening questions they
+        // answered no ("asked about thoughts of ending my life. I said no").
+        let felt: Vec<String> = own_words
+            .iter()
+            .map(|t| self.lexicon.read(t).as_felt(t))
+            .collect();
+        let felt: Vec<&str> = felt.iter().map(String::as_str).collect();
+        Finding::worst(ruled, classifier.finding(&felt, threshold).await)
     }
 
     /// Said in `status` when the check runs on its rules alone.
