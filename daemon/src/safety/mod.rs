@@ -4,6 +4,7 @@
 pub mod classify;
 pub mod detect;
 pub mod output;
+mod patterns;
 mod plan;
 
 use std::path::{Path, PathBuf};
