@@ -242,6 +242,16 @@ mod restore {
                 };
                 ExitCode::SUCCESS
             }
+            Err(BackupError::Vault(Error::WrongPassphrase)) => {
+                // The vault's own message points at `unlock`; here the way on is restore's flag.
+                eprintln!(
+                    "interluded: could not restore {}: wrong passphrase; nothing was restored. \
+                     Try again, or open it with your recovery key (`interlude restore \
+                     --recovery-key FILE`)",
+                    file.display()
+                );
+                ExitCode::from(7)
+            }
             Err(err) => {
                 eprintln!("interluded: could not restore {}: {err}", file.display());
                 ExitCode::from(exit_code(&err))

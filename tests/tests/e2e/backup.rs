@@ -370,7 +370,8 @@ async fn a_damaged_truncated_or_foreign_file_or_a_wrong_secret_is_refused_and_no
     refused(
         &restore(&daemon, &file, &target, &[], "not the passphrase"),
         7,
-        "wrong passphrase",
+        "wrong passphrase; nothing was restored. Try again, or open it with your recovery key \
+         (`interlude restore --recovery-key FILE`)",
     );
     refused(
         &restore(
