@@ -242,18 +242,16 @@ mod restore {
                 };
                 ExitCode::SUCCESS
             }
-            Err(BackupError::Vault(Error::WrongPassphrase)) => {
-                // The vault's own message points at `unlock`; here the way on is restore's flag.
-                eprintln!(
-                    "interluded: could not restore {}: wrong passphrase; nothing was restored. \
-                     Try again, or open it with your recovery key (`interlude restore \
-                     --recovery-key FILE`)",
-                    file.display()
-                );
-                ExitCode::from(7)
-            }
             Err(err) => {
-                eprintln!("interluded: could not restore {}: {err}", file.display());
+                let reason = match &err {
+                    // The vault's own message points at `unlock`; here the way on is restore's.
+                    BackupError::Vault(Error::WrongPassphrase) => "wrong passphrase; nothing was \
+                        restored. Try again, or open it with your recovery key (`interlude \
+                        restore --recovery-key FILE`)"
+                        .to_string(),
+                    other => other.to_string(),
+                };
+                eprintln!("interluded: could not restore {}: {reason}", file.display());
                 ExitCode::from(exit_code(&err))
             }
         }
