@@ -89,15 +89,19 @@ pub(crate) fn exp<S: Simd>(s: S, x: S::f32s) -> S::f32s {
     s.mul_f32s(e_r, two_n)
 }
 
-/// Applies `f` to `x` chunk by chunk into `out` (same length), the tail through a partial load.
+/// `out = e^(x + shift)` chunk by chunk (same length), the tail through a partial load. A plain
+/// loop rather than a closure: a closure is compiled without the dispatched CPU features, so its
+/// SIMD calls would not be inlined.
 #[inline(always)]
-pub(crate) fn map_into<S: Simd>(s: S, x: &[f32], out: &mut [f32], f: impl Fn(S::f32s) -> S::f32s) {
+pub(crate) fn exp_shifted_into<S: Simd>(s: S, x: &[f32], shift: f32, out: &mut [f32]) {
+    let shift = s.splat_f32s(shift);
     let (x_head, x_tail) = S::as_simd_f32s(x);
     let (out_head, out_tail) = S::as_mut_simd_f32s(out);
     for (o, &v) in out_head.iter_mut().zip(x_head) {
-        *o = f(v);
+        *o = exp(s, s.add_f32s(v, shift));
     }
-    s.partial_store_f32s(out_tail, f(s.partial_load_f32s(x_tail)));
+    let rest = exp(s, s.add_f32s(s.partial_load_f32s(x_tail), shift));
+    s.partial_store_f32s(out_tail, rest);
 }
 
 #[inline(always)]
@@ -270,6 +274,8 @@ impl Heads {
 struct Attention<'a> {
     qkv: &'a [f32],
     heads: Heads,
+    /// The first query row `out` holds.
+    first: usize,
     out: &'a mut [f32],
 }
 
@@ -282,20 +288,20 @@ impl WithSimd for Attention<'_> {
         let hidden = count * size;
         let stride = 3 * hidden;
         let len = self.qkv.len() / stride;
+        let rows = self.out.len() / hidden;
         let scale = 1.0 / (size as f32).sqrt();
         let mut scores = vec![0.0f32; len];
         let mut probs = vec![0.0f32; len];
         self.out.fill(0.0);
         for h in 0..count {
             let (q_at, k_at, v_at) = (h * size, hidden + h * size, 2 * hidden + h * size);
-            for i in 0..len {
-                let q = &self.qkv[i * stride + q_at..][..size];
+            for i in 0..rows {
+                let q = &self.qkv[(self.first + i) * stride + q_at..][..size];
                 for (j, score) in scores.iter_mut().enumerate() {
                     *score = dot(s, q, &self.qkv[j * stride + k_at..][..size]) * scale;
                 }
                 let max = scores.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                let neg_max = s.splat_f32s(-max);
-                map_into(s, &scores, &mut probs, |v| exp(s, s.add_f32s(v, neg_max)));
+                exp_shifted_into(s, &scores, -max, &mut probs);
                 let inverse = 1.0 / sum(s, &probs);
                 let out = &mut self.out[i * hidden + h * size..][..size];
                 for (j, &p) in probs.iter().enumerate() {
@@ -308,12 +314,23 @@ impl WithSimd for Attention<'_> {
 
 /// Self-attention of one sequence, every token attending to every other: `qkv` holds, per token,
 /// the queries, keys and values of all heads (`3 × heads.hidden()` values, biases added); `out`
-/// gets, per token, each head's softmax(q·kᵀ/√size)-weighted sum of values (`heads.hidden()`).
-pub fn attention(qkv: &[f32], heads: Heads, out: &mut [f32]) {
+/// gets, per token from `first` on, each head's softmax(q·kᵀ/√size)-weighted sum of values
+/// (`heads.hidden()` each). Each row depends only on its own query, so a long sequence can be
+/// split into runs of rows, one per thread, with the same result.
+pub fn attention(qkv: &[f32], heads: Heads, first: usize, out: &mut [f32]) {
     let hidden = heads.hidden();
     assert_eq!(qkv.len() % (3 * hidden), 0, "qkv holds whole tokens");
-    assert_eq!(out.len(), qkv.len() / 3, "one output row per token");
-    Arch::new().dispatch(Attention { qkv, heads, out });
+    assert_eq!(out.len() % hidden, 0, "out holds whole rows");
+    assert!(
+        (first + out.len() / hidden) * 3 * hidden <= qkv.len(),
+        "the rows are the sequence's"
+    );
+    Arch::new().dispatch(Attention {
+        qkv,
+        heads,
+        first,
+        out,
+    });
 }
 
 fn check_rows(x: &[f32], out: &[f32], width: usize) {
@@ -446,7 +463,7 @@ pub(crate) mod tests {
         type Output = ();
 
         fn with_simd<S: Simd>(self, s: S) {
-            map_into(s, self.0, self.1, |v| exp(s, v));
+            exp_shifted_into(s, self.0, 0.0, self.1);
         }
     }
 
@@ -584,6 +601,7 @@ pub(crate) mod tests {
                 let op = Attention {
                     qkv: &qkv,
                     heads,
+                    first: 0,
                     out: &mut out,
                 };
                 if run(level, op).is_none() {
@@ -602,6 +620,23 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn attention_in_runs_of_rows_gives_the_rows_of_the_whole() {
+        let heads = Heads {
+            count: 12,
+            size: 32,
+        };
+        let hidden = heads.hidden();
+        let qkv = values(23 * 3 * hidden, 11, 2.0);
+        let mut whole = vec![0.0; 23 * hidden];
+        attention(&qkv, heads, 0, &mut whole);
+        let mut runs = vec![f32::NAN; whole.len()];
+        for (run, out) in runs.chunks_mut(5 * hidden).enumerate() {
+            attention(&qkv, heads, run * 5, out);
+        }
+        assert_eq!(whole, runs, "bit for bit, the last run shorter");
+    }
+
+    #[test]
     fn the_dispatched_kernels_agree_with_the_scalar_fallback() {
         let heads = Heads {
             count: 12,
@@ -609,13 +644,14 @@ pub(crate) mod tests {
         };
         let qkv = values(17 * 3 * heads.hidden(), 10, 2.0);
         let mut dispatched = vec![0.0; 17 * heads.hidden()];
-        attention(&qkv, heads, &mut dispatched);
+        attention(&qkv, heads, 0, &mut dispatched);
         let mut scalar = vec![0.0; dispatched.len()];
         run(
             Level::Scalar,
             Attention {
                 qkv: &qkv,
                 heads,
+                first: 0,
                 out: &mut scalar,
             },
         );

@@ -22,6 +22,9 @@ type Result<T> = candle_core::Result<T>;
 
 /// Rows handed to one rayon task by the row-wise kernels.
 const ROWS_PER_TASK: usize = 32;
+/// Query rows per attention task: a long sequence alone (one entry being checked) is split
+/// over the threads instead of running on one.
+const QUERIES_PER_TASK: usize = 16;
 
 /// A weight matrix stored transposed for `x · w` (`[in, out]`), and its bias.
 struct Linear {
@@ -263,7 +266,7 @@ impl Bert {
         let tokens = x.len() / width;
         let x = Tensor::from_vec(x, (tokens, width), &self.device)?;
 
-        // Self-attention, one task per sequence.
+        // Self-attention, one task per run of a sequence's query rows.
         let qkv = with_data(&layer.qkv.product(&x)?, |qkv| {
             add_bias(qkv, &layer.qkv.bias)
         })?;
@@ -273,12 +276,14 @@ impl Bert {
         for &len in lengths {
             let (q, qr) = qkv_rest.split_at(len * 3 * width);
             let (c, cr) = context_rest.split_at_mut(len * width);
-            tasks.push((q, c));
+            for (run, out) in c.chunks_mut(QUERIES_PER_TASK * width).enumerate() {
+                tasks.push((q, run * QUERIES_PER_TASK, out));
+            }
             (qkv_rest, context_rest) = (qr, cr);
         }
         tasks
             .into_par_iter()
-            .for_each(|(qkv, out)| nn::attention(qkv, self.heads, out));
+            .for_each(|(qkv, first, out)| nn::attention(qkv, self.heads, first, out));
         drop(qkv);
         let context = Tensor::from_vec(context, (tokens, width), &self.device)?;
         let projected = layer.attention_out.product(&context)?;
