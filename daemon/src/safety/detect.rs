@@ -111,6 +111,9 @@ impl Reading {
 
 /// Negators this many tokens before a match cancel it.
 const NEGATION_WINDOW: usize = 3;
+/// A plain no that answers what came before it in its sentence, as the sentence's last word on
+/// its own after a comma, colon or dash: "Wanting to die, no." "Self-harm: none."
+const ANSWERED_AFTER: &[&str] = &["no", "nope", "none", "nah", "never"];
 
 pub struct Detector {
     version: String,
@@ -256,18 +259,27 @@ impl Detector {
         let mut reading = Reading::default();
         // A screening question about risk answered no is set aside, even when it asks in words
         // the phrases do not read as the client's own ("any thoughts of harming yourself").
+        // So is a risk named and answered no after it in its sentence ("Thoughts of killing
+        // myself, none."): the whole sentence is left out of what the classifier reads.
         for (sentence, asked) in sentences.iter().zip(&asked) {
-            let about_risk = asked.clone().any(|i| {
-                self.asked_about.matches_at(sentence, i).next().is_some()
-                    || self.phrases.matches_at(sentence, i).next().is_some()
+            let about_risk = asked
+                .clone()
+                .any(|i| self.risk_named_at(sentence, i).next().is_some());
+            let denied_after = (0..sentence.len()).any(|i| {
+                self.risk_named_at(sentence, i)
+                    .any(|end| answered_after(sentence, end))
             });
-            if about_risk {
-                reading.defused = true;
-                let last = &sentence[asked.end - 1];
-                reading
-                    .answered_no
-                    .push(sentence[asked.start].bytes.start..last.bytes.end);
-            }
+            let (first, last) = if about_risk {
+                (asked.start, asked.end - 1)
+            } else if denied_after {
+                (0, sentence.len() - 1)
+            } else {
+                continue;
+            };
+            reading.defused = true;
+            reading
+                .answered_no
+                .push(sentence[first].bytes.start..sentence[last].bytes.end);
         }
         for (sentence, asked) in sentences.iter().zip(&asked) {
             let found = self.check_sentence(sentence, asked, &mut reading.defused);
@@ -275,6 +287,17 @@ impl Detector {
         }
         reading.finding = Finding::worst(reading.finding, self.composed(&sentences, &asked));
         reading
+    }
+
+    /// Where each phrase or screening topic that starts at `start` ends.
+    fn risk_named_at<'a>(
+        &'a self,
+        sentence: &'a [Token],
+        start: usize,
+    ) -> impl Iterator<Item = usize> + 'a {
+        let asked_about = self.asked_about.matches_at(sentence, start);
+        let phrases = self.phrases.matches_at(sentence, start);
+        asked_about.chain(phrases).map(|(_, end)| end)
     }
 
     /// The words of `sentence` that a question the client answered no asked ("The GP asked
@@ -346,6 +369,7 @@ impl Detector {
                     && !self.reported(sentence, start)
                     && !self.in_past(sentence, start)
                     && !asked.contains(&start)
+                    && !answered_after(sentence, end)
                 {
                     present[part] = true;
                 }
@@ -379,6 +403,7 @@ impl Detector {
                     || self.exclusions.overlaps(sentence, start..end)
                     || self.in_past(sentence, start)
                     || asked.contains(&start)
+                    || answered_after(sentence, end)
                 {
                     *defused = true;
                     continue;
@@ -453,6 +478,14 @@ impl Detector {
         (1..start)
             .any(|i| self.reporting.contains(&sentence[i].text) && sentence[i - 1].text != "i")
     }
+}
+
+/// The sentence ends in a plain no on its own, after the match that ends at `end`: "Wanting to
+/// die, no." (but not "I want to die, no one would notice").
+fn answered_after(sentence: &[Token], end: usize) -> bool {
+    sentence.last().is_some_and(|last| {
+        sentence.len() > end && last.clause_start && ANSWERED_AFTER.contains(&last.text.as_str())
+    })
 }
 
 #[cfg(test)]
@@ -620,6 +653,36 @@ patterns = ["giving away my things"]
         }
         assert!(!read("Made soup, watched the rain.").defused);
         assert!(read("I want to die.").finding.is_some());
+    }
+
+    #[test]
+    fn a_plain_no_after_the_words_answers_them() {
+        let detector = Detector::builtin().unwrap();
+        for (answered, felt) in [
+            ("Sad, yes. Wanting to die, no. Slept well.", "Sad, yes. . Slept well."),
+            ("Urges to self-harm: none.", "."),
+            ("Thoughts of killing myself this week \u{2014} nope.", "."),
+        ] {
+            let reading = detector.read(answered);
+            assert_eq!(
+                (reading.finding, reading.defused),
+                (None, true),
+                "{answered}"
+            );
+            assert_eq!(
+                reading.as_felt(answered),
+                felt,
+                "the classifier does not read what was answered no"
+            );
+        }
+        for still in [
+            "I want to die, no one would notice.",
+            "I want to kill myself, no joke.",
+            "Wanting to die, yes.",
+            "No. I want to die.",
+        ] {
+            assert!(shipped_tier(still).is_some(), "{still}");
+        }
     }
 
     #[test]
