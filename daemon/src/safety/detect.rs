@@ -659,7 +659,10 @@ patterns = ["giving away my things"]
     fn a_plain_no_after_the_words_answers_them() {
         let detector = Detector::builtin().unwrap();
         for (answered, felt) in [
-            ("Sad, yes. Wanting to die, no. Slept well.", "Sad, yes. . Slept well."),
+            (
+                "Sad, yes. Wanting to die, no. Slept well.",
+                "Sad, yes. . Slept well.",
+            ),
             ("Urges to self-harm: none.", "."),
             ("Thoughts of killing myself this week \u{2014} nope.", "."),
         ] {
