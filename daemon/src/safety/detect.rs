@@ -259,27 +259,18 @@ impl Detector {
         let mut reading = Reading::default();
         // A screening question about risk answered no is set aside, even when it asks in words
         // the phrases do not read as the client's own ("any thoughts of harming yourself").
-        // So is a risk named and answered no after it in its sentence ("Thoughts of killing
-        // myself, none."): the whole sentence is left out of what the classifier reads.
         for (sentence, asked) in sentences.iter().zip(&asked) {
-            let about_risk = asked
-                .clone()
-                .any(|i| self.risk_named_at(sentence, i).next().is_some());
-            let denied_after = (0..sentence.len()).any(|i| {
-                self.risk_named_at(sentence, i)
-                    .any(|end| answered_after(sentence, end))
+            let about_risk = asked.clone().any(|i| {
+                self.asked_about.matches_at(sentence, i).next().is_some()
+                    || self.phrases.matches_at(sentence, i).next().is_some()
             });
-            let (first, last) = if about_risk {
-                (asked.start, asked.end - 1)
-            } else if denied_after {
-                (0, sentence.len() - 1)
-            } else {
-                continue;
-            };
-            reading.defused = true;
-            reading
-                .answered_no
-                .push(sentence[first].bytes.start..sentence[last].bytes.end);
+            if about_risk {
+                reading.defused = true;
+                let last = &sentence[asked.end - 1];
+                reading
+                    .answered_no
+                    .push(sentence[asked.start].bytes.start..last.bytes.end);
+            }
         }
         for (sentence, asked) in sentences.iter().zip(&asked) {
             let found = self.check_sentence(sentence, asked, &mut reading.defused);
@@ -287,17 +278,6 @@ impl Detector {
         }
         reading.finding = Finding::worst(reading.finding, self.composed(&sentences, &asked));
         reading
-    }
-
-    /// Where each phrase or screening topic that starts at `start` ends.
-    fn risk_named_at<'a>(
-        &'a self,
-        sentence: &'a [Token],
-        start: usize,
-    ) -> impl Iterator<Item = usize> + 'a {
-        let asked_about = self.asked_about.matches_at(sentence, start);
-        let phrases = self.phrases.matches_at(sentence, start);
-        asked_about.chain(phrases).map(|(_, end)| end)
     }
 
     /// The words of `sentence` that a question the client answered no asked ("The GP asked
@@ -658,13 +638,10 @@ patterns = ["giving away my things"]
     #[test]
     fn a_plain_no_after_the_words_answers_them() {
         let detector = Detector::builtin().unwrap();
-        for (answered, felt) in [
-            (
-                "Sad, yes. Wanting to die, no. Slept well.",
-                "Sad, yes. . Slept well.",
-            ),
-            ("Urges to self-harm: none.", "."),
-            ("Thoughts of killing myself this week \u{2014} nope.", "."),
+        for answered in [
+            "Sad, yes. Wanting to die, no. Slept well.",
+            "Urges to self-harm: none.",
+            "Thoughts of killing myself this week \u{2014} nope.",
         ] {
             let reading = detector.read(answered);
             assert_eq!(
@@ -672,11 +649,9 @@ patterns = ["giving away my things"]
                 (None, true),
                 "{answered}"
             );
-            assert_eq!(
-                reading.as_felt(answered),
-                felt,
-                "the classifier does not read what was answered no"
-            );
+            // The classifier still reads it (at the set-aside threshold): hidden, "Wanting to
+            // die, no. Planning it, yes." would leave it "Planning it, yes." alone.
+            assert_eq!(reading.as_felt(answered), answered);
         }
         for still in [
             "I want to die, no one would notice.",
