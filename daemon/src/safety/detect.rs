@@ -344,12 +344,8 @@ impl Detector {
             for (pattern, end) in self.parts.matches_at(sentence, start) {
                 let part = self.part_of[pattern];
                 if !present[part]
-                    && !self.negated(sentence, start)
-                    && !self.exclusions.overlaps(sentence, start..end)
+                    && !self.set_aside(sentence, start..end, asked)
                     && !self.reported(sentence, start)
-                    && !self.in_past(sentence, start)
-                    && !asked.contains(&start)
-                    && !answered_after(sentence, end)
                 {
                     present[part] = true;
                 }
@@ -379,12 +375,7 @@ impl Detector {
             }
             for (place, end) in longest.iter().enumerate() {
                 let Some(end) = *end else { continue };
-                if self.negated(sentence, start)
-                    || self.exclusions.overlaps(sentence, start..end)
-                    || self.in_past(sentence, start)
-                    || asked.contains(&start)
-                    || answered_after(sentence, end)
-                {
+                if self.set_aside(sentence, start..end, asked) {
                     *defused = true;
                     continue;
                 }
@@ -404,6 +395,16 @@ impl Detector {
             }
         }
         best.map(|(_, _, finding)| finding)
+    }
+
+    /// Whether the match at `words` is set aside: negated, part of an idiom, told as the
+    /// client's past, inside a question they answered no (`asked`), or answered no after it.
+    fn set_aside(&self, sentence: &[Token], words: Range<usize>, asked: &Range<usize>) -> bool {
+        self.negated(sentence, words.start)
+            || self.exclusions.overlaps(sentence, words.clone())
+            || self.in_past(sentence, words.start)
+            || asked.contains(&words.start)
+            || answered_after(sentence, words.end)
     }
 
     /// A negator in the few words before the match, in the same clause and with no new "I" in
