@@ -4,7 +4,7 @@
 //! Apache-2.0), itself a port of Hugging Face transformers' `modeling_bert.py`, arranged for
 //! throughput on a CPU with few cores:
 //! - the sentences of a batch are packed one after another, without padding, so the matrix
-//!   products (candle, gemm) only see real tokens and attention never needs a mask;
+//!   products (gemm, `product.rs`) only see real tokens and attention never needs a mask;
 //! - queries, keys and values come out of one product with the three weights concatenated at load,
 //!   all weights stored transposed (`[in, out]`) once so gemm reads them row by row;
 //! - attention, GELU, and layer normalisation fused with its bias and residual run as kernels from
@@ -12,11 +12,13 @@
 //!
 //! Dropout is absent (inference only). Only absolute position embeddings exist in BERT's config.
 
-use candle_core::{DType, Device, Storage, Tensor};
+use candle_core::{DType, Storage, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{Config, HiddenAct};
 use interlude_kernels::nn::{self, Heads};
 use rayon::prelude::*;
+
+use crate::product;
 
 type Result<T> = candle_core::Result<T>;
 
@@ -26,33 +28,35 @@ const ROWS_PER_TASK: usize = 32;
 /// over the threads instead of running on one.
 const QUERIES_PER_TASK: usize = 16;
 
-/// A weight matrix stored transposed for `x · w` (`[in, out]`), and its bias.
+/// A weight matrix stored transposed for `x · w` (`[in, out]`, row by row), and its bias.
 struct Linear {
-    weight_t: Tensor,
+    weight_t: Vec<f32>,
+    inputs: usize,
     bias: Vec<f32>,
 }
 
 impl Linear {
     fn load(vb: &VarBuilder, input: usize, output: usize) -> Result<Linear> {
-        let weight = vb.get((output, input), "weight")?;
-        Ok(Linear {
-            weight_t: weight.t()?.contiguous()?,
-            bias: vb.get(output, "bias")?.to_vec1()?,
-        })
+        Self::concat(std::slice::from_ref(vb), input, output)
     }
 
-    /// Several linears on the same input as one: their outputs side by side.
-    fn concat(parts: Vec<Linear>) -> Result<Linear> {
-        let weights: Vec<&Tensor> = parts.iter().map(|p| &p.weight_t).collect();
+    /// The linears under `parts` (all on the same input) as one: their outputs side by side.
+    fn concat(parts: &[VarBuilder], input: usize, output: usize) -> Result<Linear> {
+        let (mut weights, mut bias) = (Vec::new(), Vec::new());
+        for vb in parts {
+            weights.push(vb.get((output, input), "weight")?.t()?);
+            bias.extend(vb.get(output, "bias")?.to_vec1::<f32>()?);
+        }
         Ok(Linear {
-            weight_t: Tensor::cat(&weights, 1)?.contiguous()?,
-            bias: parts.iter().flat_map(|p| p.bias.iter().copied()).collect(),
+            weight_t: Tensor::cat(&weights, 1)?.flatten_all()?.to_vec1()?,
+            inputs: input,
+            bias,
         })
     }
 
     /// `x · w` without the bias (the kernel that follows adds it).
-    fn product(&self, x: &Tensor) -> Result<Tensor> {
-        x.matmul(&self.weight_t)
+    fn product(&self, x: &[f32]) -> Vec<f32> {
+        product::product(x, &self.weight_t, self.inputs, self.bias.len())
     }
 }
 
@@ -101,13 +105,13 @@ impl Layer {
         let (hidden, eps) = (config.hidden_size, config.layer_norm_eps);
         let attention = vb.pp("attention");
         let own = attention.pp("self");
-        let qkv = ["query", "key", "value"]
-            .into_iter()
-            .map(|name| Linear::load(&own.pp(name), hidden, hidden))
-            .collect::<Result<Vec<_>>>()?;
         let out = attention.pp("output");
         Ok(Layer {
-            qkv: Linear::concat(qkv)?,
+            qkv: Linear::concat(
+                &[own.pp("query"), own.pp("key"), own.pp("value")],
+                hidden,
+                hidden,
+            )?,
             attention_out: Linear::load(&out.pp("dense"), hidden, hidden)?,
             attention_norm: LayerNorm::load(&out.pp("LayerNorm"), hidden, eps)?,
             intermediate: Linear::load(
@@ -136,7 +140,6 @@ pub struct Bert {
     heads: Heads,
     activation: HiddenAct,
     max_positions: usize,
-    device: Device,
 }
 
 /// Fine-tuned replacements for a model's top layers, from their own weights file (the same
@@ -208,7 +211,6 @@ impl Bert {
             },
             activation: config.hidden_act,
             max_positions: config.max_position_embeddings,
-            device: vb.device().clone(),
         })
     }
 
@@ -226,7 +228,7 @@ impl Bert {
             .chain(top.into_iter().flat_map(|t| &t.layers));
         let mut hidden = self.embed(sequences)?;
         for layer in layers {
-            hidden = self.layer(layer, hidden, &lengths)?;
+            hidden = self.layer(layer, hidden, &lengths);
         }
         Ok(hidden)
     }
@@ -261,15 +263,12 @@ impl Bert {
         Ok(summed)
     }
 
-    fn layer(&self, layer: &Layer, x: Vec<f32>, lengths: &[usize]) -> Result<Vec<f32>> {
+    fn layer(&self, layer: &Layer, x: Vec<f32>, lengths: &[usize]) -> Vec<f32> {
         let width = self.hidden_size();
         let tokens = x.len() / width;
-        let x = Tensor::from_vec(x, (tokens, width), &self.device)?;
 
         // Self-attention, one task per run of a sequence's query rows.
-        let qkv = with_data(&layer.qkv.product(&x)?, |qkv| {
-            add_bias(qkv, &layer.qkv.bias)
-        })?;
+        let qkv = add_bias(&layer.qkv.product(&x), &layer.qkv.bias);
         let mut context = vec![0.0; tokens * width];
         let mut tasks = Vec::with_capacity(lengths.len());
         let (mut qkv_rest, mut context_rest) = (&qkv[..], &mut context[..]);
@@ -285,33 +284,22 @@ impl Bert {
             .into_par_iter()
             .for_each(|(qkv, first, out)| nn::attention(qkv, self.heads, first, out));
         drop(qkv);
-        let context = Tensor::from_vec(context, (tokens, width), &self.device)?;
-        let projected = layer.attention_out.product(&context)?;
+        let projected = layer.attention_out.product(&context);
         drop(context);
-        let attended = with_data(&x, |x| {
-            with_data(&projected, |projected| {
-                let bias = Some(&layer.attention_out.bias[..]);
-                layer.attention_norm.add(projected, bias, Some(x))
-            })
-        })??;
+        let bias = Some(&layer.attention_out.bias[..]);
+        let attended = layer.attention_norm.add(&projected, bias, Some(&x));
         drop((x, projected));
 
         // Feed-forward.
-        let attended = Tensor::from_vec(attended, (tokens, width), &self.device)?;
-        let intermediate = with_data(&layer.intermediate.product(&attended)?, |h| {
-            self.activate(h, &layer.intermediate.bias)
-        })?;
-        let inner = layer.intermediate.bias.len();
-        let intermediate = Tensor::from_vec(intermediate, (tokens, inner), &self.device)?;
-        let output = layer.output.product(&intermediate)?;
+        let intermediate = self.activate(
+            &layer.intermediate.product(&attended),
+            &layer.intermediate.bias,
+        );
+        let output = layer.output.product(&intermediate);
         drop(intermediate);
-        with_data(&attended, |attended| {
-            with_data(&output, |output| {
-                layer
-                    .output_norm
-                    .add(output, Some(&layer.output.bias), Some(attended))
-            })
-        })?
+        layer
+            .output_norm
+            .add(&output, Some(&layer.output.bias), Some(&attended))
     }
 
     /// `activation(x + bias)` row by row, in parallel.

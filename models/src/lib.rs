@@ -9,6 +9,7 @@ pub mod embedder;
 pub mod generation;
 pub mod generator;
 mod llama;
+mod product;
 pub mod tokenizer;
 
 use std::path::{Path, PathBuf};
