@@ -268,7 +268,7 @@ impl Bert {
         let tokens = x.len() / width;
 
         // Self-attention, one task per run of a sequence's query rows.
-        let qkv = add_bias(&layer.qkv.product(&x), &layer.qkv.bias);
+        let qkv = add_bias(layer.qkv.product(&x), &layer.qkv.bias);
         let mut context = vec![0.0; tokens * width];
         let mut tasks = Vec::with_capacity(lengths.len());
         let (mut qkv_rest, mut context_rest) = (&qkv[..], &mut context[..]);
@@ -351,8 +351,7 @@ fn with_data<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
 }
 
 /// `x + bias`, the bias one row added to every row.
-fn add_bias(x: &[f32], bias: &[f32]) -> Vec<f32> {
-    let mut out = x.to_vec();
+fn add_bias(mut out: Vec<f32>, bias: &[f32]) -> Vec<f32> {
     out.par_chunks_mut(bias.len() * ROWS_PER_TASK)
         .for_each(|rows| {
             for row in rows.chunks_exact_mut(bias.len()) {

@@ -3,6 +3,9 @@
 //! entry being checked before its write is acknowledged is a product of ~30–60 rows. Measured
 //! on two cores for the encoder's four shapes: 60–120 GFLOP/s through gemm's threads against
 //! 110–150 split by columns at 30–50 rows, and about the same (150–180) at 800.
+//!
+//! The gemm call is the workspace's one `unsafe` block (`unsafe_code` is denied everywhere else):
+//! gemm has no safe interface, and the parts write interleaved columns of one matrix.
 
 use rayon::prelude::*;
 
