@@ -600,7 +600,8 @@ patterns = ["giving away my things"]
     }
 
     #[test]
-    fn the_shipped_lexicon_reads_dialect_forms_of_killing_oneself_but_not_by_myself() {
+    fn the_shipped_lexicon_reads_dialect_forms_and_spellings_of_killing_oneself_but_not_by_myself()
+    {
         for risk in [
             "Thinking about doing away with myself again",
             "been offing meself in my head all week",
@@ -614,6 +615,31 @@ patterns = ["giving away my things"]
             shipped_tier("Dropped the van off myself and got the bus back."),
             None
         );
+        // Dialect spellings are read as the words the patterns are written with.
+        for (dialect, standard) in [
+            (
+                "Am gannin tae do mesel in, I've had me fill.",
+                "Am going to do myself in, I've had me fill.",
+            ),
+            (
+                "I'm gonnae kill masel after the weekend",
+                "I'm gonna kill myself after the weekend",
+            ),
+            ("gaun tae top missen", "going to top myself"),
+        ] {
+            assert!(shipped_tier(standard).is_some(), "{standard}");
+            assert_eq!(shipped_tier(dialect), shipped_tier(standard), "{dialect}");
+        }
+        assert_eq!(
+            shipped_tier("Am gannin tae do mesel in, I've had me fill."),
+            Some(Tier::Acute)
+        );
+        for ordinary in [
+            "Built the shed masel, gannin tae the tip with the offcuts.",
+            "Made the tea meself and went intae town wi the bairns.",
+        ] {
+            assert_eq!(shipped_tier(ordinary), None, "{ordinary}");
+        }
     }
 
     #[test]

@@ -208,8 +208,36 @@ pub(super) struct Token {
     pub bytes: Range<usize>,
 }
 
-/// Lowercased tokens per sentence: apostrophes dropped (`i'm` → `im`), other punctuation splits
-/// words, `. ! ? ;` and line breaks end a sentence, quotation marks toggle `quoted`.
+/// Dialect spellings of the words the patterns are written with (Scots, Geordie, Yorkshire,
+/// Irish), read as those words so that every pattern holds for them: "gannin tae do mesel in" is
+/// "going to do myself in". Only spellings with no other meaning a pattern could take.
+const DIALECT_SPELLINGS: [(&str, &str); 11] = [
+    ("meself", "myself"),
+    ("mesel", "myself"),
+    ("masel", "myself"),
+    ("maself", "myself"),
+    ("mysel", "myself"),
+    ("missen", "myself"),
+    ("gannin", "going"),
+    ("gaun", "going"),
+    ("gonnae", "gonna"),
+    ("tae", "to"),
+    ("intae", "into"),
+];
+
+fn standard_spelling(word: String) -> String {
+    match DIALECT_SPELLINGS
+        .iter()
+        .find(|(dialect, _)| *dialect == word)
+    {
+        Some((_, standard)) => (*standard).to_string(),
+        None => word,
+    }
+}
+
+/// Lowercased tokens per sentence: apostrophes dropped (`i'm` → `im`), dialect spellings read as
+/// the standard word ([`DIALECT_SPELLINGS`]), other punctuation splits words, `. ! ? ;` and line
+/// breaks end a sentence, quotation marks toggle `quoted`.
 pub(super) fn sentences(text: &str) -> Vec<Vec<Token>> {
     let mut sentences = Vec::new();
     let mut current = Vec::new();
@@ -225,7 +253,7 @@ pub(super) fn sentences(text: &str) -> Vec<Vec<Token>> {
                       clause_start: &mut bool| {
         if !word.is_empty() {
             current.push(Token {
-                text: std::mem::take(word),
+                text: standard_spelling(std::mem::take(word)),
                 quoted,
                 clause_start: *clause_start,
                 bytes: span.clone(),
