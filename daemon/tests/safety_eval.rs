@@ -36,7 +36,12 @@ const WITH_CLASSIFIER: Floors = Floors {
 };
 /// Batches looked at to choose settings (or tune the rules) after their first-seen figures were
 /// taken; reported as such.
-const USED_FOR_CHOOSING: &[&str] = &["2026-12-04-b", "2026-12-05-e", "2026-12-05-f"];
+const USED_FOR_CHOOSING: &[&str] = &[
+    "2026-12-04-b",
+    "2026-12-05-e",
+    "2026-12-05-f",
+    "2026-12-05-h",
+];
 /// Batches the classifier was then trained on (`classifier/data/train-g.jsonl`, `train-k.jsonl`).
 const TRAINED_ON: &[&str] = &["2026-12-04-a", "2026-12-04-c", "2026-12-04-d"];
 
