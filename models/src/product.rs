@@ -4,12 +4,13 @@
 //! on two cores for the encoder's four shapes: 60–120 GFLOP/s through gemm's threads against
 //! 110–150 split by columns at 30–50 rows, and about the same (150–180) at 800.
 //!
-//! The gemm call is the workspace's one `unsafe` block (`unsafe_code` is denied everywhere else):
+//! The gemm call is the workspace's only `unsafe` code (`unsafe_code` is denied everywhere else):
 //! gemm has no safe interface, and the parts write interleaved columns of one matrix.
 
 use rayon::prelude::*;
 
 /// `x · w`, with `x` `[m, k]` and `w` `[k, n]` row by row; the result is `[m, n]` row by row.
+#[allow(unsafe_code)]
 pub fn product(x: &[f32], w: &[f32], k: usize, n: usize) -> Vec<f32> {
     assert!(
         k > 0 && w.len() == k * n && x.len().is_multiple_of(k),
@@ -27,14 +28,20 @@ pub fn product(x: &[f32], w: &[f32], k: usize, n: usize) -> Vec<f32> {
     let out_address = out.as_mut_ptr() as usize;
     firsts.into_par_iter().for_each(|first| {
         let width = columns.min(n - first);
-        columns_into(x, w, (m, k, n), first, width, out_address);
+        // SAFETY: `out` holds `m * n` values and outlives every part; each part is handed its
+        // own run of columns.
+        unsafe { columns_into(x, w, (m, k, n), first, width, out_address) };
     });
     out
 }
 
 /// Columns `first..first + width` of `x · w` into the `[m, n]` matrix at `out_address`.
+///
+/// # Safety
+/// `out_address` points to `m * n` writable values that live until this returns, and no one
+/// else reads or writes columns `first..first + width` of them meanwhile.
 #[allow(unsafe_code)]
-fn columns_into(
+unsafe fn columns_into(
     x: &[f32],
     w: &[f32],
     (m, k, n): (usize, usize, usize),
@@ -46,9 +53,8 @@ fn columns_into(
     let (n, k) = (n as isize, k as isize);
     // SAFETY: gemm reads `x` (`m` rows of `k`, row stride `k`) and columns `first..first+width`
     // of `w` (`k` rows, row stride `n`), all inside the slices by the assertion; it writes
-    // columns `first..first+width` of the `m` rows of `out` (row stride `n`), which
-    // `product` allocated as `m * n` values and keeps alive until every part has returned.
-    // No other part writes these columns, and nothing reads `out` meanwhile.
+    // columns `first..first+width` of the `m` rows at `out_address` (row stride `n`), which the
+    // caller guarantees are this call's alone and alive.
     unsafe {
         gemm::gemm(
             m,
