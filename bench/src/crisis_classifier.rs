@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use interlude_daemon::models::{ModelSettings, Models};
-use interlude_daemon::safety::{Classifier, CrisisCheck, Detector, classify};
+use interlude_daemon::safety::{Classifier, CrisisCheck, Detector};
+use interlude_proto::models::{CLASSIFIER_FILE, CLASSIFIER_ID};
 
 use crate::stats::{Stats, fmt_ms, ms, ratio, stats};
 
@@ -45,15 +46,19 @@ fn entries() -> Result<Vec<String>> {
 }
 
 pub fn measure(runtime: &tokio::runtime::Runtime, embedder_dir: &Path) -> Result<Figures> {
+    // `models fetch` installs the classifier beside the embedder.
+    let classifier = embedder_dir
+        .with_file_name(CLASSIFIER_ID)
+        .join(CLASSIFIER_FILE);
     let models = Models::start(ModelSettings {
         embedder_dir: embedder_dir.to_path_buf(),
         pinned: true,
         idle_unload: Duration::from_secs(600),
-        classifier: Some(classify::WEIGHTS),
+        classifier: Some(classifier),
     })?;
     let check = CrisisCheck {
         lexicon: Arc::new(Detector::builtin()?),
-        classifier: Classifier::new(models.clone())?,
+        classifier: Classifier::new(models.clone()),
     };
     let texts = entries()?;
     runtime.block_on(async {

@@ -27,7 +27,7 @@ pub struct Figures {
     pub both_kib: u64,
     pub both_peak_kib: u64,
     pub unloaded_kib: u64,
-    /// Of `unloaded_kib`, pages of files (the binary, with the classifier's weights compiled in):
+    /// Of `unloaded_kib`, pages of files (the binary):
     /// clean pages the kernel takes back when it needs them.
     pub unloaded_file_kib: u64,
     pub first_search: Duration,

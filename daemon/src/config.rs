@@ -281,7 +281,7 @@ impl Config {
             classifier: self
                 .embedder_dir
                 .is_none()
-                .then_some(crate::safety::classify::WEIGHTS),
+                .then(|| interlude_proto::models::classifier_path(&self.data_dir)),
         }
     }
 

@@ -85,8 +85,6 @@ pub enum StartError {
     Daemon(#[from] crate::error::Error),
     #[error("the built-in crisis lexicon or output rules did not load; this build is broken: {0}")]
     Lexicon(#[from] crate::safety::detect::LexiconError),
-    #[error("the built-in crisis classifier did not load; this build is broken: {0}")]
-    Classifier(#[from] crate::safety::classify::LabelError),
     #[error("could not describe the API for server reflection; this build is broken: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("a task of the daemon's {during} stopped unexpectedly: {source}")]
@@ -339,7 +337,7 @@ impl Services {
             lexicon: detector.clone(),
             // Only the default embedder carries one (config.rs): a model the user configured has
             // no classifier fine-tuned for it.
-            classifier: Classifier::new(models.clone())?,
+            classifier: Classifier::new(models.clone()),
         });
         let (changes_tx, changes) = tokio::sync::mpsc::unbounded_channel();
         let timeline = Timeline::new(store.clone(), vault.clone(), limits, crisis_check.clone())

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use interlude_daemon::models::{ModelSettings, Models};
-use interlude_daemon::safety::{Classifier, CrisisCheck, Detector, Finding, Tier, classify};
+use interlude_daemon::safety::{Classifier, CrisisCheck, Detector, Finding, Tier};
 use serde::Deserialize;
 
 /// The floors the README states for `eval.toml`, the set the rules were tuned on; change both
@@ -155,16 +155,20 @@ fn main() -> ExitCode {
     match interlude_e2e::install_models(models_root.path()) {
         None => println!("SKIPPED: the classifier (the embedding model could not be fetched)"),
         Some(models) => {
+            // A candidate's weights (not yet pinned) with INTERLUDE_CLASSIFIER.
+            let candidate = std::env::var_os("INTERLUDE_CLASSIFIER").map(PathBuf::from);
             let models = Models::start(ModelSettings {
                 embedder_dir: models.join(interlude_proto::models::EMBEDDER_ID),
-                pinned: true,
+                pinned: candidate.is_none(),
                 idle_unload: Duration::from_secs(300),
-                classifier: Some(classify::WEIGHTS),
+                classifier: Some(candidate.unwrap_or_else(|| {
+                    interlude_proto::models::classifier_path(models_root.path())
+                })),
             })
             .expect("the model thread starts");
             let both = CrisisCheck {
                 lexicon: lexicon.clone(),
-                classifier: Classifier::new(models).expect("the shipped classifier's labels"),
+                classifier: Classifier::new(models),
             };
             // Warm up (the first call loads the model and the classifier).
             runtime.block_on(both.check(&["a warm-up sentence for the model"]));

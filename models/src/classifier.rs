@@ -1,7 +1,7 @@
 //! A text classifier on the embedder: fine-tuned copies of the model's top layers and a linear
 //! head over the sentence vector, from one safetensors file whose metadata names the labels (in
 //! the head's order) and the first replaced layer. The bottom layers are the embedder's own, so
-//! a classifier costs only its top layers in memory. Written for the crisis check's second signal
+//! a classifier costs only its fine-tuned layers in memory. Written for the crisis check's second signal
 //! (`daemon/safety/classifier/`), trained by `train.py` there.
 
 use candle_core::{DType, Device};
@@ -52,13 +52,13 @@ pub fn header(bytes: &[u8]) -> Result<Header, EmbedderError> {
 
 impl Classifier {
     /// Reads the weights file for `embedder`'s model.
-    pub fn load(bytes: &[u8], embedder: &Embedder) -> Result<Classifier, EmbedderError> {
+    pub fn load(bytes: Vec<u8>, embedder: &Embedder) -> Result<Classifier, EmbedderError> {
         let Header {
             labels,
             first_layer: first,
-        } = header(bytes)?;
+        } = header(&bytes)?;
         let config = embedder.config();
-        let vb = VarBuilder::from_buffered_safetensors(bytes.to_vec(), DType::F32, &Device::Cpu)
+        let vb = VarBuilder::from_buffered_safetensors(bytes, DType::F32, &Device::Cpu)
             .map_err(invalid)?;
         let top = TopLayers::load(vb.clone(), config, first).map_err(invalid)?;
         let head = vb.pp("classifier");

@@ -40,6 +40,11 @@ pub enum ModelError {
         dir.display()
     )]
     Refused { dir: PathBuf, reason: String },
+    #[error(
+        "the crisis classifier is not installed (looked for {}); run `interlude models fetch`",
+        path.display()
+    )]
+    ClassifierAbsent { path: PathBuf },
     #[error("the embedding model failed: {0}")]
     Failed(String),
     #[error("the model worker has stopped; restart the daemon")]
@@ -54,8 +59,10 @@ pub struct ModelSettings {
     /// user pointed the config at: we know no sums for it).
     pub pinned: bool,
     pub idle_unload: Duration,
-    /// The classifier's weights (fine-tuned top layers and a head on this embedder), if any.
-    pub classifier: Option<&'static [u8]>,
+    /// The classifier's weights file (fine-tuned layers and a head on this embedder), if one is
+    /// configured; checked against its pinned SHA-256 when `pinned`. Read only to load it, so an
+    /// idle daemon holds none of it.
+    pub classifier: Option<PathBuf>,
 }
 
 /// A cheap, cloneable handle on the embedder thread.
@@ -68,6 +75,7 @@ pub struct Models {
 struct Shared {
     settings: ModelSettings,
     loaded: AtomicBool,
+    classifier_loaded: AtomicBool,
 }
 
 type Reply = oneshot::Sender<Result<Vec<Vec<f32>>, ModelError>>;
@@ -94,6 +102,7 @@ impl Models {
         let shared = Arc::new(Shared {
             settings,
             loaded: AtomicBool::new(false),
+            classifier_loaded: AtomicBool::new(false),
         });
         let worker = shared.clone();
         std::thread::Builder::new()
@@ -124,16 +133,36 @@ impl Models {
     /// The classifier's probabilities per text, one per label in [`Models::classifier_labels`]
     /// order, on the embedder thread (loading both if needed).
     pub async fn classify(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, ModelError> {
-        if self.shared.settings.classifier.is_none() {
+        let Some(path) = self.classifier_path() else {
             return Err(ModelError::Failed("no classifier is configured".into()));
+        };
+        if !path.is_file() {
+            return Err(ModelError::ClassifierAbsent {
+                path: path.to_path_buf(),
+            });
         }
         self.submit(Task::Classify, texts).await
     }
 
-    /// The labels of the configured classifier, read from its weights' metadata.
+    /// The configured classifier's weights file (which may not be installed).
+    pub fn classifier_path(&self) -> Option<&Path> {
+        self.shared.settings.classifier.as_deref()
+    }
+
+    /// The classifier's file is present (not yet checked or loaded).
+    pub fn classifier_installed(&self) -> bool {
+        self.classifier_path().is_some_and(Path::is_file)
+    }
+
+    pub fn classifier_loaded(&self) -> bool {
+        self.shared.classifier_loaded.load(Ordering::Relaxed)
+    }
+
+    /// The labels of the installed classifier, read from its weights' metadata; `None` when it
+    /// is not installed or cannot be read.
     pub fn classifier_labels(&self) -> Option<Vec<String>> {
-        let bytes = self.shared.settings.classifier?;
-        classifier::header(bytes).ok().map(|h| h.labels)
+        let bytes = std::fs::read(self.classifier_path()?).ok()?;
+        classifier::header(&bytes).ok().map(|h| h.labels)
     }
 
     async fn submit(&self, task: Task, texts: Vec<String>) -> Result<Vec<Vec<f32>>, ModelError> {
@@ -189,6 +218,7 @@ fn serve(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
                 embedder = None;
                 classifier = None;
                 shared.loaded.store(false, Ordering::Relaxed);
+                shared.classifier_loaded.store(false, Ordering::Relaxed);
                 tracing::info!("embedding model unloaded after being idle");
                 continue;
             }
@@ -218,7 +248,7 @@ fn serve(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
         let texts: Vec<&str> = job.texts.iter().map(String::as_str).collect();
         let result = match job.task {
             Task::Embed => model.embed(&texts),
-            Task::Classify => match load_classifier(&shared.settings, model, &mut classifier) {
+            Task::Classify => match load_classifier(shared, model, &mut classifier) {
                 Ok(head) => head.classify(model, &texts),
                 Err(err) => Err(err),
             },
@@ -229,17 +259,27 @@ fn serve(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
     }
 }
 
-/// The classifier, loaded on first use beside the embedder it is built on.
+/// The classifier, loaded on first use beside the embedder it is built on. Its file is read,
+/// checked and dropped: only the loaded layers stay, and they go with the embedder.
 fn load_classifier<'a>(
-    settings: &ModelSettings,
+    shared: &Shared,
     embedder: &Embedder,
     classifier: &'a mut Option<Classifier>,
 ) -> Result<&'a Classifier, embedder::EmbedderError> {
     if classifier.is_none() {
-        let bytes = settings
+        let refused = |reason: String| embedder::EmbedderError::Model(reason);
+        let path = shared
+            .settings
             .classifier
-            .ok_or_else(|| embedder::EmbedderError::Model("no classifier is configured".into()))?;
+            .as_deref()
+            .ok_or_else(|| refused("no classifier is configured".into()))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| refused(format!("could not read {}: {e}", path.display())))?;
+        if shared.settings.pinned {
+            verify_classifier(&bytes).map_err(refused)?;
+        }
         *classifier = Some(Classifier::load(bytes, embedder)?);
+        shared.classifier_loaded.store(true, Ordering::Relaxed);
         tracing::info!("classifier loaded");
     }
     classifier
@@ -309,13 +349,26 @@ fn verify_pinned(dir: &Path) -> Result<(), ModelError> {
     Ok(())
 }
 
+/// The default classifier's file must match its pinned SHA-256, like the embedder's.
+fn verify_classifier(bytes: &[u8]) -> Result<(), String> {
+    use interlude_proto::models::{CLASSIFIER_FILE, CLASSIFIER_ID, pinned_sha256};
+    let pinned = pinned_sha256(CLASSIFIER_ID, CLASSIFIER_FILE).ok_or("no pinned checksum")?;
+    if hex(&Sha256::digest(bytes)) != pinned {
+        return Err(format!(
+            "the crisis classifier's {CLASSIFIER_FILE} does not match its pinned SHA-256 (damaged \
+             or replaced); run `interlude models fetch` to reinstall it"
+        ));
+    }
+    Ok(())
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn sha256_of(path: &Path) -> std::io::Result<String> {
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher)?;
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(hex(&hasher.finalize()))
 }

@@ -42,8 +42,8 @@ pub async fn run(
     }
 }
 
-/// What the running daemon has in memory, by role ("embedder", "generator"); `None` when no
-/// daemon answers (a status without the daemon is still useful).
+/// What the running daemon has in memory, by role ("embedder", "generator", "classifier");
+/// `None` when no daemon answers (a status without the daemon is still useful).
 async fn loaded(socket: &std::path::Path) -> Option<Vec<(String, bool)>> {
     let daemon = crate::client::Daemon::connect(socket).await.ok()?;
     let status = daemon
@@ -63,10 +63,10 @@ async fn loaded(socket: &std::path::Path) -> Option<Vec<(String, bool)>> {
 
 /// The role a default model plays in the daemon.
 fn role(model: &models::Model) -> &'static str {
-    if model.id == interlude_proto::models::GENERATOR_ID {
-        "generator"
-    } else {
-        "embedder"
+    match model.id {
+        interlude_proto::models::GENERATOR_ID => "generator",
+        interlude_proto::models::CLASSIFIER_ID => "classifier",
+        _ => "embedder",
     }
 }
 

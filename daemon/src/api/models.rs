@@ -40,21 +40,31 @@ impl models_server::Models for ModelsService {
         &self,
         _: Request<v1::ModelsStatusRequest>,
     ) -> Result<Response<v1::ModelsStatusResponse>, Status> {
+        let mut models = vec![
+            v1::ModelState {
+                role: "embedder".into(),
+                path: self.embedder.embedder_dir().display().to_string(),
+                installed: self.embedder.installed(),
+                loaded: self.embedder.loaded(),
+            },
+            v1::ModelState {
+                role: "generator".into(),
+                path: self.generation.gguf().display().to_string(),
+                installed: self.generation.installed(),
+                loaded: self.generation.loaded(),
+            },
+        ];
+        // Only the default embedder has one.
+        if let Some(path) = self.embedder.classifier_path() {
+            models.push(v1::ModelState {
+                role: "classifier".into(),
+                path: path.display().to_string(),
+                installed: self.embedder.classifier_installed(),
+                loaded: self.embedder.classifier_loaded(),
+            });
+        }
         Ok(Response::new(v1::ModelsStatusResponse {
-            models: vec![
-                v1::ModelState {
-                    role: "embedder".into(),
-                    path: self.embedder.embedder_dir().display().to_string(),
-                    installed: self.embedder.installed(),
-                    loaded: self.embedder.loaded(),
-                },
-                v1::ModelState {
-                    role: "generator".into(),
-                    path: self.generation.gguf().display().to_string(),
-                    installed: self.generation.installed(),
-                    loaded: self.generation.loaded(),
-                },
-            ],
+            models,
             idle_unload_minutes: self.idle_unload_minutes,
         }))
     }

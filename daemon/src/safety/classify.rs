@@ -5,16 +5,16 @@
 //! long entry about the day is not averaged away; it learned negation, tense and speaker from
 //! matched pairs. It runs
 //! on the embedder's thread (the embedder's bottom layers, its own top layers and head), offline
-//! and deterministic. Without the embedding model, or when it cannot answer in time, it is
-//! skipped and the phrase rules stand alone.
+//! and deterministic. Its weights are a file `interlude models fetch` installs beside the models
+//! (float16, the labels in its metadata), read only while the model loads. Without the embedding
+//! model or that file, or when the model cannot answer in time, it is skipped and the phrase
+//! rules stand alone.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use super::detect::{Category, Finding};
 use crate::models::Models;
-
-/// The fine-tuned top layers and head, float16, with the labels in the file's metadata.
-pub const WEIGHTS: &[u8] = include_bytes!("../../safety/classifier/classifier.safetensors");
 
 /// How long a write may wait for the classifier (which may have to load first; the daemon warms
 /// it at every unlock). Past it, the rules' answer stands and the write goes on.
@@ -37,8 +37,9 @@ const MAX_WINDOWS: usize = 32;
 
 pub struct Classifier {
     models: Models,
-    /// The category of each of the model's outputs; `None` for `none`.
-    labels: Vec<Option<Category>>,
+    /// The category of each of the model's outputs (`None` for `none`), read from the installed
+    /// file the first time it is there.
+    labels: OnceLock<Vec<Option<Category>>>,
 }
 
 /// What the classifier made of an entry: the probability that it is at risk, and the most
@@ -49,32 +50,42 @@ struct Reading {
     category: Category,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("the crisis classifier's labels are not the crisis check's categories: {0}")]
-pub struct LabelError(String);
-
 impl Classifier {
-    /// The classifier `models` carries ([`WEIGHTS`] for the default embedder, which the config
-    /// decides), or `None` when it carries none.
-    pub fn new(models: Models) -> Result<Option<Classifier>, LabelError> {
-        let Some(names) = models.classifier_labels() else {
-            return Ok(None);
-        };
-        let labels = names
-            .iter()
-            .map(|name| match name.as_str() {
-                "none" => Ok(None),
-                other => Category::from_name(other)
-                    .map(Some)
-                    .ok_or_else(|| LabelError(other.to_string())),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(Classifier { models, labels }))
+    /// The classifier `models` is configured with (only the default embedder has one, which the
+    /// config decides), or `None`.
+    pub fn new(models: Models) -> Option<Classifier> {
+        models.classifier_path()?;
+        Some(Classifier {
+            models,
+            labels: OnceLock::new(),
+        })
     }
 
-    /// Whether the model it runs on is installed (else the rules stand alone).
+    /// Whether the model and the classifier's file are installed (else the rules stand alone).
     pub fn available(&self) -> bool {
-        self.models.installed()
+        self.models.installed() && self.models.classifier_installed()
+    }
+
+    /// The category of each output, or `None` when the file cannot be read or names a label
+    /// that is not a category (a file this build was not made for).
+    fn labels(&self) -> Option<&[Option<Category>]> {
+        if let Some(labels) = self.labels.get() {
+            return Some(labels);
+        }
+        let labels = self
+            .models
+            .classifier_labels()?
+            .iter()
+            .map(|name| match name.as_str() {
+                "none" => Some(None),
+                other => Category::from_name(other).map(Some),
+            })
+            .collect::<Option<Vec<_>>>();
+        let Some(labels) = labels else {
+            tracing::warn!("the crisis classifier's labels are not the check's categories");
+            return None;
+        };
+        Some(self.labels.get_or_init(|| labels))
     }
 
     /// The finding for the most worrying of `texts`, or `None` when none reaches `threshold`,
@@ -98,8 +109,9 @@ impl Classifier {
         if windows.is_empty() || !self.available() {
             return None;
         }
+        let labels = self.labels()?;
         match tokio::time::timeout(WAIT, self.models.classify(windows)).await {
-            Ok(Ok(probabilities)) => Some(probabilities.iter().map(|p| self.read(p)).collect()),
+            Ok(Ok(probabilities)) => Some(probabilities.iter().map(|p| read(labels, p)).collect()),
             Ok(Err(err)) => {
                 tracing::warn!(error = %err, "the crisis check's classifier was skipped");
                 None
@@ -122,22 +134,23 @@ impl Classifier {
             tracing::warn!(error = %err, "could not prepare the crisis check's classifier");
         }
     }
+}
 
-    fn read(&self, probabilities: &[f32]) -> Reading {
-        let mut risk = 0.0;
-        let mut best = (f32::MIN, Category::WarningSign);
-        for (label, &p) in self.labels.iter().zip(probabilities) {
-            if let Some(category) = label {
-                risk += p;
-                if p > best.0 {
-                    best = (p, *category);
-                }
+/// The risk (every category but `none` together) and the most likely category of one window.
+fn read(labels: &[Option<Category>], probabilities: &[f32]) -> Reading {
+    let mut risk = 0.0;
+    let mut best = (f32::MIN, Category::WarningSign);
+    for (label, &p) in labels.iter().zip(probabilities) {
+        if let Some(category) = label {
+            risk += p;
+            if p > best.0 {
+                best = (p, *category);
             }
         }
-        Reading {
-            risk,
-            category: best.1,
-        }
+    }
+    Reading {
+        risk,
+        category: best.1,
     }
 }
 

@@ -74,7 +74,8 @@ impl CrisisCheck {
             Some(c) if c.available() => None,
             Some(_) => Some(
                 "The crisis check is running on its phrase rules alone, without its second signal \
-                 (the classifier needs the embedding model: `interlude models fetch`)."
+                 (the classifier needs the embedding model and its own file: `interlude models \
+                 fetch`)."
                     .into(),
             ),
             None => Some(

@@ -90,23 +90,59 @@ async fn without_the_model_the_rules_work_alone_and_status_says_so() {
     );
 }
 
+/// The classifier is a file `models fetch` installs beside the models: a daemon without it (the
+/// models installed by an older `interlude`, or the file removed) runs on the rules and says so,
+/// and picks the file up once it is fetched, without a restart.
+#[tokio::test]
+async fn without_the_classifiers_file_the_rules_work_alone_until_it_is_fetched() {
+    let Some(daemon) = unlocked_with_models().await else {
+        return;
+    };
+    let file = interlude_proto::models::classifier_path(daemon.data_dir());
+    std::fs::remove_file(&file).unwrap();
+    let notices = |status: v1::StatusResponse| status.notices;
+    let status = daemon.daemon().status(v1::StatusRequest {}).await.unwrap();
+    assert!(
+        notices(status.into_inner())
+            .iter()
+            .any(|n| n.contains("phrase rules alone") && n.contains("models fetch")),
+        "status says the check runs without its second signal"
+    );
+    let unlisted = daemon.add(UNLISTED).await;
+    assert!(
+        unlisted.safety.is_none(),
+        "the rules alone have no words for it"
+    );
+
+    install_models(daemon.data_dir()).unwrap();
+    let status = daemon.daemon().status(v1::StatusRequest {}).await.unwrap();
+    assert!(
+        !notices(status.into_inner())
+            .iter()
+            .any(|n| n.contains("crisis check")),
+        "fetched: nothing to say"
+    );
+    let flagged = daemon.add(UNLISTED).await;
+    assert!(flagged.safety.is_some(), "the classifier reads it again");
+}
+
 /// The daemon's forward (candle, our kernels, float16 weights widened) gives the probabilities
 /// the training script computed in PyTorch for the same texts (`reference.json`, written by
 /// `train.py` beside the weights).
 #[tokio::test]
 async fn the_classifier_agrees_with_the_training_scripts_reference() {
     use interlude_daemon::models::{ModelSettings, Models};
-    use interlude_daemon::safety::classify;
+    use interlude_proto::models::{EMBEDDER_ID, classifier_path};
 
     let root = tempfile::tempdir().unwrap();
     let Some(models_dir) = install_models(root.path()) else {
         return;
     };
     let models = Models::start(ModelSettings {
-        embedder_dir: models_dir.join(interlude_proto::models::EMBEDDER_ID),
+        embedder_dir: models_dir.join(EMBEDDER_ID),
         pinned: true,
         idle_unload: std::time::Duration::from_secs(60),
-        classifier: Some(classify::WEIGHTS),
+        classifier: Some(classifier_path(root.path())),
     })
     .unwrap();
     #[derive(serde::Deserialize)]
