@@ -76,6 +76,8 @@ struct Shared {
     settings: ModelSettings,
     loaded: AtomicBool,
     classifier_loaded: AtomicBool,
+    /// The classifier's file was read at its last load and refused (damaged or replaced).
+    classifier_refused: AtomicBool,
 }
 
 type Reply = oneshot::Sender<Result<Vec<Vec<f32>>, ModelError>>;
@@ -103,6 +105,7 @@ impl Models {
             settings,
             loaded: AtomicBool::new(false),
             classifier_loaded: AtomicBool::new(false),
+            classifier_refused: AtomicBool::new(false),
         });
         let worker = shared.clone();
         std::thread::Builder::new()
@@ -156,6 +159,12 @@ impl Models {
 
     pub fn classifier_loaded(&self) -> bool {
         self.shared.classifier_loaded.load(Ordering::Relaxed)
+    }
+
+    /// The classifier's file was refused at its last load (damaged or replaced); cleared by a
+    /// load that succeeds.
+    pub fn classifier_refused(&self) -> bool {
+        self.shared.classifier_refused.load(Ordering::Relaxed)
     }
 
     /// The labels of the installed classifier, read from its weights' metadata; `None` when it
@@ -275,10 +284,16 @@ fn load_classifier<'a>(
             .ok_or_else(|| refused("no classifier is configured".into()))?;
         let bytes = std::fs::read(path)
             .map_err(|e| refused(format!("could not read {}: {e}", path.display())))?;
-        if shared.settings.pinned {
-            verify_classifier(&bytes).map_err(refused)?;
+        let loaded = if shared.settings.pinned {
+            verify_classifier(&bytes).map_err(refused)
+        } else {
+            Ok(())
         }
-        *classifier = Some(Classifier::load(bytes, embedder)?);
+        .and_then(|()| Classifier::load(bytes, embedder));
+        shared
+            .classifier_refused
+            .store(loaded.is_err(), Ordering::Relaxed);
+        *classifier = Some(loaded?);
         shared.classifier_loaded.store(true, Ordering::Relaxed);
         tracing::info!("classifier loaded");
     }

@@ -66,6 +66,11 @@ impl Classifier {
         self.models.installed() && self.models.classifier_installed()
     }
 
+    /// Its file failed the last load (damaged or replaced).
+    pub fn refused(&self) -> bool {
+        self.models.classifier_refused()
+    }
+
     /// The category of each output, or `None` when the file cannot be read or names a label
     /// that is not a category (a file this build was not made for).
     fn labels(&self) -> Option<&[Option<Category>]> {

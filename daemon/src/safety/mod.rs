@@ -71,6 +71,12 @@ impl CrisisCheck {
     /// Said in `status` when the check runs on its rules alone.
     pub fn notice(&self) -> Option<String> {
         match &self.classifier {
+            Some(c) if c.refused() => Some(
+                "The crisis check is running on its phrase rules alone, without its second signal \
+                 (the classifier's file was refused: damaged or replaced; `interlude models \
+                 fetch` reinstalls it)."
+                    .into(),
+            ),
             Some(c) if c.available() => None,
             Some(_) => Some(
                 "The crisis check is running on its phrase rules alone, without its second signal \

@@ -126,6 +126,57 @@ async fn without_the_classifiers_file_the_rules_work_alone_until_it_is_fetched()
     assert!(flagged.safety.is_some(), "the classifier reads it again");
 }
 
+/// A damaged classifier file is refused by its pinned checksum: the write still goes through on
+/// the rules, `status` says why the second signal is missing, and `models fetch` repairs it.
+#[tokio::test]
+async fn a_damaged_classifier_file_is_refused_and_status_says_so() {
+    let daemon = TestDaemon::start().await;
+    if install_models(daemon.data_dir()).is_none() {
+        return;
+    }
+    let file = interlude_proto::models::classifier_path(daemon.data_dir());
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&file, &bytes).unwrap();
+    daemon.init().await;
+    let saved = daemon.add(UNLISTED).await;
+    assert!(
+        saved.safety.is_none(),
+        "the rules alone have no words for it"
+    );
+    assert_eq!(
+        daemon.get(&saved.id).await.text,
+        UNLISTED,
+        "saved all the same"
+    );
+    let status = daemon.daemon().status(v1::StatusRequest {}).await.unwrap();
+    assert!(
+        status
+            .into_inner()
+            .notices
+            .iter()
+            .any(|n| n.contains("refused") && n.contains("models fetch")),
+        "status says the file was refused"
+    );
+
+    install_models(daemon.data_dir()).unwrap();
+    let flagged = daemon.add(UNLISTED).await;
+    assert!(
+        flagged.safety.is_some(),
+        "reinstalled: the classifier reads it again"
+    );
+    let status = daemon.daemon().status(v1::StatusRequest {}).await.unwrap();
+    assert!(
+        !status
+            .into_inner()
+            .notices
+            .iter()
+            .any(|n| n.contains("crisis check")),
+        "nothing to say once it loads"
+    );
+}
+
 /// The daemon's forward (candle, our kernels, float16 weights widened) gives the probabilities
 /// the training script computed in PyTorch for the same texts (`reference.json`, written by
 /// `train.py` beside the weights).
