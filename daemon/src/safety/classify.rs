@@ -66,7 +66,7 @@ impl Classifier {
         self.models.installed() && self.models.classifier_installed()
     }
 
-    /// Its file failed the last load (damaged or replaced).
+    /// Its file was refused at its last load (damaged or replaced).
     pub fn refused(&self) -> bool {
         self.models.classifier_refused()
     }
