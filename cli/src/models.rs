@@ -252,11 +252,11 @@ pub fn sha256_of(path: &Path) -> anyhow::Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(hex(&hasher.finalize()))
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -273,11 +273,7 @@ mod tests {
                         .iter()
                         .find(|(member, _)| *member == file.member)
                         .expect("carried");
-                    let sum: String = Sha256::digest(bytes)
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect();
-                    assert_eq!(sum, file.sha256, "{}", file.member);
+                    assert_eq!(hex(&Sha256::digest(bytes)), file.sha256, "{}", file.member);
                 }
             }
         }

@@ -276,16 +276,16 @@ fn load_classifier<'a>(
     classifier: &'a mut Option<Classifier>,
 ) -> Result<&'a Classifier, embedder::EmbedderError> {
     if classifier.is_none() {
-        let refused = |reason: String| embedder::EmbedderError::Model(reason);
+        let failed = |reason: String| embedder::EmbedderError::Model(reason);
         let path = shared
             .settings
             .classifier
             .as_deref()
-            .ok_or_else(|| refused("no classifier is configured".into()))?;
+            .ok_or_else(|| failed("no classifier is configured".into()))?;
         let bytes = std::fs::read(path)
-            .map_err(|e| refused(format!("could not read {}: {e}", path.display())))?;
+            .map_err(|e| failed(format!("could not read {}: {e}", path.display())))?;
         let loaded = if shared.settings.pinned {
-            verify_classifier(&bytes).map_err(refused)
+            verify_classifier(&bytes).map_err(failed)
         } else {
             Ok(())
         }
